@@ -1,0 +1,122 @@
+"""The command line: parse options, make one core call, render, return an exit code.
+
+This package alone imports typer and rich. `main` is the single error boundary:
+AgentctlError prints `error: <message>` and its hint and exits with its code; anything else
+is a bug, exits 3 with a pointer to --debug (or re-raises under --debug / AGENTCTL_DEBUG=1).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agentctl import __version__
+from agentctl.cli import env as environment
+from agentctl.cli.env import Environment
+from agentctl.errors import AgentctlError, ExitCode
+
+app = typer.Typer(
+    name="agentctl",
+    help="Check, run and remember a team of Claude Code agents.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class GlobalOptions:
+    root: Path | None = None
+    debug: bool = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        environment.current().out(f"agentctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global(
+    root: Annotated[
+        Path | None, typer.Option("--root", help="The team's root folder (default: found from the working directory).")
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    GlobalOptions.root = root
+    GlobalOptions.debug = debug
+
+
+def _register() -> None:
+    from agentctl.cli import agents_cmd, fmt_cmd, rules_cmd, validate_cmd
+
+    for module in (validate_cmd, fmt_cmd, agents_cmd, rules_cmd):
+        module.register(app)
+
+
+_register()
+
+
+def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
+    """Run agentctl; return its exit code (never raises, except under --debug)."""
+    if env is not None:
+        environment.use(env)
+    current = environment.current()
+    args = _optional_values(list(sys.argv[1:] if argv is None else argv), current.cwd)
+    debug = "--debug" in args or current.debug
+    try:
+        result = app(args=args, prog_name="agentctl", standalone_mode=False)
+    except AgentctlError as error:
+        current.err(f"error: {error.message}")
+        if error.hint:
+            current.err(f"hint: {error.hint}")
+        return error.exit_code
+    except typer.Exit as done:
+        return done.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        current.err("interrupted")
+        return ExitCode.INTERRUPTED
+    except typer.TyperException as error:
+        return _usage_error(error)
+    except Exception as error:
+        if debug:
+            raise
+        current.err(f"error: internal error ({type(error).__name__}: {error}); this is a bug in agentctl")
+        current.err("hint: run again with --debug (or AGENTCTL_DEBUG=1) for the traceback, and report it")
+        return ExitCode.INTERNAL
+    return result if isinstance(result, int) else ExitCode.OK
+
+
+def _usage_error(error: typer.TyperException) -> int:
+    current = environment.current()
+    if type(error).__name__ == "NoArgsIsHelpError":  # bare `agentctl`: the help is the message
+        current.out(error.format_message())
+        return ExitCode.USAGE
+    current.err(f"error: {error.format_message()}")
+    current.err("hint: `agentctl --help` lists the commands; `agentctl COMMAND --help` their options")
+    return ExitCode.USAGE
+
+
+# Options whose value may be left out, and the value they then take.
+OPTIONAL_VALUES = {"--changed": "HEAD"}
+
+
+def _optional_values(args: list[str], cwd: Path) -> list[str]:
+    """`--changed` alone means `--changed=HEAD`; a following option or existing path is not its value."""
+    result: list[str] = []
+    for index, arg in enumerate(args):
+        if arg in OPTIONAL_VALUES:
+            following = args[index + 1] if index + 1 < len(args) else None
+            if following is None or following.startswith("-") or (cwd / following).exists():
+                result.append(f"{arg}={OPTIONAL_VALUES[arg]}")
+                continue
+        result.append(arg)
+    return result

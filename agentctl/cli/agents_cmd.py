@@ -1,0 +1,123 @@
+"""agentctl list, agentctl show NAME"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from agentctl.cli import env as environment
+from agentctl.cli.common import DataFormat, FormatOption, RootOption, settings_for, write_json
+from agentctl.errors import ExitCode
+from agentctl.spec import AgentFile
+from agentctl.team import Team, load_team
+
+
+def list_command(output: FormatOption = DataFormat.text, root: RootOption = None) -> int:
+    """List the team's agents and what Claude Code makes of each."""
+    team = load_team(settings_for(root))
+    rows = [agent_summary(team, agent) for agent in team.agents]
+    if output is DataFormat.json:
+        write_json({"root": str(team.settings.root), "agents": rows})
+        return ExitCode.OK
+    _print_table(rows)
+    return ExitCode.OK
+
+
+def show_command(
+    name: Annotated[str, typer.Argument(help="Agent name, roster display name, or file name.")],
+    output: FormatOption = DataFormat.text,
+    root: RootOption = None,
+) -> int:
+    """Show one agent in full."""
+    team = load_team(settings_for(root))
+    agent = team.resolve(name)
+    details = agent_details(team, agent)
+    if output is DataFormat.json:
+        write_json(details)
+        return ExitCode.OK
+    _print_details(details)
+    return ExitCode.OK
+
+
+def agent_summary(team: Team, agent: AgentFile) -> dict[str, Any]:
+    verdict = agent.verdict
+    description = (verdict.description if verdict.loads else agent.spec.description) or ""
+    return {
+        "name": agent.name,
+        "display_name": team.display_name(agent.name or ""),
+        "path": _relative(team, agent),
+        "model": agent.spec.model,
+        "tools": verdict.tools if verdict.loads else agent.spec.tools,
+        "description": description.strip().split("\n", 1)[0],
+        "claude_code": verdict.to_json() | {"tools_display": verdict.tools_display},
+    }
+
+
+def agent_details(team: Team, agent: AgentFile) -> dict[str, Any]:
+    spec = agent.spec
+    summary = agent_summary(team, agent)
+    summary["description"] = (agent.verdict.description if agent.verdict.loads else spec.description) or ""
+    return summary | {
+        "frontmatter": spec.raw,
+        "disallowed_tools": spec.disallowed_tools,
+        "examples": [
+            {"context": e.context, "user": e.user, "assistant": e.assistant, "commentary": e.commentary}
+            for e in spec.examples
+        ],
+        "body": spec.body,
+        "body_line": spec.body_line,
+    }
+
+
+def _relative(team: Team, agent: AgentFile) -> str:
+    try:
+        return agent.path.relative_to(team.settings.root).as_posix()
+    except ValueError:
+        return str(agent.path)
+
+
+def _verdict_text(claude_code: dict[str, Any]) -> str:
+    return "loads" if claude_code["loads"] else f"skipped: {claude_code['reason']}"
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    console = environment.current().console()
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for column in ("name", "model", "tools", "description", "Claude Code"):
+        table.add_column(column, overflow="fold" if column == "description" else "ellipsis")
+    for row in rows:
+        tools = row["claude_code"]["tools_display"]
+        short = tools if len(tools) <= 30 else tools[:29] + "\u2026"
+        description = row["description"] if len(row["description"]) <= 70 else row["description"][:69] + "\u2026"
+        table.add_row(row["name"] or "?", str(row["model"] or "inherit"), short, description, _verdict_text(row["claude_code"]))
+    console.print(table)
+    console.print(f"{len(rows)} agents")
+
+
+def _print_details(details: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    console = environment.current().console()
+    title = details["name"] or "?"
+    if details["display_name"]:
+        title += f" ({details['display_name']})"
+    console.print(f"[bold]{escape(title)}[/bold]  {escape(details['path'])}")
+    for label, value in (
+        ("Claude Code", _verdict_text(details["claude_code"])),
+        ("model", details["model"] or "inherit"),
+        ("tools", details["claude_code"]["tools_display"]),
+        ("examples", str(len(details["examples"]))),
+    ):
+        console.print(f"  [dim]{label:<12}[/dim] {escape(str(value))}")
+    console.print("\n[bold]description[/bold]")
+    console.print(escape(details["description"]))
+    console.print(f"\n[bold]system prompt[/bold] [dim](line {details['body_line']})[/dim]")
+    console.print(escape(details["body"].strip()))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("list")(list_command)
+    app.command("show")(show_command)

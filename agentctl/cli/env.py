@@ -1,0 +1,67 @@
+"""The world a command runs in: streams, working directory, environment variables.
+
+Commands read it from here instead of from sys and os, so that tests can hand them their own
+(the httpie pattern). rich is imported only when a command actually prints text.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@dataclass
+class Environment:
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    cwd: Path = field(default_factory=Path.cwd)
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    @property
+    def colour(self) -> bool:
+        """Colour only on a terminal, and never when NO_COLOR is set."""
+        return self.stdout.isatty() and not self.environ.get("NO_COLOR")
+
+    @property
+    def debug(self) -> bool:
+        return self.environ.get("AGENTCTL_DEBUG", "") not in ("", "0")
+
+    def console(self, stderr: bool = False) -> Console:
+        from rich.console import Console
+
+        stream = self.stderr if stderr else self.stdout
+        terminal = stream.isatty() and not self.environ.get("NO_COLOR")
+        # Off a terminal: no colour, no wrapping (CI logs and pipes keep one finding per line).
+        return Console(
+            file=stream,
+            force_terminal=terminal,
+            no_color=not terminal,
+            soft_wrap=not terminal,
+            highlight=False,
+            width=None if terminal else 10_000,
+        )
+
+    def out(self, text: str) -> None:
+        self.stdout.write(text if text.endswith("\n") else text + "\n")
+
+    def err(self, text: str) -> None:
+        self.stderr.write(text if text.endswith("\n") else text + "\n")
+
+
+_current = Environment()
+
+
+def current() -> Environment:
+    return _current
+
+
+def use(environment: Environment) -> None:
+    global _current
+    _current = environment

@@ -1,0 +1,80 @@
+"""agentctl fmt [PATH...] [--check] [--diff]"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agentctl.cli import env as environment
+from agentctl.cli.common import DataFormat, FormatOption, RootOption, try_settings, write_json
+from agentctl.errors import ExitCode, UsageError
+from agentctl.fmt import FormatResult
+
+
+def fmt_command(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Agent files or folders (default: the team's agents).")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Change nothing; exit 1 if a file would change.")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Print the changes as a unified diff; change nothing.")] = False,
+    output: FormatOption = DataFormat.text,
+    root: RootOption = None,
+) -> int:
+    """Rewrite agent frontmatter as valid YAML that Claude Code reads as intended."""
+    from agentctl.fmt import format_file
+    from agentctl.fsutil import atomic_write_text
+    from agentctl.validate.discovery import discover
+
+    current = environment.current()
+    settings = try_settings(root)
+    targets = [path if path.is_absolute() else current.cwd / path for path in paths or []]
+    if not targets:
+        if settings is None:
+            raise UsageError("no paths to format", hint="pass agent files or folders, or run inside a team")
+        targets = [settings.agents_dir]
+    candidates = discover(targets, settings)
+    results = [format_file(candidate.path) for candidate in candidates if candidate.kind == "agent"]
+    if not (check or diff):
+        for result in results:
+            if result.changed:
+                atomic_write_text(result.path, result.formatted)
+    _report(results, check or diff, diff, output, current.cwd)
+    would_change = any(result.changed for result in results)
+    return ExitCode.PROBLEMS if check and would_change else ExitCode.OK
+
+
+def _report(results: list[FormatResult], dry_run: bool, diff: bool, output: DataFormat, cwd: Path) -> None:
+    from agentctl.validate import display_path
+
+    current = environment.current()
+    changed = [result for result in results if result.changed]
+    failed = [result for result in results if result.problem]
+    if output is DataFormat.json:
+        write_json(
+            {
+                "files": [
+                    {"path": display_path(r.path, cwd), "changed": r.changed, "problem": r.problem, "notes": r.notes}
+                    for r in results
+                ],
+                "summary": {"files": len(results), "changed": len(changed), "failed": len(failed)},
+            }
+        )
+        return
+    verb = "would reformat" if dry_run else "reformatted"
+    for result in changed:
+        shown = display_path(result.path, cwd)
+        if diff:
+            current.out("".join(difflib.unified_diff(
+                result.original.splitlines(keepends=True), result.formatted.splitlines(keepends=True), shown, shown
+            )))
+        else:
+            current.out(f"{verb} {shown}: {'; '.join(result.notes)}")
+    for result in failed:
+        current.err(f"cannot format {display_path(result.path, cwd)}: {result.problem}")
+    unchanged = len(results) - len(changed) - len(failed)
+    current.err(f"{len(changed)} file(s) {verb}, {unchanged} unchanged, {len(failed)} not formattable")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("fmt")(fmt_command)

@@ -1,0 +1,59 @@
+"""agentctl validate [PATH...]"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agentctl.cli import env as environment
+from agentctl.cli.common import RootOption, try_settings
+from agentctl.errors import ExitCode
+
+
+class ReportFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+    sarif = "sarif"
+
+
+def validate_command(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders to check (default: the team).")] = None,
+    output: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="Report format.", case_sensitive=False)
+    ] = ReportFormat.text,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
+    changed: Annotated[
+        str | None,
+        typer.Option(
+            "--changed",
+            metavar="[REF]",
+            help="Report only files changed since REF (default HEAD), untracked ones included.",
+        ),
+    ] = None,
+    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="A rule id or name to skip; repeatable.")] = None,
+    root: RootOption = None,
+) -> int:
+    """Say what Claude Code will do with every agent file, and what is wrong with it."""
+    from agentctl.cli.render import render_report
+    from agentctl.validate import validate
+
+    current = environment.current()
+    settings = try_settings(root)
+    changed_files = None
+    if changed is not None:
+        from agentctl.vcs import changed_files as git_changed
+
+        changed_files = git_changed(current.cwd, changed)
+    ignored = [*(settings.ignore if settings else ()), *(ignore or [])]
+    absolute = [path if path.is_absolute() else current.cwd / path for path in paths or []]
+    report = validate(absolute, settings, current.cwd, changed=changed_files, ignore=ignored)
+    render_report(report, output.value, strict)
+    return ExitCode.PROBLEMS if report.failed(strict) else ExitCode.OK
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(validate_command)

@@ -1,0 +1,1 @@
+"""Rule data shipped inside the wheel (read with importlib.resources)."""

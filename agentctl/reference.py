@@ -1,0 +1,68 @@
+"""Reference facts about Claude Code and the Anthropic models, read once per process.
+
+The tool names, aliases and allowed values ship as rule data inside the wheel
+(agentctl/data/claude_code.json). Model ids come from the installed anthropic SDK's `Model`
+type, read as text: importing the SDK would cost read-only commands about two seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+import importlib.util
+from importlib import resources
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class ClaudeCodeFacts:
+    version: str
+    tools: frozenset[str]
+    renamed_tools: dict[str, str]
+    removed_tools: dict[str, str]
+    model_aliases: frozenset[str]
+    permission_modes: tuple[str, ...]
+    permission_mode_aliases: dict[str, str]
+    effort_levels: tuple[str, ...]
+    colors: tuple[str, ...]
+    memory_scopes: tuple[str, ...]
+    isolation_modes: tuple[str, ...]
+    key_hints: dict[str, str]
+
+
+@cache
+def claude_code() -> ClaudeCodeFacts:
+    raw = json.loads(resources.files("agentctl.data").joinpath("claude_code.json").read_text("utf-8"))
+    return ClaudeCodeFacts(
+        version=raw["claude_code_version"],
+        tools=frozenset(raw["tools"]),
+        renamed_tools=raw["renamed_tools"],
+        removed_tools=raw["removed_tools"],
+        model_aliases=frozenset(raw["model_aliases"]),
+        permission_modes=tuple(raw["permission_modes"]),
+        permission_mode_aliases=raw["permission_mode_aliases"],
+        effort_levels=tuple(raw["effort_levels"]),
+        colors=tuple(raw["colors"]),
+        memory_scopes=tuple(raw["memory_scopes"]),
+        isolation_modes=tuple(raw["isolation_modes"]),
+        key_hints=raw["key_hints"],
+    )
+
+
+_MODEL_LITERAL = re.compile(r'"(claude-[a-z0-9.\-]+)"')
+
+
+@cache
+def sdk_model_ids() -> frozenset[str]:
+    """The model ids the installed anthropic SDK names in its `Model` type (empty if absent)."""
+    spec = importlib.util.find_spec("anthropic")  # finds the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        return frozenset()
+    for location in spec.submodule_search_locations:
+        try:
+            return frozenset(_MODEL_LITERAL.findall((Path(location) / "types" / "model.py").read_text("utf-8")))
+        except OSError:
+            continue
+    return frozenset()

@@ -1,0 +1,119 @@
+"""The team: its agent files, the roster in the team protocol, and name resolution.
+
+The roster is the first markdown table in agents-shared/team-protocol.md whose header has an
+"Agent" column and a "Display name" column, e.g.
+
+    | Agent | Display name | Domain | When to request | Capabilities |
+    |---|---|---|---|---|
+    | `db-architect` | DB Architect | PostgreSQL schema ... | ... | MCP: postgres |
+
+so that "DB Architect", "db-architect" and "DB-ARCHITECT" all resolve to the same agent.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agentctl.config import Settings
+from agentctl.errors import UnknownAgentError, UsageError
+from agentctl.spec import AgentFile, load_agent_file
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    agent: str
+    display_name: str
+    columns: dict[str, str] = field(default_factory=dict)  # every column, by lower-case header
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    settings: Settings
+    agents: list[AgentFile]
+    roster: list[RosterEntry]
+
+    def display_name(self, name: str) -> str | None:
+        return next((entry.display_name for entry in self.roster if entry.agent == name), None)
+
+    def resolve(self, wanted: str) -> AgentFile:
+        """The agent called `wanted`: its name, roster display name, or file name, any case."""
+        key = _normalise(wanted)
+        for entry in self.roster:
+            if key in (_normalise(entry.agent), _normalise(entry.display_name)):
+                wanted = entry.agent
+                key = _normalise(wanted)
+                break
+        for agent in self.agents:
+            if key in (_normalise(agent.name or ""), _normalise(agent.path.stem)):
+                return agent
+        raise UnknownAgentError(f"no agent called {wanted!r} in {self.settings.agents_dir}", hint=self._suggestion(wanted))
+
+    def _suggestion(self, wanted: str) -> str:
+        names = sorted({agent.name for agent in self.agents if agent.name} | {e.display_name for e in self.roster})
+        close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.5)
+        if close:
+            return "did you mean " + " or ".join(repr(name) for name in close) + "?"
+        return "`agentctl list` shows the team's agents"
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[\s_-]+", "-", name.strip().lower())
+
+
+def load_team(settings: Settings) -> Team:
+    """Read every agent file of the team and its roster."""
+    if not settings.agents_dir.is_dir():
+        raise UsageError(
+            f"the agents folder {settings.agents_dir} does not exist",
+            hint="create it, or point `agents` in agentctl.toml at yours",
+        )
+    paths = sorted(settings.agents_dir.rglob("*.md"))
+    agents = [load_agent_file(path) for path in paths]
+    roster = read_roster(settings.protocol_file) if settings.protocol_file.is_file() else []
+    return Team(settings=settings, agents=agents, roster=roster)
+
+
+def read_roster(path: Path) -> list[RosterEntry]:
+    try:
+        text = path.read_text("utf-8", errors="replace")
+    except OSError:
+        return []
+    return parse_roster(text)
+
+
+_SEPARATOR = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+
+
+def parse_roster(text: str) -> list[RosterEntry]:
+    """The entries of the first table with `Agent` and `Display name` columns."""
+    lines = text.split("\n")
+    for index in range(len(lines) - 1):
+        header = _cells(lines[index])
+        lowered = [cell.lower() for cell in header]
+        if "agent" in lowered and "display name" in lowered and _SEPARATOR.match(lines[index + 1].strip()):
+            return _table_rows(lines, index + 2, lowered)
+    return []
+
+
+def _table_rows(lines: list[str], start: int, headers: list[str]) -> list[RosterEntry]:
+    entries = []
+    for number in range(start, len(lines)):
+        if not lines[number].strip().startswith("|"):
+            break
+        cells = _cells(lines[number])
+        columns = dict(zip(headers, cells, strict=False))
+        agent = columns.get("agent", "").strip("`* ")
+        if agent:
+            entries.append(RosterEntry(agent, columns.get("display name", agent).strip("* "), columns, number + 1))
+    return entries
+
+
+def _cells(line: str) -> list[str]:
+    stripped = line.strip()
+    if not stripped.startswith("|"):
+        return []
+    return [cell.strip() for cell in stripped.strip("|").split("|")]

@@ -1,0 +1,85 @@
+"""`agentctl validate`: say what Claude Code does with every agent file, and what is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from agentctl.config import Settings
+from agentctl.errors import UsageError
+from agentctl.spec import AgentFile, load_agent_file
+from agentctl.validate import clarity, fields, loading, tools
+from agentctl.validate.discovery import Candidate, default_paths, discover
+from agentctl.validate.model import Diagnostic, FileCheck, FileReport, Report
+from agentctl.validate.rules import RULES
+from agentctl.validate.team import check_duplicate_names
+
+FILE_CHECKS: tuple[FileCheck, ...] = (*loading.CHECKS, *fields.CHECKS, *tools.CHECKS, *clarity.CHECKS)
+
+__all__ = ["RULES", "Report", "FileReport", "Diagnostic", "validate", "check_agent"]
+
+
+def validate(
+    paths: Sequence[Path],
+    settings: Settings | None,
+    cwd: Path,
+    changed: set[Path] | None = None,
+    ignore: Iterable[str] = (),
+) -> Report:
+    """Check the files below `paths` (the team's folders when empty).
+
+    With `changed`, only those files are reported, but names are still compared across all
+    scanned files: a new agent can collide with an old one.
+    """
+    if not paths:
+        if settings is None:
+            raise UsageError("no paths to check", hint="pass files or folders, or run inside a team")
+        paths = default_paths(settings)
+    candidates = discover(paths, settings)
+    reports = [_report(candidate, cwd) for candidate in candidates]
+    if not any(report.kind == "agent" for report in reports):
+        listed = ", ".join(str(path) for path in paths)
+        raise UsageError(f"no agent files in {listed}", hint="agent files are markdown files with `name` and `description` frontmatter")
+    check_duplicate_names(reports)
+    if changed is not None:
+        reports = [report for report in reports if report.path.resolve() in changed]
+    _drop_ignored(reports, set(ignore))
+    return Report(files=reports)
+
+
+def check_agent(agent: AgentFile) -> list[Diagnostic]:
+    """Every single-file finding for one agent, in file order."""
+    found = [diagnostic for check in FILE_CHECKS for diagnostic in check(agent)]
+    return sorted(found, key=lambda diagnostic: (diagnostic.line, diagnostic.column, diagnostic.rule))
+
+
+def _report(candidate: Candidate, cwd: Path) -> FileReport:
+    display = display_path(candidate.path, cwd)
+    if candidate.kind != "agent" and not candidate.in_agents_dir:
+        return FileReport(candidate.path, display, candidate.kind)
+    agent = load_agent_file(candidate.path)
+    if candidate.kind != "agent" and not agent.verdict.loads:
+        # A README in the agents folder: Claude Code skips it, and so do we.
+        return FileReport(candidate.path, display, candidate.kind)
+    return FileReport(candidate.path, display, "agent", agent, check_agent(agent))
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    """Relative to the working directory when below it, absolute otherwise."""
+    absolute = path if path.is_absolute() else cwd / path
+    absolute = Path(*absolute.parts)  # normalise without resolving symlinks
+    try:
+        return absolute.relative_to(cwd).as_posix()
+    except ValueError:
+        return str(absolute.resolve())
+
+
+def _drop_ignored(reports: list[FileReport], ignore: set[str]) -> None:
+    if not ignore:
+        return
+    unknown = sorted(rule for rule in ignore if rule not in RULES and not any(r.slug == rule for r in RULES.values()))
+    if unknown:
+        raise UsageError(f"unknown rule(s) to ignore: {', '.join(unknown)}", hint="`agentctl rules` lists the rule ids")
+    ids = {rule.id for rule in RULES.values() if rule.id in ignore or rule.slug in ignore}
+    for report in reports:
+        report.diagnostics = [diagnostic for diagnostic in report.diagnostics if diagnostic.rule not in ids]

@@ -1,0 +1,90 @@
+"""Which files `agentctl validate` checks, and as what."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentctl.config import Settings
+from agentctl.errors import UsageError
+from agentctl.validate.model import FileKind
+
+# Folders that never hold a team's files: version control, dependencies, caches.
+SKIPPED_DIRECTORIES = frozenset(
+    {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".nox",
+     ".mypy_cache", ".pytest_cache", ".ruff_cache", ".agentctl", "site-packages"}
+)
+DOCUMENT_STEMS = frozenset(
+    {"readme", "changelog", "contributing", "license", "claude", "agents", "code_of_conduct", "security", "history"}
+)
+_DATED_NOTE = re.compile(r"\d{4}-\d{2}-\d{2}-.+\.md")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    path: Path
+    kind: FileKind
+    in_agents_dir: bool
+
+
+def default_paths(settings: Settings) -> list[Path]:
+    """The team at the root: its agents, shared and memory folders that exist."""
+    folders = [settings.agents_dir, settings.shared_dir, settings.memory_dir]
+    existing = [folder for folder in folders if folder.is_dir()]
+    if settings.agents_dir not in existing:
+        raise UsageError(
+            f"the agents folder {settings.agents_dir} does not exist",
+            hint="create it, point `agents` in agentctl.toml at yours, or pass the files to check",
+        )
+    return existing
+
+
+def discover(paths: Iterable[Path], settings: Settings | None) -> list[Candidate]:
+    """Every file to check below `paths`, classified, in a stable order, without repeats."""
+    found: dict[Path, Candidate] = {}
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"no such file or directory: {path}", hint="check the path, or run without arguments to check the team")
+        files = [path] if path.is_file() else _markdown_below(path)
+        if path.is_dir() and not files:
+            raise UsageError(f"no markdown files below {path}", hint="agent files end in .md")
+        for file in files:
+            resolved = file.resolve()
+            found.setdefault(resolved, Candidate(file, classify(resolved, settings), _in_agents_dir(resolved, settings)))
+    return sorted(found.values(), key=lambda candidate: str(candidate.path))
+
+
+def _markdown_below(directory: Path) -> list[Path]:
+    files = []
+    for current, folders, names in os.walk(directory, followlinks=True):
+        folders[:] = sorted(folder for folder in folders if folder not in SKIPPED_DIRECTORIES)
+        files.extend(Path(current) / name for name in sorted(names) if name.endswith(".md"))
+    return files
+
+
+def classify(path: Path, settings: Settings | None) -> FileKind:
+    """Agent file, unless it is recognisably a memory note, the team protocol or a document."""
+    name = path.name.lower()
+    if name == "team-protocol.md":
+        return "protocol"
+    text = path.as_posix()
+    if (settings and _below(text, settings.memory_dir)) or "/agents-memory/" in text:
+        return "memory"
+    if (settings and _below(text, settings.shared_dir)) or "/agents-shared/" in text:
+        return "other"
+    if path.stem.lower() in DOCUMENT_STEMS:
+        return "other"
+    if _DATED_NOTE.fullmatch(path.name):
+        return "memory"
+    return "agent"
+
+
+def _below(path: str, folder: Path) -> bool:
+    return path.startswith(folder.as_posix() + "/")
+
+
+def _in_agents_dir(path: Path, settings: Settings | None) -> bool:
+    return settings is not None and _below(path.as_posix(), settings.agents_dir)

@@ -1,0 +1,81 @@
+"""The data `agentctl validate` produces: rules, diagnostics, per-file reports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from agentctl.spec import AgentFile
+
+Severity = Literal["error", "warning", "info"]
+FileKind = Literal["agent", "memory", "protocol", "other"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A check with a stable id: ids are never reused or renumbered."""
+
+    id: str
+    slug: str
+    severity: Severity
+    summary: str
+    group: str
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    rule: str
+    severity: Severity
+    line: int
+    column: int
+    message: str
+    hint: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "line": self.line,
+            "column": self.column,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+@dataclass(slots=True)
+class FileReport:
+    path: Path
+    display_path: str
+    kind: FileKind
+    agent: AgentFile | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for diagnostic in self.diagnostics if diagnostic.severity == severity)
+
+
+@dataclass(slots=True)
+class Report:
+    files: list[FileReport]
+
+    def count(self, severity: Severity) -> int:
+        return sum(report.count(severity) for report in self.files)
+
+    def failed(self, strict: bool) -> bool:
+        """Whether CI should fail: any error, or any warning under --strict."""
+        return self.count("error") > 0 or (strict and self.count("warning") > 0)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "files": len(self.files),
+            "errors": self.count("error"),
+            "warnings": self.count("warning"),
+            "infos": self.count("info"),
+        }
+
+
+# A check looks at one agent file and yields its findings for one or more rules.
+FileCheck = Callable[[AgentFile], Iterator[Diagnostic]]

@@ -1,0 +1,65 @@
+"""The catalogue of rules. Ids are stable: add new ones, never renumber or reuse."""
+
+from __future__ import annotations
+
+from agentctl.validate.model import Diagnostic, Rule, Severity
+
+_CATALOGUE: tuple[tuple[str, str, Severity, str, str], ...] = (
+    # Claude Code loading: what Claude Code does with the file.
+    ("CC001", "no-frontmatter", "error", "Claude Code finds no frontmatter and skips the file", "loading"),
+    ("CC002", "unparseable-frontmatter", "error", "frontmatter is not YAML even for Claude Code's fallback; skipped", "loading"),
+    ("CC003", "fallback-changes-meaning", "error", "Claude Code's fallback truncates the description or swallows lines as keys", "loading"),
+    ("CC004", "fallback-recovers", "warning", "frontmatter is not valid YAML; Claude Code's fallback recovers it", "loading"),
+    ("CC005", "nonstandard-yaml", "warning", "Claude Code reads the frontmatter, standard YAML parsers reject it", "loading"),
+    ("CC006", "missing-name", "error", "no string `name`: Claude Code skips the file", "loading"),
+    ("CC007", "missing-description", "error", "no string `description`: Claude Code skips the file", "loading"),
+    ("CC008", "frontmatter-cut-short", "error", "a `---` inside a value ends Claude Code's frontmatter early", "loading"),
+    ("CC009", "hooks-refused", "error", "malformed or misplaced permission hooks: Claude Code skips the agent", "loading"),
+    ("CC010", "unreadable-file", "error", "the file cannot be read, is binary, or is over 1 MiB", "loading"),
+    ("CC011", "invalid-utf8", "warning", "bytes that are not UTF-8 reach the model as U+FFFD", "loading"),
+    ("CC012", "frontmatter-not-mapping", "error", "the frontmatter is a list or a single value; skipped", "loading"),
+    ("CC013", "duplicate-key", "warning", "a key appears twice; the last one wins", "loading"),
+    ("CC014", "comment-cuts-value", "warning", "` #` starts a YAML comment and drops the rest of the value", "loading"),
+    # Names.
+    ("NM001", "name-refused", "error", "Claude Code refuses the name (`:`, leading `-`, over 256 characters)", "names"),
+    ("NM002", "name-style", "warning", "names should be lowercase letters, digits and hyphens", "names"),
+    ("NM003", "duplicate-name", "error", "two files define the same agent name", "names"),
+    ("NM004", "name-differs-from-file", "info", "the name differs from the file name", "names"),
+    # Field values.
+    ("FM001", "unknown-key", "warning", "a frontmatter key Claude Code does not read", "fields"),
+    ("FM002", "unknown-model", "warning", "model is not an alias, `inherit`, or a known model id", "fields"),
+    ("FM003", "invalid-permission-mode", "error", "permissionMode is not a mode Claude Code knows; it is ignored", "fields"),
+    ("FM004", "invalid-effort", "error", "effort is not a level Claude Code knows; it is ignored", "fields"),
+    ("FM005", "invalid-isolation", "error", "isolation is not `worktree` or `remote`; it is ignored", "fields"),
+    ("FM006", "invalid-color", "warning", "color is not one Claude Code can show; it is ignored", "fields"),
+    ("FM007", "invalid-memory", "error", "memory is not `user`, `project` or `local`; it is ignored", "fields"),
+    ("FM008", "invalid-background", "error", "background is not true or false; it is ignored", "fields"),
+    ("FM009", "invalid-max-turns", "error", "maxTurns is not a positive integer; it is ignored", "fields"),
+    ("FM010", "empty-hooks-list", "error", "`hooks: []` makes Claude Code skip the agent", "fields"),
+    ("FM011", "invalid-field-type", "warning", "a field holds a value of the wrong type", "fields"),
+    # Tools.
+    ("TL001", "unknown-tool", "error", "a tool name Claude Code does not know; the agent will not get it", "tools"),
+    ("TL002", "renamed-tool", "warning", "a tool that Claude Code renamed; the old name still works for now", "tools"),
+    ("TL003", "removed-tool", "warning", "a tool that Claude Code removed; the agent will not get it", "tools"),
+    ("TL004", "malformed-mcp-tool", "error", "an MCP tool name not of the form mcp__server__tool", "tools"),
+    ("TL005", "duplicate-tool", "warning", "a tool listed twice", "tools"),
+    ("TL006", "allowed-and-disallowed", "warning", "a tool both allowed and disallowed", "tools"),
+    ("TL007", "tools-yaml-list", "warning", "tools written as a YAML list (reported Claude Code bugs)", "tools"),
+    ("TL008", "empty-tools", "warning", "an empty tools field: Claude Code lists 'All tools'", "tools"),
+    # Cost and clarity.
+    ("CQ001", "long-description", "info", "a description over 1,024 characters is sent in every session", "clarity"),
+    ("CQ002", "examples-in-description", "info", "`<example>` blocks in the description are sent in every session", "clarity"),
+    ("CQ003", "empty-body", "warning", "the agent has no system prompt", "clarity"),
+    ("CQ004", "todo-marker", "warning", "a TODO/FIXME/XXX marker is left in the agent", "clarity"),
+)
+
+RULES: dict[str, Rule] = {
+    rule_id: Rule(rule_id, slug, severity, summary, group)
+    for rule_id, slug, severity, summary, group in _CATALOGUE
+}
+
+
+def finding(rule_id: str, line: int, column: int, message: str, hint: str | None = None) -> Diagnostic:
+    """A diagnostic of `rule_id`, with the rule's severity."""
+    rule = RULES[rule_id]
+    return Diagnostic(rule.id, rule.severity, max(line, 1), max(column, 1), message, hint)
