@@ -161,6 +161,8 @@ def _value_span(entry: AuthorEntry) -> int:
 
 
 def _entry_fix_reason(entry: AuthorEntry) -> str | None:
+    if spec.placeholder(entry.source):
+        return f"quoted the placeholder in `{entry.key}`"
     if entry.key in LIST_AS_LINE and isinstance(entry.value, list) and all(isinstance(v, str) for v in entry.value):
         return f"wrote `{entry.key}` on one line"
     if _holds_dashes(entry.value):
@@ -232,9 +234,15 @@ def _double_quoted(value: str) -> str:
 
 
 def _reads_back(scalar: str, expected: str) -> bool:
+    """Whether Bun (YAML 1.2, Claude Code) and a YAML 1.1 reader both get `expected` back."""
     document = "k: " + scalar + "\n"
     result = ccyaml.parse(document)
-    return result.ok and result.standard_error is None and result.value == {"k": expected}
+    if not (result.ok and result.standard_error is None and result.value == {"k": expected}):
+        return False
+    try:
+        return bool(yaml.safe_load(document) == {"k": expected})  # `yes` is a boolean to YAML 1.1
+    except yaml.YAMLError:
+        return False
 
 
 # --- verification -----------------------------------------------------------------------------------

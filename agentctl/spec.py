@@ -246,8 +246,18 @@ def _entries_from_yaml(text: str, parsed: ccyaml.YamlResult) -> list[AuthorEntry
         following = [boundary for boundary in boundaries if boundary > line]
         end = following[0] - 1 if following else len(lines)
         source = "\n".join(lines[line - 1 : end]).rstrip("\n")
-        entries.append(AuthorEntry(key, parsed.value.get(key), line, source))
+        entries.append(AuthorEntry(key, placeholder(source) or parsed.value.get(key), line, source))
     return entries
+
+
+_PLACEHOLDER = re.compile(r"[^:]*:[ \t]+(\{\{.*\}\})[ \t]*")
+
+
+def placeholder(source: str) -> str | None:
+    """`{{NAME}}` written as a value: a template placeholder, which YAML reads as a mapping."""
+    match = _PLACEHOLDER.fullmatch(source.split("\n", 1)[0])
+    return match.group(1) if match and "\n" not in source.strip() else None
+
 
 
 _TABS_AT_LINE_START = re.compile(r"^\t+", re.M)
@@ -287,11 +297,17 @@ def _example_state(line: str, in_example: bool) -> bool:
 def _entry_value(key: str, lines: list[str]) -> Any:
     """The value of one entry: YAML when the entry alone parses, else its text."""
     source = "\n".join(lines).rstrip("\n")
+    first = lines[0].split(":", 1)[1].strip()
+    if placeholder(source):
+        return first
     for candidate in (source, _TABS_AT_LINE_START.sub(lambda m: "  " * len(m.group(0)), source)):
         alone = ccyaml.parse(candidate)
         if alone.ok and isinstance(alone.value, dict) and list(alone.value) == [key]:
-            return alone.value[key]
-    first = lines[0].split(":", 1)[1].strip()
+            value = alone.value[key]
+            # In frontmatter that is not YAML anyway, ` #` was text (Claude Code's fallback agrees).
+            if isinstance(value, str) and " #" in first and len(lines) == 1 and first[:1] not in "\"'|>":
+                return first
+            return value
     rest = [line.strip() for line in lines[1:]]
     while rest and not rest[-1]:
         rest.pop()

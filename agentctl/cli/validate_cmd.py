@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from agentctl.cli import env as environment
-from agentctl.cli.common import RootOption, try_settings
+from agentctl.cli.common import RootOption, settings_for, try_settings
 from agentctl.errors import ExitCode
 
 
@@ -42,7 +42,7 @@ def validate_command(
     from agentctl.validate import validate
 
     current = environment.current()
-    settings = try_settings(root)
+    settings = try_settings(root) if paths else settings_for(root)
     changed_files = None
     if changed is not None:
         from agentctl.vcs import changed_files as git_changed

@@ -31,16 +31,19 @@ def validate(
     With `changed`, only those files are reported, but names are still compared across all
     scanned files: a new agent can collide with an old one.
     """
+    explicit = bool(paths)
     if not paths:
         if settings is None:
             raise UsageError("no paths to check", hint="pass files or folders, or run inside a team")
         paths = default_paths(settings)
-    candidates = discover(paths, settings)
+    candidates = discover(paths, settings, explicit)
     reports = [_report(candidate, cwd) for candidate in candidates]
     if not any(report.kind == "agent" for report in reports):
         listed = ", ".join(str(path) for path in paths)
         raise UsageError(f"no agent files in {listed}", hint="agent files are markdown files with `name` and `description` frontmatter")
     check_duplicate_names(reports)
+    for report in reports:
+        report.diagnostics.sort(key=_file_order)
     if changed is not None:
         reports = [report for report in reports if report.path.resolve() in changed]
     _drop_ignored(reports, set(ignore))
@@ -49,8 +52,11 @@ def validate(
 
 def check_agent(agent: AgentFile) -> list[Diagnostic]:
     """Every single-file finding for one agent, in file order."""
-    found = [diagnostic for check in FILE_CHECKS for diagnostic in check(agent)]
-    return sorted(found, key=lambda diagnostic: (diagnostic.line, diagnostic.column, diagnostic.rule))
+    return sorted((diagnostic for check in FILE_CHECKS for diagnostic in check(agent)), key=_file_order)
+
+
+def _file_order(diagnostic: Diagnostic) -> tuple[int, int, str]:
+    return diagnostic.line, diagnostic.column, diagnostic.rule
 
 
 def _report(candidate: Candidate, cwd: Path) -> FileReport:

@@ -42,14 +42,17 @@ def default_paths(settings: Settings) -> list[Path]:
     return existing
 
 
-def discover(paths: Iterable[Path], settings: Settings | None) -> list[Candidate]:
-    """Every file to check below `paths`, classified, in a stable order, without repeats."""
+def discover(paths: Iterable[Path], settings: Settings | None, explicit: bool = True) -> list[Candidate]:
+    """Every file to check below `paths`, classified, in a stable order, without repeats.
+
+    Folders the user named must hold markdown; the team's own folders may be empty.
+    """
     found: dict[Path, Candidate] = {}
     for path in paths:
         if not path.exists():
             raise UsageError(f"no such file or directory: {path}", hint="check the path, or run without arguments to check the team")
         files = [path] if path.is_file() else _markdown_below(path)
-        if path.is_dir() and not files:
+        if explicit and path.is_dir() and not files:
             raise UsageError(f"no markdown files below {path}", hint="agent files end in .md")
         for file in files:
             resolved = file.resolve()

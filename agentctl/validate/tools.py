@@ -26,7 +26,8 @@ def check_tools(agent: AgentFile) -> Iterator[Diagnostic]:
         seen: set[str] = set()
         for tool in names or []:
             if tool in seen:
-                yield finding("TL005", *_tool_position(agent, key, tool), f"`{tool}` is listed twice in `{key}`", "delete the second one")
+                position = _tool_position(agent, key, tool, occurrence=2)
+                yield finding("TL005", *position, f"`{tool}` is listed twice in `{key}`", "delete the second one")
             seen.add(tool)
             yield from _name_problems(agent, key, tool)
     yield from _allowed_and_disallowed(agent)
@@ -96,17 +97,19 @@ def _allowed_and_disallowed(agent: AgentFile) -> Iterator[Diagnostic]:
             )
 
 
-def _tool_position(agent: AgentFile, key: str, tool: str) -> tuple[int, int]:
-    """The line and column where `tool` is written in the `key` entry."""
+def _tool_position(agent: AgentFile, key: str, tool: str, occurrence: int = 1) -> tuple[int, int]:
+    """The line and column where `tool` is written (its n-th time) in the `key` entry."""
     line, column = key_position(agent, key)
     pattern = re.compile(r"(?<![\w-])" + re.escape(tool) + r"(?![\w-])")
+    seen = 0
     for number in range(line, line + 60):
         text = file_line(agent, number)
         if number > line and (not text.startswith((" ", "\t", "-")) or text.strip() == "---"):
             break
-        match = pattern.search(text, column if number == line else 0)
-        if match:
-            return number, match.start() + 1
+        for match in pattern.finditer(text, column if number == line else 0):
+            seen += 1
+            if seen == occurrence:
+                return number, match.start() + 1
     return line, column
 
 

@@ -1,0 +1,84 @@
+"""Shared test helpers: run the real CLI in-process with an injected environment, build teams."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentctl.cli import main
+from agentctl.cli.env import Environment
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
+CLAUDE_CODE_FIXTURES = FIXTURES / "claude_code"
+SHARED = REPO.parent / "shared"  # beside a developer's or CI's checkout, never in a user's clone
+CORPUS = SHARED / "corpus"
+
+
+def needs_corpus() -> pytest.MarkDecorator:
+    return pytest.mark.skipif(not (CORPUS / "claude_code_verdicts.jsonl").is_file(), reason="../shared/corpus is absent")
+
+
+class TTYStringIO(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+RunCli = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> RunCli:
+    """Run `agentctl ARGS` in-process, as a user would, in `cwd` (default: tmp_path)."""
+
+    def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, tty: bool = False) -> Result:
+        stdout, stderr = TTYStringIO(tty), TTYStringIO(False)
+        environ = {"PATH": "/usr/bin:/bin", **(env or {})}
+        code = main(list(args), env=Environment(stdout=stdout, stderr=stderr, cwd=cwd or tmp_path, environ=environ))
+        return Result(code, stdout.getvalue(), stderr.getvalue())
+
+    yield run
+    from agentctl.cli import GlobalOptions, env as environment
+
+    environment.use(Environment())
+    GlobalOptions.root = None
+    GlobalOptions.debug = False
+
+
+def agent_text(name: str, description: str = "Reviews code for correctness.", extra: str = "", body: str = "You are a reviewer.\n") -> str:
+    return f"---\nname: {name}\ndescription: {description}\n{extra}---\n\n{body}"
+
+
+def make_team(root: Path, agents: dict[str, str], layout: str = "top-level", protocol: str | None = None) -> Path:
+    """A team folder with the given agent files (file name -> text)."""
+    base = root / ".claude" if layout == "claude" else root
+    (base / "agents").mkdir(parents=True, exist_ok=True)
+    (base / "agents-shared").mkdir(exist_ok=True)
+    (base / "agents-memory").mkdir(exist_ok=True)
+    for name, text in agents.items():
+        path = base / "agents" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, "utf-8", newline="")
+    if protocol is not None:
+        (base / "agents-shared" / "team-protocol.md").write_text(protocol, "utf-8")
+    return root
