@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "load_settings", "load_team", "validate", "load_agent_file"]
+__all__ = ["__version__", "load_agent_file", "load_settings", "load_team", "validate"]
 
 if TYPE_CHECKING:
     from agentctl.config import load_settings

@@ -29,10 +29,10 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
-try:  # libyaml's parser is ~10x faster; fall back to the pure-Python one when it is missing
-    from yaml.cyaml import CParser as _FastParser
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    _FastParser = None
+from agentctl.lazyre import LazyPattern
+
+# libyaml's parser is ~10x faster; PyYAML builds without it fall back to the pure-Python one.
+_FastParser: Any = getattr(yaml, "CParser", None)
 
 
 class CoreSchemaResolver(BaseResolver):
@@ -125,12 +125,13 @@ class BunConstructor(SafeConstructor):
         return self.construct_mapping(node)  # type: ignore[arg-type]
 
 
-BunConstructor.add_constructor("tag:yaml.org,2002:map", BunConstructor.construct_yaml_map)
-BunConstructor.add_constructor("tag:yaml.org,2002:int", BunConstructor.construct_yaml_int)
-BunConstructor.add_constructor("tag:yaml.org,2002:float", BunConstructor.construct_yaml_float)
+# (types-PyYAML ties add_constructor to its own loader classes, hence the ignores.)
+BunConstructor.add_constructor("tag:yaml.org,2002:map", BunConstructor.construct_yaml_map)  # type: ignore[type-var]
+BunConstructor.add_constructor("tag:yaml.org,2002:int", BunConstructor.construct_yaml_int)  # type: ignore[type-var]
+BunConstructor.add_constructor("tag:yaml.org,2002:float", BunConstructor.construct_yaml_float)  # type: ignore[type-var]
 for _tag in ("binary", "timestamp", "omap", "pairs", "set"):
-    BunConstructor.add_constructor(f"tag:yaml.org,2002:{_tag}", BunConstructor.construct_by_kind)
-BunConstructor.add_constructor(None, BunConstructor.construct_by_kind)  # type: ignore[arg-type]
+    BunConstructor.add_constructor(f"tag:yaml.org,2002:{_tag}", BunConstructor.construct_by_kind)  # type: ignore[type-var]
+BunConstructor.add_constructor(None, BunConstructor.construct_by_kind)  # type: ignore[type-var]
 
 
 class _PureLoader(
@@ -152,7 +153,7 @@ class _PureLoader(
 
 if _FastParser is not None:
 
-    class _FastLoader(_FastParser, BunConstructor, CoreSchemaResolver):  # type: ignore[misc, valid-type]
+    class _FastLoader(_FastParser, BunConstructor, CoreSchemaResolver):  # type: ignore[misc]
         def __init__(self, stream: str) -> None:
             _FastParser.__init__(self, stream)
             BunConstructor.__init__(self)
@@ -163,7 +164,7 @@ else:  # pragma: no cover
     _LOADERS = (_PureLoader,)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class YamlProblem:
     """Why a text is not YAML; line and column are 1-based within the parsed text."""
 
@@ -172,7 +173,7 @@ class YamlProblem:
     column: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class YamlResult:
     """What a YAML text holds, for Bun and for standard parsers."""
 
@@ -194,8 +195,8 @@ class _FlowIndentError(Exception):
         self.column = column
 
 
-_WHITESPACE_ONLY_LINE = re.compile(r"^[ \t]+$", re.M)
-_TAB_BEFORE_COMMENT = re.compile(r"^[ \t]*\t[ \t]*(#.*)$", re.M)
+_WHITESPACE_ONLY_LINE = LazyPattern(r"^[ \t]+$", re.M)
+_TAB_BEFORE_COMMENT = LazyPattern(r"^[ \t]*\t[ \t]*(#.*)$", re.M)
 
 
 def parse(text: str) -> YamlResult:
@@ -308,7 +309,7 @@ def _load_leniently(text: str) -> tuple[Node | None, Any]:
         if refused is not None:
             raise yaml.MarkedYAMLError(
                 problem="a line holding only whitespace contains a tab where Bun expects indentation",
-                problem_mark=yaml.Mark("<frontmatter>", 0, refused, 0, None, None),
+                problem_mark=yaml.Mark("<frontmatter>", 0, refused, 0, "", 0),
             ) from None
         node, value = _load(cleaned, _PureLoader)
         return node, _restore_commas(value) if _COMMA_STAND_IN in cleaned else value
@@ -316,7 +317,7 @@ def _load_leniently(text: str) -> tuple[Node | None, Any]:
 
 # Bun lets a block plain scalar start with ',' (YAML forbids it); a stand-in lets PyYAML agree.
 _COMMA_STAND_IN = "\ue000"
-_LEADING_COMMA = re.compile(r"^([ \t]*(?:- +)?|[^\n#]*?:[ \t]+),", re.M)
+_LEADING_COMMA = LazyPattern(r"^([ \t]*(?:- +)?|[^\n#]*?:[ \t]+),", re.M)
 
 
 def _restore_commas(value: Any) -> Any:
@@ -329,8 +330,10 @@ def _restore_commas(value: Any) -> Any:
     return value
 
 
-_BLOCK_SCALAR_START = re.compile(r"^( *)(?:- +)?[^#\s][^#]*:[ \t]+[|>][-+0-9]*[ \t]*(?:#.*)?$|^( *)- +[|>][-+0-9]*[ \t]*$")
-_TRAILING_COMMENT = re.compile(r"^[^\s#][^#]*:[ \t]+\S.*[ \t]#")
+_BLOCK_SCALAR_START = LazyPattern(
+    r"^( *)(?:- +)?[^#\s][^#]*:[ \t]+[|>][-+0-9]*[ \t]*(?:#.*)?$|^( *)- +[|>][-+0-9]*[ \t]*$"
+)
+_TRAILING_COMMENT = LazyPattern(r"^[^\s#][^#]*:[ \t]+\S.*[ \t]#")
 
 
 def _tab_line_bun_refuses(lines: list[str]) -> int | None:
@@ -348,12 +351,12 @@ def _tab_line_bun_refuses(lines: list[str]) -> int | None:
         blank = not line.strip(" \t")
         if block_indent is not None and not blank and len(line) - len(line.lstrip(" ")) <= block_indent:
             block_indent = None
-        if blank and "\t" in line[: block_indent + 1 if block_indent is not None else None]:
-            if block_indent is not None and _block_continues(lines, index, block_indent):
-                return index
-        if line.startswith("\t") and (blank or line.lstrip().startswith("#")):
-            if first_entry_seen and _TRAILING_COMMENT.match(previous):
-                return index
+        in_block = block_indent is not None and "\t" in line[: block_indent + 1]
+        if blank and in_block and _block_continues(lines, index, block_indent or 0):
+            return index
+        tab_first = line.startswith("\t") and (blank or line.lstrip().startswith("#"))
+        if tab_first and first_entry_seen and _TRAILING_COMMENT.match(previous):
+            return index
         if blank:
             continue
         match = _BLOCK_SCALAR_START.match(line)
@@ -371,8 +374,6 @@ def _block_continues(lines: list[str], index: int, block_indent: int) -> bool:
         if line.strip(" \t"):
             return len(line) - len(line.lstrip(" ")) > block_indent
     return True
-
-
 
 
 def _problem(error: yaml.YAMLError) -> YamlProblem:

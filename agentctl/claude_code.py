@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agentctl import ccyaml
+from agentctl.lazyre import LazyPattern
 
 CLAUDE_CODE_VERSION = "2.1.330"
 MAX_FILE_BYTES = 1_048_576
@@ -54,7 +55,7 @@ def utf16_length(text: str) -> int:
     return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FrontmatterBlock:
     """The frontmatter as Claude Code cuts it out of the text."""
 
@@ -86,9 +87,9 @@ def cut_frontmatter(text: str) -> FrontmatterBlock | None:
     )
 
 
-_FALLBACK_LINE = re.compile(r"([a-zA-Z_-]+):[" + JS_SPACE + r"]+([^" + JS_SPACE + r"][^\n\r\u2028\u2029]*)\Z")
-_YAML_INDICATORS = re.compile(r"[{}\[\]*&#!|>%@`]|: ")
-_LEADING_TABS = re.compile(r"(^|[\n\r\u2028\u2029])(\t+)")
+_FALLBACK_LINE = LazyPattern(r"([a-zA-Z_-]+):[" + JS_SPACE + r"]+([^" + JS_SPACE + r"][^\n\r\u2028\u2029]*)\Z")
+_YAML_INDICATORS = LazyPattern(r"[{}\[\]*&#!|>%@`]|: ")
+_LEADING_TABS = LazyPattern(r"(^|[\n\r\u2028\u2029])(\t+)")
 
 
 def lenient_rewrite(text: str) -> str:
@@ -107,7 +108,7 @@ def lenient_rewrite(text: str) -> str:
         value = match.group(2).replace("\\", "\\\\").replace('"', '\\"')
         lines.append(f'{match.group(1)}: "{value}"')
     joined = "\n".join(lines)
-    return _LEADING_TABS.sub(lambda m: m.group(1) + "  " * len(m.group(2)), joined)
+    return str(_LEADING_TABS.sub(lambda m: m.group(1) + "  " * len(m.group(2)), joined))
 
 
 def _already_quoted(value: str) -> bool:
@@ -123,7 +124,7 @@ def _already_quoted(value: str) -> bool:
     return False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FrontmatterReading:
     """How Claude Code parsed one file's frontmatter."""
 
@@ -155,7 +156,7 @@ def _as_mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClaudeCodeVerdict:
     """What Claude Code does with one agent file, as `validate --format json` reports it."""
 
@@ -230,6 +231,9 @@ def split_tools(entries: list[str]) -> list[str]:
     """Claude Code's tool-list splitter: commas and spaces separate, except inside (...)."""
     tools: list[str] = []
     for entry in entries:
+        if "(" not in entry and ")" not in entry:  # the common case, without the slow scan
+            tools.extend(piece.strip() for piece in _SEPARATORS.split(entry) if piece.strip())
+            continue
         current, in_parens = "", False
         for char in entry:
             if char in "()":
@@ -246,13 +250,22 @@ def split_tools(entries: list[str]) -> list[str]:
     return tools
 
 
+_SEPARATORS = re.compile("[, ]")
+
+
 def tool_list(value: Any, present: bool) -> list[str] | None:
     """The tools a `tools:` value grants: None for every tool, [] for none named."""
     if value is None:
         return [] if present else None
     if not js_truthy(value):
         return []
-    entries = [value] if isinstance(value, str) else [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+    entries = (
+        [value]
+        if isinstance(value, str)
+        else [v for v in value if isinstance(v, str)]
+        if isinstance(value, list)
+        else []
+    )
     tools = split_tools(entries)
     return None if "*" in tools else tools
 
@@ -267,16 +280,49 @@ def js_truthy(value: Any) -> bool:
 
 # --- hooks: a malformed permission hook makes Claude Code refuse the whole agent ---------
 
-HOOK_EVENTS = (
-    "PreToolUse PostToolUse PostToolUseFailure PostToolBatch Notification UserPromptSubmit "
-    "UserPromptExpansion SessionStart SessionEnd Stop StopFailure SubagentStart SubagentStop "
-    "PreCompact PostCompact PreModelSwitch PostModelSwitch PermissionRequest PermissionDenied "
-    "Setup TeammateIdle TaskCreated TaskCompleted Elicitation ElicitationResult ConfigChange "
-    "WorktreeCreate WorktreeRemove InstructionsLoaded CwdChanged FileChanged DirectoryAdded "
-    "MessageDisplay"
-).split()
+HOOK_EVENTS = [
+    "PreToolUse",
+    "PostToolUse",
+    "PostToolUseFailure",
+    "PostToolBatch",
+    "Notification",
+    "UserPromptSubmit",
+    "UserPromptExpansion",
+    "SessionStart",
+    "SessionEnd",
+    "Stop",
+    "StopFailure",
+    "SubagentStart",
+    "SubagentStop",
+    "PreCompact",
+    "PostCompact",
+    "PreModelSwitch",
+    "PostModelSwitch",
+    "PermissionRequest",
+    "PermissionDenied",
+    "Setup",
+    "TeammateIdle",
+    "TaskCreated",
+    "TaskCompleted",
+    "Elicitation",
+    "ElicitationResult",
+    "ConfigChange",
+    "WorktreeCreate",
+    "WorktreeRemove",
+    "InstructionsLoaded",
+    "CwdChanged",
+    "FileChanged",
+    "DirectoryAdded",
+    "MessageDisplay",
+]
 GUARD_EVENTS = frozenset({"PreToolUse", "PermissionRequest"})
-HOOK_TYPES = {"command": ("command",), "prompt": ("prompt",), "agent": ("prompt",), "http": ("url",), "mcp_tool": ("server", "tool")}
+HOOK_TYPES = {
+    "command": ("command",),
+    "prompt": ("prompt",),
+    "agent": ("prompt",),
+    "http": ("url",),
+    "mcp_tool": ("server", "tool"),
+}
 _UNSCANNED_TOP_LEVEL = frozenset({"metadata", "mcpServers", "lspServers"})
 
 
@@ -336,7 +382,9 @@ def _holds_guard_hooks(value: Any, depth: int, matchers_count: bool, in_hooks_li
     if in_hooks_list and isinstance(value.get("type"), str):
         return False
     return any(
-        _holds_guard_hooks(item, depth - 1, matchers_count and key not in HOOK_EVENTS, key == "hooks" and isinstance(item, list))
+        _holds_guard_hooks(
+            item, depth - 1, matchers_count and key not in HOOK_EVENTS, key == "hooks" and isinstance(item, list)
+        )
         for key, item in value.items()
     )
 

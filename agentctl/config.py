@@ -7,7 +7,6 @@ agentctl.toml or [tool.agentctl] in pyproject.toml at the root, discovery, defau
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ LIST_SETTINGS = ("ignore",)
 CONFIG_FILE = "agentctl.toml"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Settings:
     """Resolved locations of one team, all absolute."""
 
@@ -102,9 +101,7 @@ def load_settings(
     env_ignore = environ.get("AGENTCTL_IGNORE")
     if env_ignore:
         ignore = [part.strip() for part in env_ignore.split(",") if part.strip()]
-    return Settings(
-        root=root, layout=layout, ignore=tuple(ignore), config_file=config_file, origins=origins, **values
-    )
+    return Settings(root=root, layout=layout, ignore=tuple(ignore), config_file=config_file, origins=origins, **values)
 
 
 def _resolve_root(cwd: Path, root: Path | None, environ: Mapping[str, str]) -> tuple[Path, Layout]:
@@ -149,7 +146,7 @@ def _read_config_file(root: Path) -> tuple[dict[str, Any], Path | None]:
     if config.is_file():
         return _validated(_read_toml(config), config), config
     pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
+    if pyproject.is_file() and "[tool.agentctl" in pyproject.read_text("utf-8", errors="replace"):
         section = _read_toml(pyproject).get("tool", {}).get("agentctl")
         if isinstance(section, dict):
             return _validated(section, pyproject, prefix="tool.agentctl."), pyproject
@@ -157,6 +154,8 @@ def _read_config_file(root: Path) -> tuple[dict[str, Any], Path | None]:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # only teams with a config file pay for it
+
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)

@@ -31,7 +31,7 @@ _PLAIN_SAFE = re.compile(r"[A-Za-z0-9(][^\n\t]*")
 _PLAIN_UNSAFE = re.compile(r": |\s#|---|[:\s]$|^[-?:,\[\]{}#&*!|>'\"%@`]")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FormatResult:
     path: Path
     original: str = ""
@@ -121,11 +121,11 @@ def _full_rewrite(frontmatter: str, entries: list[AuthorEntry], newline: str) ->
     return "".join(line + newline for line in output)
 
 
-def _entry_fixes(
-    frontmatter: str, entries: list[AuthorEntry], agent: AgentFile, newline: str
-) -> tuple[str, list[str]]:
+def _entry_fixes(frontmatter: str, entries: list[AuthorEntry], agent: AgentFile, newline: str) -> tuple[str, list[str]]:
     lines = frontmatter.split("\n")
-    duplicates = {line for _, line in (agent.reading.parsed.duplicate_keys if agent.reading and agent.reading.parsed else [])}
+    duplicates = {
+        line for _, line in (agent.reading.parsed.duplicate_keys if agent.reading and agent.reading.parsed else [])
+    }
     replacements: dict[int, tuple[int, list[str]]] = {}  # first line -> (line count, new lines)
     notes = []
     for entry in entries:
@@ -205,7 +205,9 @@ def emit_entry(key: str, value: Any) -> list[str]:
         return [f"{key}: {line}" if i == 0 else line for i, line in enumerate(emit_string(value))]
     if value is None:
         return [f"{key}:"]
-    dumped = yaml.safe_dump({key: value}, default_flow_style=False, sort_keys=False, allow_unicode=True, width=1_000_000)
+    dumped = yaml.safe_dump(
+        {key: value}, default_flow_style=False, sort_keys=False, allow_unicode=True, width=1_000_000
+    )
     return dumped.rstrip("\n").split("\n")
 
 
@@ -257,6 +259,11 @@ def _verify(path: Path, formatted: str, entries: list[AuthorEntry]) -> str | Non
     intended = {entry.key: entry.value for entry in entries}
     expected = claude_code.judge(intended)
     got = after.verdict
-    if (got.loads, got.name, got.description, got.tools) != (expected.loads, expected.name, expected.description, expected.tools):
+    if (got.loads, got.name, got.description, got.tools) != (
+        expected.loads,
+        expected.name,
+        expected.description,
+        expected.tools,
+    ):
         return "the rewrite would change what Claude Code reads (please report this)"
     return None

@@ -7,16 +7,16 @@ type, read as text: importing the SDK would cost read-only commands about two se
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from dataclasses import dataclass
 from functools import cache
-import importlib.util
 from importlib import resources
 from pathlib import Path
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClaudeCodeFacts:
     version: str
     tools: frozenset[str]

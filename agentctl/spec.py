@@ -17,6 +17,7 @@ from typing import Any
 
 from agentctl import ccyaml, claude_code
 from agentctl.claude_code import ClaudeCodeVerdict, FrontmatterReading
+from agentctl.lazyre import LazyPattern
 
 # Claude Code's documented frontmatter table (the fields AgentSpec models).
 DOCUMENTED_FIELDS = (
@@ -54,7 +55,7 @@ DIALOGUE_LABELS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Example:
     """One `<example>` block of a description."""
 
@@ -65,7 +66,7 @@ class Example:
     line: int = 0  # 1-based file line where the block starts (0 when unknown)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AgentSpec:
     """An agent definition as its author wrote it."""
 
@@ -93,7 +94,7 @@ class AgentSpec:
     examples: list[Example] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AgentFile:
     """Everything agentctl knows about one file that should define an agent."""
 
@@ -157,7 +158,7 @@ def _first_invalid_utf8_line(data: bytes, text: str) -> int | None:
 # --- the author's reading ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AuthorEntry:
     """One top-level frontmatter entry as a person reads it."""
 
@@ -204,9 +205,7 @@ def build_spec(values: dict[str, Any], key_lines: dict[str, int], body: str, bod
         key_lines=key_lines,
         body=body,
         body_line=body_line,
-        examples=extract_examples(description, key_lines.get("description", 0))
-        if isinstance(description, str)
-        else [],
+        examples=extract_examples(description, key_lines.get("description", 0)) if isinstance(description, str) else [],
     )
 
 
@@ -259,9 +258,8 @@ def placeholder(source: str) -> str | None:
     return match.group(1) if match and "\n" not in source.strip() else None
 
 
-
-_TABS_AT_LINE_START = re.compile(r"^\t+", re.M)
-_KEY_LINE = re.compile(r"([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]|$)")
+_TABS_AT_LINE_START = LazyPattern(r"^\t+", re.M)
+_KEY_LINE = LazyPattern(r"([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]|$)")
 
 
 def _entries_from_lines(text: str) -> list[AuthorEntry]:
@@ -277,7 +275,10 @@ def _entries_from_lines(text: str) -> list[AuthorEntry]:
         elif groups and not line.startswith("#"):  # a comment line is no part of any value
             groups[-1][2].append(line)
         in_example = _example_state(line, in_example)
-    return [AuthorEntry(key, _entry_value(key, lines), number, "\n".join(lines).rstrip("\n")) for key, number, lines in groups]
+    return [
+        AuthorEntry(key, _entry_value(key, lines), number, "\n".join(lines).rstrip("\n"))
+        for key, number, lines in groups
+    ]
 
 
 def _starts_entry(key: str, in_example: bool) -> bool:
@@ -324,9 +325,9 @@ def _unquote(value: str) -> str:
 
 # --- examples -----------------------------------------------------------------------------------
 
-_EXAMPLE_BLOCK = re.compile(r"<example>(.*?)(?:</example>|\Z)", re.S)
-_COMMENTARY = re.compile(r"<commentary>(.*?)(?:</commentary>|\Z)", re.S)
-_LABEL = re.compile(r"^\s*(context|user|assistant)\s*:\s*", re.I)
+_EXAMPLE_BLOCK = LazyPattern(r"<example>(.*?)(?:</example>|\Z)", re.S)
+_COMMENTARY = LazyPattern(r"<commentary>(.*?)(?:</commentary>|\Z)", re.S)
+_LABEL = LazyPattern(r"^\s*(context|user|assistant)\s*:\s*", re.I)
 
 
 def extract_examples(description: str, first_line: int = 0) -> list[Example]:

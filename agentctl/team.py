@@ -22,7 +22,7 @@ from agentctl.errors import UnknownAgentError, UsageError
 from agentctl.spec import AgentFile, load_agent_file
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RosterEntry:
     agent: str
     display_name: str
@@ -30,7 +30,7 @@ class RosterEntry:
     line: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Team:
     settings: Settings
     agents: list[AgentFile]
@@ -50,7 +50,9 @@ class Team:
         for agent in self.agents:
             if key in (_normalise(agent.name or ""), _normalise(agent.path.stem)):
                 return agent
-        raise UnknownAgentError(f"no agent called {wanted!r} in {self.settings.agents_dir}", hint=self._suggestion(wanted))
+        raise UnknownAgentError(
+            f"no agent called {wanted!r} in {self.settings.agents_dir}", hint=self._suggestion(wanted)
+        )
 
     def _suggestion(self, wanted: str) -> str:
         names = sorted({agent.name for agent in self.agents if agent.name} | {e.display_name for e in self.roster})

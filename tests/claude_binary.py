@@ -52,8 +52,13 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
             return self._reply({"input_tokens": 1})
         request = json.loads(body or b"{}")
         message = {
-            "id": "msg_1", "type": "message", "role": "assistant", "model": request.get("model", "m"),
-            "content": [{"type": "text", "text": "OK"}], "stop_reason": "end_turn", "stop_sequence": None,
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "model": request.get("model", "m"),
+            "content": [{"type": "text", "text": "OK"}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
             "usage": {"input_tokens": 1, "output_tokens": 1},
         }
         if not request.get("stream"):
@@ -63,10 +68,23 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         events = [
             ("message_start", {"type": "message_start", "message": dict(message, content=[], stop_reason=None)}),
-            ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-            ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "OK"}}),
+            (
+                "content_block_start",
+                {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            ),
+            (
+                "content_block_delta",
+                {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "OK"}},
+            ),
             ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-            ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 1}}),
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "usage": {"output_tokens": 1},
+                },
+            ),
             ("message_stop", {"type": "message_stop"}),
         ]
         for name, data in events:
@@ -94,12 +112,21 @@ def agent_listing(agents_dir: Path, claude: str) -> str:
             shutil.copytree(agents_dir, project / ".claude" / "agents")
             subprocess.run(["git", "init", "-q"], cwd=project, check=True)
             environ = dict(
-                os.environ, HOME=str(home), ANTHROPIC_API_KEY="sk-test",
+                os.environ,
+                HOME=str(home),
+                ANTHROPIC_API_KEY="sk-test",
                 ANTHROPIC_BASE_URL=f"http://127.0.0.1:{server.server_address[1]}",
-                DISABLE_TELEMETRY="1", DISABLE_ERROR_REPORTING="1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
+                DISABLE_TELEMETRY="1",
+                DISABLE_ERROR_REPORTING="1",
+                CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
             )
-            subprocess.run([claude, "-p", "hi", "--output-format", "json"], cwd=project, env=environ,
-                           capture_output=True, timeout=180)
+            subprocess.run(
+                [claude, "-p", "hi", "--output-format", "json"],
+                cwd=project,
+                env=environ,
+                capture_output=True,
+                timeout=180,
+            )
     finally:
         server.shutdown()
     return _listing_from(bodies)
@@ -118,7 +145,7 @@ def _listing_from(bodies: list[bytes]) -> str:
                 text = block.get("text", "")
                 start = text.find(LISTING_START)
                 if start >= 0:
-                    listing = text[start + len(LISTING_START):]
+                    listing = text[start + len(LISTING_START) :]
                     end = listing.find("\n\nWhen you launch")
                     return listing if end < 0 else listing[:end]
     raise RuntimeError("Claude Code sent no agent listing; did it start? (check the binary runs offline)")

@@ -22,7 +22,9 @@ CORPUS = SHARED / "corpus"
 
 
 def needs_corpus() -> pytest.MarkDecorator:
-    return pytest.mark.skipif(not (CORPUS / "claude_code_verdicts.jsonl").is_file(), reason="../shared/corpus is absent")
+    return pytest.mark.skipif(
+        not (CORPUS / "claude_code_verdicts.jsonl").is_file(), reason="../shared/corpus is absent"
+    )
 
 
 class TTYStringIO(io.StringIO):
@@ -58,14 +60,17 @@ def cli(tmp_path: Path) -> RunCli:
         return Result(code, stdout.getvalue(), stderr.getvalue())
 
     yield run
-    from agentctl.cli import GlobalOptions, env as environment
+    from agentctl.cli import GlobalOptions
+    from agentctl.cli import env as environment
 
     environment.use(Environment())
     GlobalOptions.root = None
     GlobalOptions.debug = False
 
 
-def agent_text(name: str, description: str = "Reviews code for correctness.", extra: str = "", body: str = "You are a reviewer.\n") -> str:
+def agent_text(
+    name: str, description: str = "Reviews code for correctness.", extra: str = "", body: str = "You are a reviewer.\n"
+) -> str:
     return f"---\nname: {name}\ndescription: {description}\n{extra}---\n\n{body}"
 
 
@@ -82,3 +87,13 @@ def make_team(root: Path, agents: dict[str, str], layout: str = "top-level", pro
     if protocol is not None:
         (base / "agents-shared" / "team-protocol.md").write_text(protocol, "utf-8")
     return root
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`claude_code` tests run the real binary: only when asked for with `-m claude_code`."""
+    if "claude_code" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="opt-in: run with `pytest -m claude_code`")
+    for item in items:
+        if "claude_code" in item.keywords:
+            item.add_marker(skip)

@@ -11,45 +11,45 @@ import pytest
 from agentctl import ccyaml
 
 BUN_CASES = [
-    ('name: yes\n', True, {'name': 'yes'}),  # YAML 1.2: yes is a string
-    ('n: 012\n', True, {'n': 12}),  # decimal, not octal
-    ('n: 0o17\n', True, {'n': 15}),  # octal
-    ('n: 0x1F\n', True, {'n': 31}),  # hex
-    ('n: 1e3\n', True, {'n': 1000}),  # JavaScript number
-    ('d: 2024-01-01\n', True, {'d': '2024-01-01'}),  # no timestamps
-    ('a: True\n', True, {'a': True}),  # bool
-    ('a: NO\n', True, {'a': 'NO'}),  # string
-    ('a: ~\n', True, {'a': None}),  # null
-    ('a: !custom x\n', True, {'a': 'x'}),  # unknown tag ignored
-    ('a: !!int x\n', True, {'a': 'x'}),  # bad explicit int kept as text
-    ('a: 1\na: 2\n', True, {'a': 2}),  # duplicate keys: last wins
-    ('a: &x 1\nb: *x\n', True, {'a': 1, 'b': 1}),  # aliases
-    ('<<: {a: 1}\nb: 2\n', True, {'a': 1, 'b': 2}),  # merge keys
-    ('1: one\ntrue: t\n', True, {'1': 'one', 'true': 't'}),  # keys become JS strings
-    ('description: {{PLACEHOLDER}}\n', True, {'description': {'[object Object]': None}}),  # a flow mapping as key
-    ('a: |\n  l1\n  l2', True, {'a': 'l1\nl2\n'}),  # block scalar at end of text keeps its newline
-    ('a: b: c\n', False, None),  # ': ' in a plain value
+    ("name: yes\n", True, {"name": "yes"}),  # YAML 1.2: yes is a string
+    ("n: 012\n", True, {"n": 12}),  # decimal, not octal
+    ("n: 0o17\n", True, {"n": 15}),  # octal
+    ("n: 0x1F\n", True, {"n": 31}),  # hex
+    ("n: 1e3\n", True, {"n": 1000}),  # JavaScript number
+    ("d: 2024-01-01\n", True, {"d": "2024-01-01"}),  # no timestamps
+    ("a: True\n", True, {"a": True}),  # bool
+    ("a: NO\n", True, {"a": "NO"}),  # string
+    ("a: ~\n", True, {"a": None}),  # null
+    ("a: !custom x\n", True, {"a": "x"}),  # unknown tag ignored
+    ("a: !!int x\n", True, {"a": "x"}),  # bad explicit int kept as text
+    ("a: 1\na: 2\n", True, {"a": 2}),  # duplicate keys: last wins
+    ("a: &x 1\nb: *x\n", True, {"a": 1, "b": 1}),  # aliases
+    ("<<: {a: 1}\nb: 2\n", True, {"a": 1, "b": 2}),  # merge keys
+    ("1: one\ntrue: t\n", True, {"1": "one", "true": "t"}),  # keys become JS strings
+    ("description: {{PLACEHOLDER}}\n", True, {"description": {"[object Object]": None}}),  # a flow mapping as key
+    ("a: |\n  l1\n  l2", True, {"a": "l1\nl2\n"}),  # block scalar at end of text keeps its newline
+    ("a: b: c\n", False, None),  # ': ' in a plain value
     ('a: "x\ny"\n', False, None),  # quoted continuation at column 0
-    ('a: "x\n  y"\n', True, {'a': 'x y'}),  # quoted continuation indented
+    ('a: "x\n  y"\n', True, {"a": "x y"}),  # quoted continuation indented
     ('a:\n  b: "x\n  y"\n', False, None),  # quoted continuation at the key's indentation
-    ('a:\n  b: "x\n   y"\n', True, {'a': {'b': 'x y'}}),  # quoted continuation deeper than the key
-    ('a: [x,\ny]\n', False, None),  # flow list continuation at column 0
-    ('a: x\n\t\nb: y\n', True, {'a': 'x', 'b': 'y'}),  # a tab-only line between entries
-    ('a: x\n\t# c\nb: y\n', True, {'a': 'x', 'b': 'y'}),  # a tab before a comment line
-    ('a: |\n  x\n\t\n  y\n', False, None),  # a tab-only line inside a block scalar
-    ('a: b\nc: x #t\n\t\nd: e\n', False, None),  # a tab line after an entry with a comment
-    ('c: x #t\n\t\nd: e\n', True, {'c': 'x', 'd': 'e'}),  # the same after the first entry
-    ('description: >\n  \tx\n', True, {'description': '\tx\n'}),  # a tab after a block scalar's indentation
-    ('a: "x\r\n y"\r\n', True, {'a': 'x\ny'}),  # CRLF inside a quoted scalar folds to a newline
-    ('a: x\r\n y\r\n', True, {'a': 'x y'}),  # CRLF inside a plain scalar folds to a space
-    ('a: ,x\n', True, {'a': ',x'}),  # a plain value may start with a comma
+    ('a:\n  b: "x\n   y"\n', True, {"a": {"b": "x y"}}),  # quoted continuation deeper than the key
+    ("a: [x,\ny]\n", False, None),  # flow list continuation at column 0
+    ("a: x\n\t\nb: y\n", True, {"a": "x", "b": "y"}),  # a tab-only line between entries
+    ("a: x\n\t# c\nb: y\n", True, {"a": "x", "b": "y"}),  # a tab before a comment line
+    ("a: |\n  x\n\t\n  y\n", False, None),  # a tab-only line inside a block scalar
+    ("a: b\nc: x #t\n\t\nd: e\n", False, None),  # a tab line after an entry with a comment
+    ("c: x #t\n\t\nd: e\n", True, {"c": "x", "d": "e"}),  # the same after the first entry
+    ("description: >\n  \tx\n", True, {"description": "\tx\n"}),  # a tab after a block scalar's indentation
+    ('a: "x\r\n y"\r\n', True, {"a": "x\ny"}),  # CRLF inside a quoted scalar folds to a newline
+    ("a: x\r\n y\r\n", True, {"a": "x y"}),  # CRLF inside a plain scalar folds to a space
+    ("a: ,x\n", True, {"a": ",x"}),  # a plain value may start with a comma
     ('a: "q" trailing\n', False, None),  # text after a closing quote
-    ('a: @x\n', False, None),  # reserved indicator
-    ('\ta: b\n', False, None),  # tab indentation
-    ('- a\n- b\n', True, ['a', 'b']),  # a list
-    ('just text\n', True, 'just text'),  # a scalar
-    ('', True, None),  # empty
-    ('# only a comment\n', True, None),  # comment only
+    ("a: @x\n", False, None),  # reserved indicator
+    ("\ta: b\n", False, None),  # tab indentation
+    ("- a\n- b\n", True, ["a", "b"]),  # a list
+    ("just text\n", True, "just text"),  # a scalar
+    ("", True, None),  # empty
+    ("# only a comment\n", True, None),  # comment only
 ]
 
 
@@ -67,7 +67,7 @@ def test_standard_error_is_kept_when_only_bun_accepts() -> None:
 
 
 def test_bun_refusal_reports_the_line_to_fix() -> None:
-    result = ccyaml.parse("name: x\ndescription: \"first\nsecond\"\n")
+    result = ccyaml.parse('name: x\ndescription: "first\nsecond"\n')
     assert result.error is not None and result.error.line == 3
 
 
@@ -79,5 +79,10 @@ def test_key_positions_and_duplicates() -> None:
 
 def test_js_string_spells_keys_like_javascript() -> None:
     assert [ccyaml.js_string(v) for v in (None, True, 1.0, 1.5, [1, None], {})] == [
-        "null", "true", "1", "1.5", "1,", "[object Object]"
+        "null",
+        "true",
+        "1",
+        "1.5",
+        "1,",
+        "[object Object]",
     ]

@@ -79,7 +79,10 @@ def test_judge_turns_literal_backslash_n_into_line_breaks() -> None:
         ({"name": "a", "description": ""}, "no `description`"),
         ({"name": "a", "description": "x", "hooks": []}, "`hooks` must map"),
         ({"name": "a", "description": "x", "hooks": {"PreToolUse": "x"}}, "hooks.PreToolUse must be a list"),
-        ({"name": "a", "description": "x", "hooks": {"PreToolUse": [{"hooks": [{"type": "shell"}]}]}}, "unknown hook type"),
+        (
+            {"name": "a", "description": "x", "hooks": {"PreToolUse": [{"hooks": [{"type": "shell"}]}]}},
+            "unknown hook type",
+        ),
     ],
 )
 def test_refusals(data: dict[str, object], reason: str) -> None:
@@ -103,4 +106,7 @@ def test_broken_hooks_of_other_events_are_only_ignored() -> None:
     ],
 )
 def test_tools_display(tools: list[str] | None, denied: list[str] | None, shown: str) -> None:
-    assert cc.ClaudeCodeVerdict(True, name="a", description="x", tools=tools, disallowed_tools=denied).tools_display == shown
+    assert (
+        cc.ClaudeCodeVerdict(True, name="a", description="x", tools=tools, disallowed_tools=denied).tools_display
+        == shown
+    )

@@ -53,12 +53,22 @@ def test_json_contract(tmp_path: Path, cli: RunCli) -> None:
     data = result.json()
     assert set(data) == {"version", "files", "summary"} and data["version"] == 1
     by_path = {file["path"]: file for file in data["files"]}
-    assert by_path["agents-memory/good/2026-01-05-note.md"] == {"path": "agents-memory/good/2026-01-05-note.md", "kind": "memory", "diagnostics": []}
+    assert by_path["agents-memory/good/2026-01-05-note.md"] == {
+        "path": "agents-memory/good/2026-01-05-note.md",
+        "kind": "memory",
+        "diagnostics": [],
+    }
     good = by_path["agents/good.md"]
     assert good == {
         "path": "agents/good.md",
         "kind": "agent",
-        "claude_code": {"loads": True, "reason": None, "name": "good", "description": "Reviews code for correctness.", "tools": ["Read", "Grep"]},
+        "claude_code": {
+            "loads": True,
+            "reason": None,
+            "name": "good",
+            "description": "Reviews code for correctness.",
+            "tools": ["Read", "Grep"],
+        },
         "diagnostics": [],
     }
     broken = by_path["agents/broken.md"]
@@ -81,7 +91,9 @@ def test_github_annotations(tmp_path: Path, cli: RunCli) -> None:
     root = make_team(tmp_path, {"broken.md": BROKEN})
     result = cli("validate", "--format", "github", cwd=root)
     annotations = [line for line in result.stdout.splitlines() if line.startswith("::")]
-    assert annotations[1].startswith("::error file=agents/broken.md,line=3,col=27,title=CC002 unparseable-frontmatter::")
+    assert annotations[1].startswith(
+        "::error file=agents/broken.md,line=3,col=27,title=CC002 unparseable-frontmatter::"
+    )
     assert "%0Ahint: " in annotations[1]  # the hint rides on an escaped newline
     assert any(line.startswith("::notice ") for line in annotations)  # infos are notices
 
@@ -150,9 +162,20 @@ def test_ignore_by_id_or_name(tmp_path: Path, cli: RunCli) -> None:
 
 
 def git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-                        "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin", "HOME": str(cwd)})
+    subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        env={
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@t",
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(cwd),
+        },
+    )
 
 
 def test_changed_checks_only_files_changed_since_a_ref(tmp_path: Path, cli: RunCli) -> None:
@@ -179,3 +202,11 @@ def test_changed_outside_git_or_with_a_bad_ref(tmp_path: Path, cli: RunCli) -> N
     git(root, "init", "-q")
     result = cli("validate", "--changed", "no-such-ref", cwd=root)
     assert result.exit_code == 2 and "git does not know the revision 'no-such-ref'" in result.stderr
+
+
+def test_checking_some_team_files_still_compares_names_with_the_rest(tmp_path: Path, cli: RunCli) -> None:
+    """pre-commit passes only the staged files; a new one can still collide with an old one."""
+    root = make_team(tmp_path, {"old.md": agent_text("reviewer"), "new.md": agent_text("reviewer")})
+    data = cli("validate", "agents/new.md", "--format", "json", cwd=root).json()
+    assert [file["path"] for file in data["files"]] == ["agents/new.md"]
+    assert "agents/old.md" in data["files"][0]["diagnostics"][0]["message"]

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from agentctl.spec import load_agent_file
 from agentctl.validate import validate
 from agentctl.validate.rules import RULES
-from agentctl.spec import load_agent_file
 from tests.conftest import CORPUS, needs_corpus
 
 pytestmark = needs_corpus()

@@ -47,5 +47,8 @@ def test_the_fixtures_cover_both_outcomes_of_the_fallback() -> None:
     truncated = load_agent_file(CLAUDE_CODE_FIXTURES / "fallback-swallows-keys.md")
     failed = load_agent_file(CLAUDE_CODE_FIXTURES / "unquoted-colon-examples-skipped.md")
     assert recovered.reading and recovered.reading.status == "recovered" and recovered.verdict.loads
-    assert truncated.verdict.loads and truncated.verdict.description == "Use this agent for database work, for example: schema reviews"
+    assert (
+        truncated.verdict.loads
+        and truncated.verdict.description == "Use this agent for database work, for example: schema reviews"
+    )
     assert failed.reading and failed.reading.status == "invalid" and not failed.verdict.loads

@@ -74,7 +74,10 @@ def test_dashes_in_a_value_are_escaped_not_changed() -> None:
 
 def test_valid_frontmatter_keeps_its_comments_and_only_fixes_what_needs_it() -> None:
     text = "---\n# owner: data team\nname: lists\ndescription: Tools as a list.  # trailing note\ntools:\n  - Read\n  - Grep\nmodel: opus\n---\nBody.\n"
-    assert fmt(text) == "---\n# owner: data team\nname: lists\ndescription: Tools as a list.  # trailing note\ntools: Read, Grep\nmodel: opus\n---\nBody.\n"
+    assert (
+        fmt(text)
+        == "---\n# owner: data team\nname: lists\ndescription: Tools as a list.  # trailing note\ntools: Read, Grep\nmodel: opus\n---\nBody.\n"
+    )
 
 
 def test_line_endings_and_byte_order_mark_are_kept() -> None:

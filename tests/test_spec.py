@@ -42,7 +42,13 @@ def test_every_documented_field_is_read() -> None:
     assert spec.tools == ["Read", "Grep", "Glob"] and spec.disallowed_tools == ["Write"]
     assert spec.skills == ["sql-review"] and spec.mcp_servers == ["postgres"]
     assert spec.hooks["PostToolUse"][0]["matcher"] == "Edit"
-    assert (spec.memory, spec.background, spec.effort, spec.isolation, spec.color) == ("project", False, "high", "worktree", "blue")
+    assert (spec.memory, spec.background, spec.effort, spec.isolation, spec.color) == (
+        "project",
+        False,
+        "high",
+        "worktree",
+        "blue",
+    )
     assert spec.initial_prompt == "Review the latest migration."
     assert spec.extra == {"category": "data"}  # unknown keys are kept
     assert set(spec.raw) == set(DOCUMENTED_FIELDS) | {"category"}
@@ -51,7 +57,9 @@ def test_every_documented_field_is_read() -> None:
 def test_every_key_has_its_line() -> None:
     spec = parse_agent_text(Path("a.md"), FULL).spec
     assert spec.key_lines["name"] == 2 and spec.key_lines["hooks"] == 11 and spec.key_lines["category"] == 23
-    assert spec.body == "# Identity\nYou are the DB Architect.\n" and spec.body_line == 26  # Claude Code eats blank lines after `---`
+    assert (
+        spec.body == "# Identity\nYou are the DB Architect.\n" and spec.body_line == 26
+    )  # Claude Code eats blank lines after `---`
 
 
 def test_tools_as_a_yaml_list() -> None:
@@ -75,7 +83,7 @@ description: |
     [example] = parse_agent_text(Path("r.md"), text).spec.examples
     assert example.context == "The user finished a feature."
     assert example.user == '"Review my change"'
-    assert example.assistant == "\"I'll use the reviewer agent.\""
+    assert example.assistant == '"I\'ll use the reviewer agent."'
     assert example.commentary == "Code was written, so review it."
     assert example.line == 4
 
@@ -86,7 +94,10 @@ def test_examples_with_literal_backslash_n() -> None:
         "\\n<example>\\nuser: second\\n</example>"
     )
     spec = parse_agent_text(Path("r.md"), f'---\nname: r\ndescription: "{description}"\n---\n').spec
-    assert [(e.context, e.user, e.assistant) for e in spec.examples] == [("a PR", "check it", "on it"), ("", "second", "")]
+    assert [(e.context, e.user, e.assistant) for e in spec.examples] == [
+        ("a PR", "check it", "on it"),
+        ("", "second", ""),
+    ]
 
 
 def test_author_reading_keeps_the_whole_description_the_fallback_cuts() -> None:

@@ -14,20 +14,29 @@ BODY = "\nYou review code.\n"
 # rule -> (file name, file text, expected (line, column) of the finding)
 CASES: dict[str, tuple[str, str | bytes, tuple[int, int]]] = {
     "CC001": ("no-frontmatter.md", "# Reviewer\n\nname: x\n", (1, 1)),
-    "CC002": ("broken.md", "---\nname: broken\ndescription: Use when: x\n<example>\nuser: hi\n</example>\n---\n" + BODY, (3, 22)),
+    "CC002": (
+        "broken.md",
+        "---\nname: broken\ndescription: Use when: x\n<example>\nuser: hi\n</example>\n---\n" + BODY,
+        (3, 22),
+    ),
     "CC003": (
         "swallowed.md",
         "---\nname: swallowed\ndescription: Reviews: schemas\nContext: a migration\nuser: check it\n---\n" + BODY,
         (3, 21),
     ),
     "CC004": ("recovered.md", "---\nname: recovered\ndescription: Use when: builds fail\n---\n" + BODY, (3, 22)),
-    "CC005": ("lenient.md", "---\nname: lenient\ndescription: Tabs on blank lines.\n\t\nmodel: sonnet\n---\n" + BODY, (4, 1)),
+    "CC005": (
+        "lenient.md",
+        "---\nname: lenient\ndescription: Tabs on blank lines.\n\t\nmodel: sonnet\n---\n" + BODY,
+        (4, 1),
+    ),
     "CC006": ("unnamed.md", "---\ndescription: No name.\n---\n" + BODY, (2, 1)),
     "CC007": ("undescribed.md", "---\nname: undescribed\ntools: Read\n---\n" + BODY, (2, 1)),
     "CC008": ("cut.md", "---\nname: cut\ndescription: Before --- after\n---\n" + BODY, (3, 21)),
     "CC009": (
         "guard.md",
-        "---\nname: guard\ndescription: Hooks at the top.\nPreToolUse:\n  - matcher: Bash\n    hooks:\n      - type: command\n        command: x\n---\n" + BODY,
+        "---\nname: guard\ndescription: Hooks at the top.\nPreToolUse:\n  - matcher: Bash\n    hooks:\n      - type: command\n        command: x\n---\n"
+        + BODY,
         (4, 1),
     ),
     "CC010": ("binary.md", b"---\nname: bin\x00ary\n---\n", (1, 1)),
@@ -39,19 +48,35 @@ CASES: dict[str, tuple[str, str | bytes, tuple[int, int]]] = {
     "NM002": ("style.md", "---\nname: Code Reviewer\ndescription: Spaces and capitals.\n---\n" + BODY, (2, 7)),
     "NM004": ("file-name.md", "---\nname: other-name\ndescription: Another name.\n---\n" + BODY, (2, 7)),
     "FM001": ("keys.md", "---\nname: keys\ndescription: An unknown key.\ncategory: review\n---\n" + BODY, (4, 1)),
-    "FM002": ("model.md", "---\nname: model\ndescription: A model typo.\nmodel: claude-sonet-4-6\n---\n" + BODY, (4, 8)),
+    "FM002": (
+        "model.md",
+        "---\nname: model\ndescription: A model typo.\nmodel: claude-sonet-4-6\n---\n" + BODY,
+        (4, 8),
+    ),
     "FM003": ("mode.md", "---\nname: mode\ndescription: Bad mode.\npermissionMode: yolo\n---\n" + BODY, (4, 17)),
     "FM004": ("effort.md", "---\nname: effort\ndescription: Bad effort.\neffort: extreme\n---\n" + BODY, (4, 9)),
-    "FM005": ("isolation.md", "---\nname: isolation\ndescription: Bad isolation.\nisolation: docker\n---\n" + BODY, (4, 12)),
+    "FM005": (
+        "isolation.md",
+        "---\nname: isolation\ndescription: Bad isolation.\nisolation: docker\n---\n" + BODY,
+        (4, 12),
+    ),
     "FM006": ("color.md", "---\nname: color\ndescription: Bad color.\ncolor: teal\n---\n" + BODY, (4, 8)),
     "FM007": ("memory.md", "---\nname: memory\ndescription: Bad memory.\nmemory: global\n---\n" + BODY, (4, 9)),
     "FM008": ("background.md", "---\nname: background\ndescription: Bad flag.\nbackground: yes\n---\n" + BODY, (4, 13)),
     "FM009": ("turns.md", "---\nname: turns\ndescription: Bad turns.\nmaxTurns: 0\n---\n" + BODY, (4, 11)),
     "FM010": ("hooks.md", "---\nname: hooks\ndescription: Empty hooks.\nhooks: []\n---\n" + BODY, (4, 1)),
-    "FM011": ("prompt.md", "---\nname: prompt\ndescription: A list prompt.\ninitialPrompt: [a, b]\n---\n" + BODY, (4, 16)),
+    "FM011": (
+        "prompt.md",
+        "---\nname: prompt\ndescription: A list prompt.\ninitialPrompt: [a, b]\n---\n" + BODY,
+        (4, 16),
+    ),
     "TL001": ("tool.md", "---\nname: tool\ndescription: A typo.\ntools: Read, Grpe\n---\n" + BODY, (4, 14)),
     "TL002": ("renamed.md", "---\nname: renamed\ndescription: Old name.\ntools: Read, Task\n---\n" + BODY, (4, 14)),
-    "TL003": ("removed.md", "---\nname: removed\ndescription: Removed tool.\ntools: Read, MultiEdit\n---\n" + BODY, (4, 14)),
+    "TL003": (
+        "removed.md",
+        "---\nname: removed\ndescription: Removed tool.\ntools: Read, MultiEdit\n---\n" + BODY,
+        (4, 14),
+    ),
     "TL004": ("mcp.md", "---\nname: mcp\ndescription: Bad MCP name.\ntools: mcp_context7_docs\n---\n" + BODY, (4, 8)),
     "TL005": ("dup.md", "---\nname: dup\ndescription: Twice.\ntools: Read, Grep, Read\n---\n" + BODY, (4, 20)),
     "TL006": (
@@ -64,7 +89,8 @@ CASES: dict[str, tuple[str, str | bytes, tuple[int, int]]] = {
     "CQ001": ("long.md", "---\nname: long\ndescription: " + "Reviews code carefully. " * 50 + "\n---\n" + BODY, (3, 1)),
     "CQ002": (
         "examples.md",
-        "---\nname: examples\ndescription: \"Use for reviews.\\n<example>\\nuser: review this\\nassistant: I will\\n</example>\"\n---\n" + BODY,
+        '---\nname: examples\ndescription: "Use for reviews.\\n<example>\\nuser: review this\\nassistant: I will\\n</example>"\n---\n'
+        + BODY,
         (3, 1),
     ),
     "CQ003": ("nobody.md", "---\nname: nobody\ndescription: No body.\n---\n", (5, 1)),
@@ -95,7 +121,10 @@ def test_every_rule_has_a_case() -> None:
 
 
 def test_a_clean_agent_has_no_findings(tmp_path: Path) -> None:
-    text = "---\nname: clean\ndescription: Reviews pull requests for correctness.\ntools: Read, Grep, Glob\nmodel: sonnet\n---\n" + BODY
+    text = (
+        "---\nname: clean\ndescription: Reviews pull requests for correctness.\ntools: Read, Grep, Glob\nmodel: sonnet\n---\n"
+        + BODY
+    )
     assert diagnose(tmp_path, "clean.md", text) == []
 
 
@@ -112,7 +141,9 @@ def test_duplicate_names_across_files_name_the_other_file(tmp_path: Path) -> Non
 def test_fallback_truncation_says_what_claude_code_keeps(tmp_path: Path) -> None:
     file_name, content, _ = CASES["CC003"]
     (tmp_path / file_name).write_text(str(content))
-    [diagnostic] = [d for f in validate([tmp_path / file_name], None, tmp_path).files for d in f.diagnostics if d.rule == "CC003"]
+    [diagnostic] = [
+        d for f in validate([tmp_path / file_name], None, tmp_path).files for d in f.diagnostics if d.rule == "CC003"
+    ]
     assert "keeps only 'Reviews: schemas'" in diagnostic.message
     assert "lines 4-5 as the keys Context, user" in diagnostic.message
 
@@ -120,7 +151,11 @@ def test_fallback_truncation_says_what_claude_code_keeps(tmp_path: Path) -> None
 def test_renamed_and_unknown_tools_carry_hints(tmp_path: Path) -> None:
     text = "---\nname: hints\ndescription: Hints.\ntools: Task, grep, KillShell, code-reviewer\n---\n" + BODY
     (tmp_path / "hints.md").write_text(text)
-    hints = {d.message.split("`")[1]: d.hint for f in validate([tmp_path / "hints.md"], None, tmp_path).files for d in f.diagnostics}
+    hints = {
+        d.message.split("`")[1]: d.hint
+        for f in validate([tmp_path / "hints.md"], None, tmp_path).files
+        for d in f.diagnostics
+    }
     assert hints["Task"] == "write `Agent`"
     assert hints["KillShell"] == "write `TaskStop`"
     assert hints["grep"] == "tool names are case-sensitive: write `Grep`"
@@ -131,7 +166,12 @@ def test_mcp_tool_shapes(tmp_path: Path) -> None:
     good = "mcp__context7__resolve-library-id, mcp__postgres, mcp__claude-in-chrome__*"
     text = f"---\nname: mcp-shapes\ndescription: MCP tools.\ntools: {good}, mcp__, mcp__x__\n---\n" + BODY
     (tmp_path / "mcp-shapes.md").write_text(text)
-    bad = [d.message for f in validate([tmp_path / "mcp-shapes.md"], None, tmp_path).files for d in f.diagnostics if d.rule == "TL004"]
+    bad = [
+        d.message
+        for f in validate([tmp_path / "mcp-shapes.md"], None, tmp_path).files
+        for d in f.diagnostics
+        if d.rule == "TL004"
+    ]
     assert len(bad) == 2 and "`mcp__`" in bad[0] and "`mcp__x__`" in bad[1]
 
 

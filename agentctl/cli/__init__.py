@@ -55,14 +55,34 @@ def _global(
     GlobalOptions.debug = debug
 
 
-def _register() -> None:
-    from agentctl.cli import agents_cmd, fmt_cmd, rules_cmd, validate_cmd
+# Each command's module, imported only when that command runs (or for --help): building every
+# command costs typer ~15 ms and imports modules the command does not need.
+COMMAND_MODULES = {
+    "validate": "agentctl.cli.validate_cmd",
+    "fmt": "agentctl.cli.fmt_cmd",
+    "list": "agentctl.cli.agents_cmd",
+    "show": "agentctl.cli.agents_cmd",
+    "rules": "agentctl.cli.rules_cmd",
+}
+_registered: set[str] = set()
 
-    for module in (validate_cmd, fmt_cmd, agents_cmd, rules_cmd):
-        module.register(app)
 
+def _register(args: Sequence[str]) -> None:
+    """Add the command named in `args` to the app; all of them when none is named."""
+    import importlib
 
-_register()
+    named = next(
+        (arg for index, arg in enumerate(args) if not arg.startswith("-") and args[index - 1 : index] != ["--root"]),
+        None,
+    )
+    wanted = [COMMAND_MODULES[named]] if named in COMMAND_MODULES else list(dict.fromkeys(COMMAND_MODULES.values()))
+    if not set(wanted) <= _registered and len(wanted) > 1:
+        app.registered_commands.clear()  # re-add in the catalogue's order
+        _registered.clear()
+    for module_name in wanted:
+        if module_name not in _registered:
+            importlib.import_module(module_name).register(app)
+            _registered.add(module_name)
 
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
@@ -73,6 +93,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     args = _optional_values(list(sys.argv[1:] if argv is None else argv), current.cwd)
     debug = "--debug" in args or current.debug
     try:
+        _register(args)
         result = app(args=args, prog_name="agentctl", standalone_mode=False)
     except AgentctlError as error:
         current.err(f"error: {error.message}")

@@ -92,7 +92,9 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
         tools = row["claude_code"]["tools_display"]
         short = tools if len(tools) <= 30 else tools[:29] + "\u2026"
         description = row["description"] if len(row["description"]) <= 70 else row["description"][:69] + "\u2026"
-        table.add_row(row["name"] or "?", str(row["model"] or "inherit"), short, description, _verdict_text(row["claude_code"]))
+        table.add_row(
+            row["name"] or "?", str(row["model"] or "inherit"), short, description, _verdict_text(row["claude_code"])
+        )
     console.print(table)
     console.print(f"{len(rows)} agents")
 

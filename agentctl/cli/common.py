@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +12,7 @@ from agentctl.cli import env as environment
 from agentctl.config import Settings, load_settings
 
 
-class DataFormat(str, Enum):
+class DataFormat(StrEnum):
     """--format of commands that print data."""
 
     text = "text"

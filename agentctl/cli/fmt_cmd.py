@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from agentctl.cli import env as environment
 from agentctl.cli.common import DataFormat, FormatOption, RootOption, try_settings, write_json
 from agentctl.errors import ExitCode, UsageError
-from agentctl.fmt import FormatResult
+
+if TYPE_CHECKING:
+    from agentctl.fmt import FormatResult
 
 
 def fmt_command(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Agent files or folders (default: the team's agents).")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Agent files or folders (default: the team's agents).")
+    ] = None,
     check: Annotated[bool, typer.Option("--check", help="Change nothing; exit 1 if a file would change.")] = False,
     diff: Annotated[bool, typer.Option("--diff", help="Print the changes as a unified diff; change nothing.")] = False,
     output: FormatOption = DataFormat.text,
@@ -65,9 +69,16 @@ def _report(results: list[FormatResult], dry_run: bool, diff: bool, output: Data
     for result in changed:
         shown = display_path(result.path, cwd)
         if diff:
-            current.out("".join(difflib.unified_diff(
-                result.original.splitlines(keepends=True), result.formatted.splitlines(keepends=True), shown, shown
-            )))
+            current.out(
+                "".join(
+                    difflib.unified_diff(
+                        result.original.splitlines(keepends=True),
+                        result.formatted.splitlines(keepends=True),
+                        shown,
+                        shown,
+                    )
+                )
+            )
         else:
             current.out(f"{verb} {shown}: {'; '.join(result.notes)}")
     for result in failed:

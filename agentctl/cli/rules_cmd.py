@@ -14,7 +14,12 @@ def rules_command(output: FormatOption = DataFormat.text) -> int:
     from agentctl.validate.rules import RULES
 
     if output is DataFormat.json:
-        write_json([{"id": r.id, "name": r.slug, "severity": r.severity, "group": r.group, "summary": r.summary} for r in RULES.values()])
+        write_json(
+            [
+                {"id": r.id, "name": r.slug, "severity": r.severity, "group": r.group, "summary": r.summary}
+                for r in RULES.values()
+            ]
+        )
         return ExitCode.OK
     current = environment.current()
     for rule in RULES.values():

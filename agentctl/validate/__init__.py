@@ -16,7 +16,7 @@ from agentctl.validate.team import check_duplicate_names
 
 FILE_CHECKS: tuple[FileCheck, ...] = (*loading.CHECKS, *fields.CHECKS, *tools.CHECKS, *clarity.CHECKS)
 
-__all__ = ["RULES", "Report", "FileReport", "Diagnostic", "validate", "check_agent"]
+__all__ = ["RULES", "Diagnostic", "FileReport", "Report", "check_agent", "validate"]
 
 
 def validate(
@@ -40,8 +40,11 @@ def validate(
     reports = [_report(candidate, cwd) for candidate in candidates]
     if not any(report.kind == "agent" for report in reports):
         listed = ", ".join(str(path) for path in paths)
-        raise UsageError(f"no agent files in {listed}", hint="agent files are markdown files with `name` and `description` frontmatter")
-    check_duplicate_names(reports)
+        raise UsageError(
+            f"no agent files in {listed}",
+            hint="agent files are markdown files with `name` and `description` frontmatter",
+        )
+    check_duplicate_names(reports + _team_context(candidates, settings, cwd))
     for report in reports:
         report.diagnostics.sort(key=_file_order)
     if changed is not None:
@@ -57,6 +60,17 @@ def check_agent(agent: AgentFile) -> list[Diagnostic]:
 
 def _file_order(diagnostic: Diagnostic) -> tuple[int, int, str]:
     return diagnostic.line, diagnostic.column, diagnostic.rule
+
+
+def _team_context(candidates: list[Candidate], settings: Settings | None, cwd: Path) -> list[FileReport]:
+    """The team's other agent files, when only some of them are checked (pre-commit passes
+    just the staged ones): a renamed agent can still collide with one that did not change."""
+    if settings is None or not candidates or not all(candidate.in_agents_dir for candidate in candidates):
+        return []
+    checked = {candidate.path.resolve() for candidate in candidates}
+    others = [c for c in discover([settings.agents_dir], settings, explicit=False) if c.path.resolve() not in checked]
+    # Their names are all that matters here; their own findings are not reported.
+    return [FileReport(c.path, display_path(c.path, cwd), "agent", load_agent_file(c.path)) for c in others]
 
 
 def _report(candidate: Candidate, cwd: Path) -> FileReport:

@@ -24,7 +24,8 @@ def check_description_cost(agent: AgentFile) -> Iterator[Diagnostic]:
         yield finding(
             "CQ001",
             *position,
-            f"the description is {len(description):,} characters (about {tokens:,} tokens), sent to the model in every session",
+            f"the description is {len(description):,} characters (about {tokens:,} tokens), "
+            "sent to the model in every session",
             f"keep it under {DESCRIPTION_BUDGET:,} characters: say when to use the agent; move the rest into the body",
         )
     examples = agent.spec.examples
@@ -33,7 +34,8 @@ def check_description_cost(agent: AgentFile) -> Iterator[Diagnostic]:
         yield finding(
             "CQ002",
             *position,
-            f"the description holds {len(examples)} <example> block(s), about {size:,} characters sent in every session",
+            f"the description holds {len(examples)} <example> block(s), "
+            f"about {size:,} characters sent in every session",
             "move the examples into the body, where they cost nothing until the agent runs",
         )
 

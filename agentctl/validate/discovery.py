@@ -14,8 +14,22 @@ from agentctl.validate.model import FileKind
 
 # Folders that never hold a team's files: version control, dependencies, caches.
 SKIPPED_DIRECTORIES = frozenset(
-    {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".nox",
-     ".mypy_cache", ".pytest_cache", ".ruff_cache", ".agentctl", "site-packages"}
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        "__pycache__",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".agentctl",
+        "site-packages",
+    }
 )
 DOCUMENT_STEMS = frozenset(
     {"readme", "changelog", "contributing", "license", "claude", "agents", "code_of_conduct", "security", "history"}
@@ -23,7 +37,7 @@ DOCUMENT_STEMS = frozenset(
 _DATED_NOTE = re.compile(r"\d{4}-\d{2}-\d{2}-.+\.md")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Candidate:
     path: Path
     kind: FileKind
@@ -50,18 +64,22 @@ def discover(paths: Iterable[Path], settings: Settings | None, explicit: bool = 
     found: dict[Path, Candidate] = {}
     for path in paths:
         if not path.exists():
-            raise UsageError(f"no such file or directory: {path}", hint="check the path, or run without arguments to check the team")
+            raise UsageError(
+                f"no such file or directory: {path}", hint="check the path, or run without arguments to check the team"
+            )
         files = [path] if path.is_file() else _markdown_below(path)
         if explicit and path.is_dir() and not files:
             raise UsageError(f"no markdown files below {path}", hint="agent files end in .md")
         for file in files:
             resolved = file.resolve()
-            found.setdefault(resolved, Candidate(file, classify(resolved, settings), _in_agents_dir(resolved, settings)))
+            found.setdefault(
+                resolved, Candidate(file, classify(resolved, settings), _in_agents_dir(resolved, settings))
+            )
     return sorted(found.values(), key=lambda candidate: str(candidate.path))
 
 
 def _markdown_below(directory: Path) -> list[Path]:
-    files = []
+    files: list[Path] = []
     for current, folders, names in os.walk(directory, followlinks=True):
         folders[:] = sorted(folder for folder in folders if folder not in SKIPPED_DIRECTORIES)
         files.extend(Path(current) / name for name in sorted(names) if name.endswith(".md"))

@@ -23,7 +23,11 @@ def check_unknown_keys(agent: AgentFile) -> Iterator[Diagnostic]:
         if key in KNOWN_FIELDS:
             continue
         suggestion = hints.get(key.lower()) or _closest(key, KNOWN_FIELDS)
-        hint = f"did you mean `{suggestion}`?" if suggestion else "delete it, or keep it for other tools knowing Claude Code ignores it"
+        hint = (
+            f"did you mean `{suggestion}`?"
+            if suggestion
+            else "delete it, or keep it for other tools knowing Claude Code ignores it"
+        )
         if suggestion and suggestion.startswith("the "):
             hint = f"Claude Code reads {suggestion}, not this key"
         yield finding("FM001", *key_position(agent, key), f"Claude Code does not read the key `{key}`", hint)
@@ -110,18 +114,24 @@ def _permission_mode_problem(value: Any) -> Problem:
     mode = facts.permission_mode_aliases.get(value, value) if isinstance(value, str) else value
     if mode in facts.permission_modes:
         return None
-    return f"{value!r} is not a permission mode; Claude Code ignores it", f"use one of {', '.join(facts.permission_modes)}"
+    return (
+        f"{value!r} is not a permission mode; Claude Code ignores it",
+        f"use one of {', '.join(facts.permission_modes)}",
+    )
 
 
 def _effort_problem(value: Any) -> Problem:
     levels = reference.claude_code().effort_levels
     if isinstance(value, bool):
         pass
-    elif isinstance(value, int) and value > 0:
+    elif (isinstance(value, int) and value > 0) or (
+        isinstance(value, str) and (value.lower() in levels or (value.strip().isdigit() and int(value) > 0))
+    ):
         return None
-    elif isinstance(value, str) and (value.lower() in levels or (value.strip().isdigit() and int(value) > 0)):
-        return None
-    return f"{value!r} is not an effort level; Claude Code ignores it", f"use one of {', '.join(levels)}, or a positive integer"
+    return (
+        f"{value!r} is not an effort level; Claude Code ignores it",
+        f"use one of {', '.join(levels)}, or a positive integer",
+    )
 
 
 def _choice_problem(facts_field: str) -> Any:
@@ -129,7 +139,10 @@ def _choice_problem(facts_field: str) -> Any:
         choices: tuple[str, ...] = getattr(reference.claude_code(), facts_field)
         if value in choices:
             return None
-        return f"{value!r} is not one of {', '.join(choices)}; Claude Code ignores it", f"use one of {', '.join(choices)}"
+        return (
+            f"{value!r} is not one of {', '.join(choices)}; Claude Code ignores it",
+            f"use one of {', '.join(choices)}",
+        )
 
     return problem
 
@@ -147,7 +160,10 @@ def _max_turns_problem(value: Any) -> Problem:
         number = int(digits.group()) if digits else None
     if isinstance(number, int) and not isinstance(number, bool) and number > 0:
         return None
-    return f"{value!r} is not a positive integer; Claude Code ignores it", "write a whole number of turns, such as `maxTurns: 20`"
+    return (
+        f"{value!r} is not a positive integer; Claude Code ignores it",
+        "write a whole number of turns, such as `maxTurns: 20`",
+    )
 
 
 def check_types(agent: AgentFile) -> Iterator[Diagnostic]:

@@ -40,7 +40,11 @@ def check_file_access(agent: AgentFile) -> Iterator[Diagnostic]:
         yield finding("CC010", 1, 1, "the file is binary, not markdown", "remove it from the agents folder")
     elif agent.too_large:
         yield finding(
-            "CC010", 1, 1, "the file is larger than 1 MiB: Claude Code skips it", "move long material into files the agent reads"
+            "CC010",
+            1,
+            1,
+            "the file is larger than 1 MiB: Claude Code skips it",
+            "move long material into files the agent reads",
         )
     if agent.invalid_utf8_line is not None:
         yield finding(
@@ -69,7 +73,8 @@ def check_frontmatter(agent: AgentFile) -> Iterator[Diagnostic]:
             "CC005",
             frontmatter_line(agent, problem.line),
             problem.column,
-            f"standard YAML parsers reject the frontmatter ({plain_yaml_problem(problem.message)}); Claude Code reads it",
+            f"standard YAML parsers reject the frontmatter ({plain_yaml_problem(problem.message)}); "
+            "Claude Code reads it",
             "remove tab characters from indentation and blank lines",
         )
     yield from _cut_short(agent)
@@ -106,8 +111,8 @@ def _unparseable(agent: AgentFile) -> Diagnostic:
         "CC002",
         line,
         problem.column,
-        f"the frontmatter is not YAML ({plain_yaml_problem(problem.message)}) and Claude Code's fallback cannot read it "
-        "either: Claude Code skips the file without a message",
+        f"the frontmatter is not YAML ({plain_yaml_problem(problem.message)}) and Claude Code's fallback "
+        "cannot read it either: Claude Code skips the file without a message",
         f"{FMT_HINT}, or quote the value on line {line}",
     )
 
@@ -119,13 +124,19 @@ def _recovered(agent: AgentFile) -> Diagnostic:
     line = frontmatter_line(agent, problem.line)
     changes = _fallback_changes(agent)
     if changes:
-        return finding("CC003", line, problem.column, "Claude Code's fallback misreads the frontmatter: " + "; ".join(changes), FMT_HINT)
+        return finding(
+            "CC003",
+            line,
+            problem.column,
+            "Claude Code's fallback misreads the frontmatter: " + "; ".join(changes),
+            FMT_HINT,
+        )
     return finding(
         "CC004",
         line,
         problem.column,
-        f"the frontmatter is not valid YAML ({plain_yaml_problem(problem.message)}); Claude Code's fallback recovers it, "
-        "other tools and future Claude Code versions may not",
+        f"the frontmatter is not valid YAML ({plain_yaml_problem(problem.message)}); Claude Code's fallback "
+        "recovers it, other tools and future Claude Code versions may not",
         FMT_HINT,
     )
 
@@ -155,11 +166,7 @@ def _lines_of_keys(agent: AgentFile, keys: list[str]) -> str:
     block = agent.reading.block if agent.reading else None
     if block is None:
         return "lines"
-    numbers = [
-        block.first_line + index
-        for index, line in enumerate(block.text.split("\n"))
-        if pattern.match(line)
-    ]
+    numbers = [block.first_line + index for index, line in enumerate(block.text.split("\n")) if pattern.match(line)]
     if not numbers:
         return "lines"
     return f"line {numbers[0]}" if len(numbers) == 1 else f"lines {numbers[0]}-{numbers[-1]}"
@@ -224,8 +231,19 @@ def check_verdict(agent: AgentFile) -> Iterator[Diagnostic]:
     """Why Claude Code refuses a frontmatter that it did parse."""
     reading = agent.reading
     if reading is None or reading.status in ("absent", "invalid") or not reading.data:
-        if reading is not None and reading.status in ("valid", "lenient") and reading.parsed and reading.parsed.value is None:
-            yield finding("CC006", key_position(agent, "name")[0], 1, "the frontmatter is empty: Claude Code skips the file", _NAME_HINT)
+        if (
+            reading is not None
+            and reading.status in ("valid", "lenient")
+            and reading.parsed
+            and reading.parsed.value is None
+        ):
+            yield finding(
+                "CC006",
+                key_position(agent, "name")[0],
+                1,
+                "the frontmatter is empty: Claude Code skips the file",
+                _NAME_HINT,
+            )
         return
     data = reading.data
     yield from _name_problems(agent, data)
@@ -240,11 +258,22 @@ def _name_problems(agent: AgentFile, data: dict[str, Any]) -> Iterator[Diagnosti
     name, description = data.get("name"), data.get("description")
     line, column = value_position(agent, "name")
     if not isinstance(name, str) or not name:
-        yield finding("CC006", *key_position(agent, "name"), f"`name` is {_state(data, 'name')}: Claude Code skips the file", _NAME_HINT)
+        yield finding(
+            "CC006",
+            *key_position(agent, "name"),
+            f"`name` is {_state(data, 'name')}: Claude Code skips the file",
+            _NAME_HINT,
+        )
         return
     problem = claude_code.name_or_description_problem({"name": name, "description": "x"})
     if problem is not None:
-        yield finding("NM001", line, column, f"Claude Code skips the file: {problem}", "use lowercase letters, digits and hyphens, starting with a letter")
+        yield finding(
+            "NM001",
+            line,
+            column,
+            f"Claude Code skips the file: {problem}",
+            "use lowercase letters, digits and hyphens, starting with a letter",
+        )
         return
     if not isinstance(description, str) or not description:
         hint = "add `description:` saying when the agent should be used"
@@ -308,7 +337,7 @@ def check_comment_cuts(agent: AgentFile) -> Iterator[Diagnostic]:
             line_number,
             column,
             f"`{key}` ends at ` #`: YAML reads the rest of the line as a comment",
-            f"quote the value: {key}: \"{_shorten(rest, 40)}\"",
+            f'quote the value: {key}: "{_shorten(rest, 40)}"',
         )
 
 

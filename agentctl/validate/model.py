@@ -14,7 +14,7 @@ FileKind = Literal["agent", "memory", "protocol", "other"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Rule:
     """A check with a stable id: ids are never reused or renumbered."""
 
@@ -25,7 +25,7 @@ class Rule:
     group: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Diagnostic:
     rule: str
     severity: Severity

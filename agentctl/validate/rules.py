@@ -7,14 +7,50 @@ from agentctl.validate.model import Diagnostic, Rule, Severity
 _CATALOGUE: tuple[tuple[str, str, Severity, str, str], ...] = (
     # Claude Code loading: what Claude Code does with the file.
     ("CC001", "no-frontmatter", "error", "Claude Code finds no frontmatter and skips the file", "loading"),
-    ("CC002", "unparseable-frontmatter", "error", "frontmatter is not YAML even for Claude Code's fallback; skipped", "loading"),
-    ("CC003", "fallback-changes-meaning", "error", "Claude Code's fallback truncates the description or swallows lines as keys", "loading"),
-    ("CC004", "fallback-recovers", "warning", "frontmatter is not valid YAML; Claude Code's fallback recovers it", "loading"),
-    ("CC005", "nonstandard-yaml", "warning", "Claude Code reads the frontmatter, standard YAML parsers reject it", "loading"),
+    (
+        "CC002",
+        "unparseable-frontmatter",
+        "error",
+        "frontmatter is not YAML even for Claude Code's fallback; skipped",
+        "loading",
+    ),
+    (
+        "CC003",
+        "fallback-changes-meaning",
+        "error",
+        "Claude Code's fallback truncates the description or swallows lines as keys",
+        "loading",
+    ),
+    (
+        "CC004",
+        "fallback-recovers",
+        "warning",
+        "frontmatter is not valid YAML; Claude Code's fallback recovers it",
+        "loading",
+    ),
+    (
+        "CC005",
+        "nonstandard-yaml",
+        "warning",
+        "Claude Code reads the frontmatter, standard YAML parsers reject it",
+        "loading",
+    ),
     ("CC006", "missing-name", "error", "no string `name`: Claude Code skips the file", "loading"),
     ("CC007", "missing-description", "error", "no string `description`: Claude Code skips the file", "loading"),
-    ("CC008", "frontmatter-cut-short", "error", "a `---` inside a value ends Claude Code's frontmatter early", "loading"),
-    ("CC009", "hooks-refused", "error", "malformed or misplaced permission hooks: Claude Code skips the agent", "loading"),
+    (
+        "CC008",
+        "frontmatter-cut-short",
+        "error",
+        "a `---` inside a value ends Claude Code's frontmatter early",
+        "loading",
+    ),
+    (
+        "CC009",
+        "hooks-refused",
+        "error",
+        "malformed or misplaced permission hooks: Claude Code skips the agent",
+        "loading",
+    ),
     ("CC010", "unreadable-file", "error", "the file cannot be read, is binary, or is over 1 MiB", "loading"),
     ("CC011", "invalid-utf8", "warning", "bytes that are not UTF-8 reach the model as U+FFFD", "loading"),
     ("CC012", "frontmatter-not-mapping", "error", "the frontmatter is a list or a single value; skipped", "loading"),
@@ -28,7 +64,13 @@ _CATALOGUE: tuple[tuple[str, str, Severity, str, str], ...] = (
     # Field values.
     ("FM001", "unknown-key", "warning", "a frontmatter key Claude Code does not read", "fields"),
     ("FM002", "unknown-model", "warning", "model is not an alias, `inherit`, or a known model id", "fields"),
-    ("FM003", "invalid-permission-mode", "error", "permissionMode is not a mode Claude Code knows; it is ignored", "fields"),
+    (
+        "FM003",
+        "invalid-permission-mode",
+        "error",
+        "permissionMode is not a mode Claude Code knows; it is ignored",
+        "fields",
+    ),
     ("FM004", "invalid-effort", "error", "effort is not a level Claude Code knows; it is ignored", "fields"),
     ("FM005", "invalid-isolation", "error", "isolation is not `worktree` or `remote`; it is ignored", "fields"),
     ("FM006", "invalid-color", "warning", "color is not one Claude Code can show; it is ignored", "fields"),
@@ -48,14 +90,19 @@ _CATALOGUE: tuple[tuple[str, str, Severity, str, str], ...] = (
     ("TL008", "empty-tools", "warning", "an empty tools field: Claude Code lists 'All tools'", "tools"),
     # Cost and clarity.
     ("CQ001", "long-description", "info", "a description over 1,024 characters is sent in every session", "clarity"),
-    ("CQ002", "examples-in-description", "info", "`<example>` blocks in the description are sent in every session", "clarity"),
+    (
+        "CQ002",
+        "examples-in-description",
+        "info",
+        "`<example>` blocks in the description are sent in every session",
+        "clarity",
+    ),
     ("CQ003", "empty-body", "warning", "the agent has no system prompt", "clarity"),
     ("CQ004", "todo-marker", "warning", "a TODO/FIXME/XXX marker is left in the agent", "clarity"),
 )
 
 RULES: dict[str, Rule] = {
-    rule_id: Rule(rule_id, slug, severity, summary, group)
-    for rule_id, slug, severity, summary, group in _CATALOGUE
+    rule_id: Rule(rule_id, slug, severity, summary, group) for rule_id, slug, severity, summary, group in _CATALOGUE
 }
 
 

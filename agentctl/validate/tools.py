@@ -58,18 +58,35 @@ def _name_problems(agent: AgentFile, key: str, tool: str) -> Iterator[Diagnostic
     position = _tool_position(agent, key, tool)
     if base.startswith("mcp"):
         if not _MCP_TOOL.fullmatch(base) or base.endswith("__"):
-            yield finding("TL004", *position, f"`{tool}` is not an MCP tool name", "write MCP tools as mcp__<server>__<tool>, or mcp__<server> for all its tools")
+            yield finding(
+                "TL004",
+                *position,
+                f"`{tool}` is not an MCP tool name",
+                "write MCP tools as mcp__<server>__<tool>, or mcp__<server> for all its tools",
+            )
         return
     if base in facts.tools:
         return
     if base in facts.renamed_tools:
         new = facts.renamed_tools[base]
-        yield finding("TL002", *position, f"`{base}` was renamed `{new}`; the old name still works for now", f"write `{new}`")
+        yield finding(
+            "TL002", *position, f"`{base}` was renamed `{new}`; the old name still works for now", f"write `{new}`"
+        )
         return
     if base in facts.removed_tools:
-        yield finding("TL003", *position, f"`{base}` no longer exists in Claude Code; the agent will not get it", f"{facts.removed_tools[base]}")
+        yield finding(
+            "TL003",
+            *position,
+            f"`{base}` no longer exists in Claude Code; the agent will not get it",
+            f"{facts.removed_tools[base]}",
+        )
         return
-    yield finding("TL001", *position, f"`{base}` is not a Claude Code tool; the agent will not get it", _unknown_tool_hint(base, facts.tools))
+    yield finding(
+        "TL001",
+        *position,
+        f"`{base}` is not a Claude Code tool; the agent will not get it",
+        _unknown_tool_hint(base, facts.tools),
+    )
 
 
 @cache

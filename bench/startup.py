@@ -1,0 +1,48 @@
+"""Issue #2's budget: `agentctl list --format json` on the 16-agent team at most 2x `import typer`.
+
+    python bench/startup.py [--runs 15]
+
+Both commands run side by side (interleaved) with the same interpreter; prints medians and the
+ratio. Also reports other read-only commands for reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _timing import describe, time_commands
+
+REPO = Path(__file__).resolve().parents[1]
+RATIO_BUDGET = 2.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    script = Path(sys.executable).with_name("agentctl")
+    agentctl = [str(script)] if script.exists() else [sys.executable, "-m", "agentctl"]
+    commands = {
+        "python -c 'import typer'": [sys.executable, "-c", "import typer"],
+        "agentctl list --format json": [*agentctl, "list", "--format", "json"],
+        "agentctl show db-architect --format json": [*agentctl, "show", "db-architect", "--format", "json"],
+        "agentctl validate (the team)": [*agentctl, "validate"],
+        "python -c 'pass'": [sys.executable, "-c", "pass"],
+    }
+    times = time_commands(commands, runs=args.runs, cwd=str(REPO))
+    print("\n".join(describe(times)))
+    typer = statistics.median(times["python -c 'import typer'"])
+    listing = statistics.median(times["agentctl list --format json"])
+    ratio = listing / typer
+    print(
+        f"ratio list/import typer: {ratio:.2f} (budget {RATIO_BUDGET:.1f}): {'within' if ratio <= RATIO_BUDGET else 'OVER'}"
+    )
+    return 0 if ratio <= RATIO_BUDGET else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,71 @@
+"""`agentctl list` and `agentctl show`: the team as Claude Code sees it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import RunCli, agent_text, make_team
+
+PROTOCOL = """# Team protocol
+
+## Roster
+
+| Agent | Display name | Domain | When to request | Capabilities |
+|---|---|---|---|---|
+| `db-architect` | DB Architect | PostgreSQL | schema work | MCP: postgres |
+| `backend-architect` | Backend Architect | FastAPI | API design | |
+"""
+
+
+def team(tmp_path: Path) -> Path:
+    return make_team(
+        tmp_path,
+        {
+            "db-architect.md": agent_text(
+                "db-architect", "Schema and index work.\\nSecond line.", "tools: Read, Grep\nmodel: opus\n"
+            ),
+            "backend-architect.md": agent_text("backend-architect", "API design.", "model: sonnet\n"),
+            "broken.md": "---\nname: broken\n---\nNo description.\n",
+        },
+        protocol=PROTOCOL,
+    )
+
+
+def test_list_json(tmp_path: Path, cli: RunCli) -> None:
+    result = cli("list", "--format", "json", cwd=team(tmp_path))
+    assert result.exit_code == 0
+    rows = {row["name"]: row for row in result.json()["agents"]}
+    db = rows["db-architect"]
+    assert db["display_name"] == "DB Architect" and db["path"] == "agents/db-architect.md"
+    assert db["model"] == "opus" and db["tools"] == ["Read", "Grep"]
+    assert db["description"] == "Schema and index work."  # the first line only
+    assert db["claude_code"]["loads"] is True and db["claude_code"]["tools_display"] == "Read, Grep"
+    assert rows["broken"]["claude_code"]["loads"] is False
+
+
+def test_list_text_table(tmp_path: Path, cli: RunCli) -> None:
+    result = cli("list", cwd=team(tmp_path))
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["name", "model", "tools", "description", "Claude", "Code"]
+    assert any(line.startswith("db-architect") and "Read, Grep" in line and "loads" in line for line in lines)
+    assert any(line.startswith("broken") and "skipped" in line for line in lines)
+    assert lines[-1] == "3 agents"
+
+
+def test_show_by_name_display_name_or_file(tmp_path: Path, cli: RunCli) -> None:
+    root = team(tmp_path)
+    for wanted in ("db-architect", "DB Architect", "db architect", "DB-ARCHITECT"):
+        data = cli("show", wanted, "--format", "json", cwd=root).json()
+        assert data["name"] == "db-architect", wanted
+    data = cli("show", "DB Architect", "--format", "json", cwd=root).json()
+    assert data["description"] == "Schema and index work.\nSecond line."
+    assert data["frontmatter"]["model"] == "opus" and data["body"].startswith("You are a reviewer")
+    text = cli("show", "DB Architect", cwd=root).stdout
+    assert text.startswith("db-architect (DB Architect)  agents/db-architect.md")
+
+
+def test_show_unknown_agent_suggests_names(tmp_path: Path, cli: RunCli) -> None:
+    result = cli("show", "db-architekt", cwd=team(tmp_path))
+    assert result.exit_code == 2
+    assert "no agent called 'db-architekt'" in result.stderr and "did you mean 'db-architect'" in result.stderr
