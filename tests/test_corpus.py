@@ -51,7 +51,10 @@ def test_validating_the_whole_corpus_reports_only_catalogued_rules(tmp_path: Pat
     assert [d.rule for d in sqs.diagnostics if d.severity == "error"] == ["CC001"]
 
 
-@pytest.mark.parametrize("catalogue", sorted(p.name for p in CORPUS.iterdir() if p.is_dir()))
+CATALOGUES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir()) if CORPUS.is_dir() else []
+
+
+@pytest.mark.parametrize("catalogue", CATALOGUES)
 def test_every_diagnostic_points_into_its_file(catalogue: str, tmp_path: Path) -> None:
     for file in validate([CORPUS / catalogue], None, tmp_path).files:
         lines = file.path.read_text("utf-8", errors="replace").split("\n")
