@@ -32,7 +32,11 @@ from yaml.resolver import BaseResolver
 from agentctl.lazyre import LazyPattern
 
 # libyaml's parser is ~10x faster; PyYAML builds without it fall back to the pure-Python one.
-_FastParser: Any = getattr(yaml, "CParser", None)
+_FastParser: Any = None
+if getattr(yaml, "__with_libyaml__", False):
+    import yaml.cyaml
+
+    _FastParser = yaml.cyaml.CParser  # type: ignore[attr-defined]
 
 
 class CoreSchemaResolver(BaseResolver):

@@ -12,7 +12,6 @@ so that "DB Architect", "db-architect" and "DB-ARCHITECT" all resolve to the sam
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +54,8 @@ class Team:
         )
 
     def _suggestion(self, wanted: str) -> str:
+        import difflib  # only a failed lookup pays for it
+
         names = sorted({agent.name for agent in self.agents if agent.name} | {e.display_name for e in self.roster})
         close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.5)
         if close:

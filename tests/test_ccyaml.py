@@ -86,3 +86,12 @@ def test_js_string_spells_keys_like_javascript() -> None:
         "1,",
         "[object Object]",
     ]
+
+
+def test_libyaml_is_used_when_pyyaml_has_it() -> None:
+    """The C parser is what keeps `validate` under a second for 651 files."""
+    import yaml
+
+    if not yaml.__with_libyaml__:
+        return
+    assert ccyaml._LOADERS[0].__name__ == "_FastLoader"

@@ -35,7 +35,7 @@ def check_tools(agent: AgentFile) -> Iterator[Diagnostic]:
 
 def _shape_problems(agent: AgentFile, key: str) -> Iterator[Diagnostic]:
     value = agent.spec.raw[key]
-    if isinstance(value, list):
+    if isinstance(value, list) and value:
         flat = ", ".join(str(item) for item in value)
         yield finding(
             "TL007",
