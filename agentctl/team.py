@@ -120,3 +120,28 @@ def _cells(line: str) -> list[str]:
     if not stripped.startswith("|"):
         return []
     return [cell.strip() for cell in stripped.strip("|").split("|")]
+
+
+def normalise_name(name: str) -> str:
+    """How names are compared: case, spaces, hyphens and underscores do not matter."""
+    return _normalise(name)
+
+
+def project_paths(protocol_text: str) -> list[str]:
+    """The path prefixes the protocol's `Paths` section marks as the project's (not the team's).
+
+    They are the backticked paths on the line(s) of the item that mentions "project paths", e.g.
+    ``**Project paths** (`cofee_backend/...`, `docker-compose.yml`) are relative to ...``.
+    """
+    match = re.search(r"^#{1,3}\s+Paths\b.*$", protocol_text, re.M)
+    if match is None:
+        return []
+    rest = protocol_text[match.end() :]
+    end = re.search(r"^#{1,3}\s", rest, re.M)
+    section = rest[: end.start()] if end else rest
+    prefixes: list[str] = []
+    for item in re.split(r"\n\s*\n|\n(?=\s*(?:\d+\.|[-*])\s)", section):
+        if "project path" in item.lower():
+            for token in re.findall(r"`([^`\s]+)`", item):
+                prefixes.append(token.split("...", 1)[0].split("…", 1)[0])
+    return prefixes

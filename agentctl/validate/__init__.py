@@ -13,6 +13,7 @@ from agentctl.validate.discovery import Candidate, default_paths, discover
 from agentctl.validate.model import Diagnostic, FileCheck, FileReport, Report
 from agentctl.validate.rules import RULES
 from agentctl.validate.team import check_duplicate_names
+from agentctl.validate.wiring import check_team
 
 FILE_CHECKS: tuple[FileCheck, ...] = (*loading.CHECKS, *fields.CHECKS, *tools.CHECKS, *clarity.CHECKS)
 
@@ -44,7 +45,12 @@ def validate(
             f"no agent files in {listed}",
             hint="agent files are markdown files with `name` and `description` frontmatter",
         )
-    check_duplicate_names(reports + _team_context(candidates, settings, cwd))
+    others = _other_team_agents(reports, settings, cwd)
+    # Names are compared with the rest of the team only when every checked file is the team's
+    # (pre-commit passes just the staged ones); a folder elsewhere is checked on its own.
+    in_team = bool(candidates) and all(candidate.in_agents_dir for candidate in candidates)
+    check_duplicate_names(reports + others if in_team else reports)
+    check_team(reports, [r.agent for r in reports + others if r.agent and r.kind == "agent"], settings)
     for report in reports:
         report.diagnostics.sort(key=_file_order)
     if changed is not None:
@@ -62,15 +68,21 @@ def _file_order(diagnostic: Diagnostic) -> tuple[int, int, str]:
     return diagnostic.line, diagnostic.column, diagnostic.rule
 
 
-def _team_context(candidates: list[Candidate], settings: Settings | None, cwd: Path) -> list[FileReport]:
-    """The team's other agent files, when only some of them are checked (pre-commit passes
-    just the staged ones): a renamed agent can still collide with one that did not change."""
-    if settings is None or not candidates or not all(candidate.in_agents_dir for candidate in candidates):
+def _other_team_agents(reports: list[FileReport], settings: Settings | None, cwd: Path) -> list[FileReport]:
+    """The team's agent files that were not checked, for the rules that compare files."""
+    if settings is None or not settings.agents_dir.is_dir():
         return []
-    checked = {candidate.path.resolve() for candidate in candidates}
+    team_folders = (settings.agents_dir, settings.shared_dir, settings.memory_dir)
+    if not any(_is_below(report.path, folder) for report in reports for folder in team_folders):
+        return []
+    checked = {report.path.resolve() for report in reports}
     others = [c for c in discover([settings.agents_dir], settings, explicit=False) if c.path.resolve() not in checked]
     # Their names are all that matters here; their own findings are not reported.
     return [FileReport(c.path, display_path(c.path, cwd), "agent", load_agent_file(c.path)) for c in others]
+
+
+def _is_below(path: Path, folder: Path) -> bool:
+    return path.resolve().as_posix().startswith(folder.resolve().as_posix() + "/")
 
 
 def _report(candidate: Candidate, cwd: Path) -> FileReport:

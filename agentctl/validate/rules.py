@@ -88,6 +88,15 @@ _CATALOGUE: tuple[tuple[str, str, Severity, str, str], ...] = (
     ("TL006", "allowed-and-disallowed", "warning", "a tool both allowed and disallowed", "tools"),
     ("TL007", "tools-yaml-list", "warning", "tools written as a YAML list (reported Claude Code bugs)", "tools"),
     ("TL008", "empty-tools", "warning", "an empty tools field: Claude Code lists 'All tools'", "tools"),
+    # Team wiring: the roster, escalations, First Step paths and memory agree.
+    ("TM001", "agent-not-in-roster", "error", "an agent file the team protocol's roster does not list", "team"),
+    ("TM002", "roster-without-file", "error", "a roster row with no agent file", "team"),
+    ("TM003", "unknown-team-member", "error", "an escalation or handoff names someone not on the roster", "team"),
+    ("TM004", "first-step-path-missing", "warning", "First Step names a team path that does not exist", "team"),
+    ("TM005", "memory-of-unknown-agent", "error", "a memory folder that belongs to no agent", "team"),
+    ("TM006", "memory-file-name", "warning", "a memory file not named YYYY-MM-DD-topic.md", "team"),
+    ("TM007", "memory-without-applies-when", "warning", "a memory note without an 'Applies when' line", "team"),
+    ("TM008", "no-roster", "warning", "the team protocol has no roster table", "team"),
     # Cost and clarity.
     ("CQ001", "long-description", "info", "a description over 1,024 characters is sent in every session", "clarity"),
     (

@@ -1,0 +1,198 @@
+"""Team rules (TM*): the roster, the agents' escalations, First Step paths and memory files agree.
+
+They need the team protocol's roster; a plain folder of agents (no protocol) has no team rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+
+from agentctl import handoff
+from agentctl.config import Settings
+from agentctl.spec import AgentFile
+from agentctl.team import RosterEntry, normalise_name, parse_roster, project_paths
+from agentctl.validate.model import FileReport
+from agentctl.validate.positions import value_position
+from agentctl.validate.rules import finding
+
+_MEMORY_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)\.md")
+_APPLIES_WHEN = re.compile(r"applies[ _-]when", re.I)
+
+
+def check_team(reports: list[FileReport], team_agents: Iterable[AgentFile], settings: Settings | None) -> None:
+    """Add TM* findings to the reports of the team's files."""
+    if settings is None or not settings.protocol_file.is_file():
+        return
+    protocol_text = settings.protocol_file.read_text("utf-8", errors="replace")
+    roster = parse_roster(protocol_text)
+    protocol_report = _report_of(reports, settings.protocol_file)
+    if not roster:
+        if protocol_report is not None:
+            protocol_report.diagnostics.append(
+                finding(
+                    "TM008",
+                    1,
+                    1,
+                    "the team protocol has no roster table, so team rules cannot run",
+                    "add a table with `| Agent | Display name | ... |` columns, one row per agent",
+                )
+            )
+        return
+    known = {normalise_name(entry.agent) for entry in roster} | {normalise_name(e.display_name) for e in roster}
+    agents = list(team_agents)
+    _check_roster(reports, agents, roster, protocol_report, settings.agents_dir)
+    prefixes = project_paths(protocol_text)
+    for report in reports:
+        if report.agent is not None and report.kind == "agent" and _below(report.path, settings.agents_dir):
+            _check_targets(report, report.agent.text, known)
+            _check_first_step(report, report.agent, settings, prefixes)
+        elif report.kind == "memory" and _below(report.path, settings.memory_dir):
+            _check_memory_file(report, settings, {normalise_name(entry.agent) for entry in roster})
+    if protocol_report is not None:
+        _check_targets(protocol_report, protocol_text, known)
+
+
+def _report_of(reports: list[FileReport], path: Path) -> FileReport | None:
+    resolved = path.resolve()
+    return next((report for report in reports if report.path.resolve() == resolved), None)
+
+
+def _below(path: Path, folder: Path) -> bool:
+    return path.resolve().as_posix().startswith(folder.resolve().as_posix() + "/")
+
+
+def _check_roster(
+    reports: list[FileReport],
+    agents: list[AgentFile],
+    roster: list[RosterEntry],
+    protocol: FileReport | None,
+    agents_dir: Path,
+) -> None:
+    on_roster = {normalise_name(entry.agent) for entry in roster}
+    with_files = {normalise_name(agent.name) for agent in agents if agent.name and _below(agent.path, agents_dir)}
+    for report in reports:
+        agent = report.agent
+        if report.kind != "agent" or agent is None or not agent.name or not _below(report.path, agents_dir):
+            continue
+        if normalise_name(agent.name) not in on_roster:
+            report.diagnostics.append(
+                finding(
+                    "TM001",
+                    *value_position(agent, "name"),
+                    f"{agent.name!r} is not in the team protocol's roster",
+                    "add a roster row for it (`agentctl new` does both), or remove the file",
+                )
+            )
+    if protocol is None:
+        return
+    for entry in roster:
+        if normalise_name(entry.agent) not in with_files:
+            protocol.diagnostics.append(
+                finding(
+                    "TM002",
+                    entry.line,
+                    1,
+                    f"the roster lists `{entry.agent}`, but no agent file defines it",
+                    f"add agents/{entry.agent}.md, or remove the row",
+                )
+            )
+
+
+def _check_targets(report: FileReport, text: str, known: set[str]) -> None:
+    for target in [*handoff.escalation_targets(text), *handoff.handoff_targets(text)]:
+        if normalise_name(target.name) not in known:
+            report.diagnostics.append(
+                finding(
+                    "TM003",
+                    target.line,
+                    1,
+                    f"the {target.where} names {target.name!r}, who is not on the roster",
+                    "use a display name or agent name from the roster in agents-shared/team-protocol.md",
+                )
+            )
+
+
+def _check_first_step(report: FileReport, agent: AgentFile, settings: Settings, prefixes: list[str]) -> None:
+    for path, line in handoff.first_step_paths(agent.text):
+        if any(path.startswith(prefix) for prefix in prefixes if prefix):
+            continue  # the project's, not the team's
+        if _team_path_exists(path, agent, settings):
+            continue
+        report.diagnostics.append(
+            finding(
+                "TM004",
+                line,
+                1,
+                f"First Step tells the agent to read `{path}`, which does not exist",
+                "fix the path, or list its folder under 'Project paths' in the protocol's Paths section",
+            )
+        )
+
+
+def _team_path_exists(path: str, agent: AgentFile, settings: Settings) -> bool:
+    folders = {
+        "agents-shared/": settings.shared_dir,
+        "agents-memory/": settings.memory_dir,
+        "agents/": settings.agents_dir,
+        "templates/": settings.templates_dir,
+    }
+    for prefix, folder in folders.items():
+        if path.startswith(prefix):
+            rest = path[len(prefix) :]
+            if prefix == "agents-memory/" and agent.name and rest.strip("/") == agent.name:
+                return True  # an agent's own memory folder appears with its first note
+            return (folder / rest).exists()
+    return (settings.root / path).exists()
+
+
+def _check_memory_file(report: FileReport, settings: Settings, agents: set[str]) -> None:
+    relative = report.path.resolve().relative_to(settings.memory_dir.resolve())
+    owner = relative.parts[0] if len(relative.parts) > 1 else None
+    if owner is None or normalise_name(owner) not in agents:
+        report.diagnostics.append(
+            finding(
+                "TM005",
+                1,
+                1,
+                f"memory folder {owner or '(top level)'!r} belongs to no agent on the roster",
+                "move the note into agents-memory/<agent-name>/, or rename the folder",
+            )
+        )
+    if not _valid_note_name(report.path.name):
+        report.diagnostics.append(
+            finding(
+                "TM006",
+                1,
+                1,
+                f"the memory file name {report.path.name!r} is not YYYY-MM-DD-topic.md",
+                "rename it to its date and a lowercase, hyphenated topic, e.g. 2026-03-05-model-choice.md",
+            )
+        )
+    try:
+        text = report.path.read_text("utf-8", errors="replace")
+    except OSError:
+        return
+    if not _APPLIES_WHEN.search(text):
+        report.diagnostics.append(
+            finding(
+                "TM007",
+                1,
+                1,
+                "the memory note has no 'Applies when' line, so nobody knows when to recall it",
+                "add `**Applies when:** <situation>` (or `## Applies when:`)",
+            )
+        )
+
+
+def _valid_note_name(name: str) -> bool:
+    match = _MEMORY_NAME.fullmatch(name)
+    if match is None:
+        return False
+    try:
+        date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return False
+    return True
