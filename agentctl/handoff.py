@@ -133,7 +133,10 @@ def escalation_targets(text: str, heading: str = "Escalation") -> list[NamedTarg
 
 def _section(text: str, heading: str) -> tuple[int, str] | None:
     """(first line number, text) of the `# heading` section, up to the next `# ` heading."""
-    match = re.search(rf"^#{{1,2}}\s+{re.escape(heading)}\b.*$", text, re.M)
+    # A top-level `# Escalation` wins over a same-named subsection elsewhere (e.g. in a runbook).
+    match = re.search(rf"^#\s+{re.escape(heading)}\b.*$", text, re.M) or re.search(
+        rf"^##\s+{re.escape(heading)}\b.*$", text, re.M
+    )
     if match is None:
         return None
     level = len(match.group(0)) - len(match.group(0).lstrip("#"))

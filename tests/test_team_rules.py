@@ -5,7 +5,6 @@ from __future__ import annotations
 from tests.conftest import FIXTURES, REPO, RunCli
 
 
-
 def findings(cli: RunCli, root: str) -> set[tuple[str, str, int]]:
     result = cli("validate", "--format", "json", cwd=FIXTURES / "teams" / root)
     assert result.exit_code in (0, 1), result.stderr

@@ -63,6 +63,8 @@ COMMAND_MODULES = {
     "list": "agentctl.cli.agents_cmd",
     "show": "agentctl.cli.agents_cmd",
     "rules": "agentctl.cli.rules_cmd",
+    "new": "agentctl.cli.new_cmd",
+    "graph": "agentctl.cli.graph_cmd",
 }
 _registered: set[str] = set()
 

@@ -1,0 +1,119 @@
+"""Who escalates to whom: the team's escalation graph, from tables and `### -> Name` headings."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from agentctl import handoff
+from agentctl.team import Team, normalise_name
+
+
+@dataclass(slots=True)
+class Edge:
+    source: str
+    target: str
+    line: int  # where the source's file names the target first
+    via: str  # "escalation table" or "handoff heading"
+
+
+@dataclass(slots=True)
+class TeamGraph:
+    agents: list[str]
+    display_names: dict[str, str]
+    edges: list[Edge]
+    dispatchers: list[str]  # agents holding the Agent tool: work enters the team through them
+    unreachable: list[str] = field(default_factory=list)  # no dispatcher's escalations lead to them
+    no_hand_back: list[str] = field(default_factory=list)  # nobody escalates to them
+    unresolved: list[tuple[str, str, int]] = field(default_factory=list)  # (agent, name, line)
+
+
+def build_graph(team: Team) -> TeamGraph:
+    """The escalation graph of a loaded team (names resolved through the roster)."""
+    names = [agent.name for agent in team.agents if agent.name]
+    lookup = {normalise_name(name): name for name in names}
+    for entry in team.roster:
+        if normalise_name(entry.agent) in lookup:
+            lookup[normalise_name(entry.display_name)] = lookup[normalise_name(entry.agent)]
+    edges: dict[tuple[str, str], Edge] = {}
+    unresolved: list[tuple[str, str, int]] = []
+    for agent in team.agents:
+        if not agent.name:
+            continue
+        for target in [*handoff.escalation_targets(agent.text), *handoff.handoff_targets(agent.text)]:
+            resolved = lookup.get(normalise_name(target.name))
+            if resolved is None:
+                unresolved.append((agent.name, target.name, target.line))
+            elif resolved != agent.name:
+                edges.setdefault((agent.name, resolved), Edge(agent.name, resolved, target.line, target.where))
+    dispatchers = [a.name for a in team.agents if a.name and a.verdict.tools and "Agent" in a.verdict.tools]
+    graph = TeamGraph(
+        sorted(names), {e.agent: e.display_name for e in team.roster}, sorted(edges.values(), key=_order), dispatchers
+    )
+    graph.unresolved = unresolved
+    graph.unreachable = _unreachable(graph)
+    targets = {edge.target for edge in graph.edges}
+    graph.no_hand_back = [name for name in graph.agents if name not in targets]
+    return graph
+
+
+def _order(edge: Edge) -> tuple[str, str]:
+    return edge.source, edge.target
+
+
+def _unreachable(graph: TeamGraph) -> list[str]:
+    """Agents no path from a dispatcher reaches; without dispatchers, agents nobody escalates to."""
+    if not graph.dispatchers:
+        targets = {edge.target for edge in graph.edges}
+        return [name for name in graph.agents if name not in targets]
+    seen = set(graph.dispatchers)
+    frontier = list(graph.dispatchers)
+    while frontier:
+        current = frontier.pop()
+        for edge in graph.edges:
+            if edge.source == current and edge.target not in seen:
+                seen.add(edge.target)
+                frontier.append(edge.target)
+    return [name for name in graph.agents if name not in seen]
+
+
+def to_json(graph: TeamGraph) -> str:
+    return json.dumps(
+        {
+            "agents": [{"name": name, "display_name": graph.display_names.get(name)} for name in graph.agents],
+            "edges": [{"from": e.source, "to": e.target, "line": e.line, "via": e.via} for e in graph.edges],
+            "dispatchers": graph.dispatchers,
+            "unreachable": graph.unreachable,
+            "no_hand_back": graph.no_hand_back,
+            "unresolved": [{"agent": agent, "name": name, "line": line} for agent, name, line in graph.unresolved],
+        },
+        indent=2,
+        ensure_ascii=False,
+    )
+
+
+def _node_id(name: str) -> str:
+    return name.replace("-", "_")
+
+
+def to_mermaid(graph: TeamGraph) -> str:
+    lines = ["flowchart LR"]
+    for name in graph.agents:
+        label = graph.display_names.get(name, name).replace('"', "'")
+        lines.append(f'    {_node_id(name)}["{label}"]')
+    lines += [f"    {_node_id(edge.source)} --> {_node_id(edge.target)}" for edge in graph.edges]
+    lines += [f"    class {_node_id(name)} unreachable" for name in graph.unreachable]
+    if graph.unreachable:
+        lines.append("    classDef unreachable stroke-dasharray: 5 5")
+    return "\n".join(lines) + "\n"
+
+
+def to_dot(graph: TeamGraph) -> str:
+    lines = ["digraph team {", "    rankdir=LR;", "    node [shape=box];"]
+    for name in graph.agents:
+        label = graph.display_names.get(name, name).replace('"', '\\"')
+        style = ", style=dashed" if name in graph.unreachable else ""
+        lines.append(f'    "{name}" [label="{label}"{style}];')
+    lines += [f'    "{edge.source}" -> "{edge.target}";' for edge in graph.edges]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
