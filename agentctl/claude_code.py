@@ -36,7 +36,6 @@ MAX_NAME_LENGTH = 256
 # JavaScript's \s, which differs from Python's (it includes U+FEFF, excludes U+001C-U+001F).
 JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 _FRONTMATTER = re.compile(rf"---[{JS_SPACE}]*\n(.*?)---[{JS_SPACE}]*\n?", re.S)
-_JS_TRIM = f"[{JS_SPACE}]"
 
 YamlStatus = Literal["absent", "valid", "lenient", "recovered", "invalid"]
 
@@ -44,10 +43,6 @@ YamlStatus = Literal["absent", "valid", "lenient", "recovered", "invalid"]
 def decode(data: bytes) -> str:
     """Bytes as Claude Code's runtime decodes them: invalid UTF-8 becomes U+FFFD."""
     return data.decode("utf-8", errors="replace")
-
-
-def js_trim(text: str) -> str:
-    return re.sub(rf"^{_JS_TRIM}+|{_JS_TRIM}+$", "", text)
 
 
 def utf16_length(text: str) -> int:
@@ -131,8 +126,6 @@ class FrontmatterReading:
     block: FrontmatterBlock | None
     status: YamlStatus
     parsed: ccyaml.YamlResult | None = None  # Bun's reading of the text as written
-    rewritten: str | None = None  # the lenient rewrite, when Claude Code needed it
-    rewritten_parsed: ccyaml.YamlResult | None = None
     data: dict[str, Any] = field(default_factory=dict)  # what Claude Code ends up with
 
 
@@ -145,11 +138,10 @@ def read_frontmatter(text: str) -> FrontmatterReading:
     if parsed.ok:
         status: YamlStatus = "valid" if parsed.standard_error is None else "lenient"
         return FrontmatterReading(block, status, parsed, data=_as_mapping(parsed.value))
-    rewritten = lenient_rewrite(block.text)
-    second = ccyaml.parse(rewritten)
+    second = ccyaml.parse(lenient_rewrite(block.text))
     if second.ok:
-        return FrontmatterReading(block, "recovered", parsed, rewritten, second, _as_mapping(second.value))
-    return FrontmatterReading(block, "invalid", parsed, rewritten, second)
+        return FrontmatterReading(block, "recovered", parsed, _as_mapping(second.value))
+    return FrontmatterReading(block, "invalid", parsed)
 
 
 def _as_mapping(value: Any) -> dict[str, Any]:

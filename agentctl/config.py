@@ -25,7 +25,6 @@ DIRECTORY_SETTINGS: dict[str, dict[Layout, str]] = {
     "templates": {"top-level": "templates", "claude": ".claude/templates"},
     "runs": {"top-level": ".agentctl/runs", "claude": ".agentctl/runs"},
 }
-LIST_SETTINGS = ("ignore",)
 CONFIG_FILE = "agentctl.toml"
 
 

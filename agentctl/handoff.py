@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 
 from agentctl.lazyre import LazyPattern
 
-ARROWS = ("-->", "->", "→")
 _TARGET_HEADING = LazyPattern(r"^(#{2,4})[ \t]*(?:-->|->|→)[ \t]*(.+?)[ \t]*#*[ \t]*$", re.M)
 _FIELD = LazyPattern(r"^\s*(?:[-*]\s*)?(?:\*\*|__)?([A-Za-z][A-Za-z ]*?)(?:\*\*|__)?\s*:\s*(?:\*\*|__)?\s*(.*)$")
 FIELDS = {

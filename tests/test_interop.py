@@ -16,7 +16,12 @@ from agentctl.fmt import format_text
 from agentctl.spec import parse_agent_text
 from tests.conftest import CLAUDE_CODE_FIXTURES
 
-RECOVERED = ["unquoted-colon-recovered.md", "fallback-swallows-keys.md", "literal-backslash-n.md", "quoted-then-text.md"]
+RECOVERED = [
+    "unquoted-colon-recovered.md",
+    "fallback-swallows-keys.md",
+    "literal-backslash-n.md",
+    "quoted-then-text.md",
+]
 
 
 @pytest.mark.parametrize("name", RECOVERED)
@@ -27,7 +32,7 @@ def test_other_tools_cannot_read_what_only_claude_codes_fallback_recovers(name: 
         frontmatter.loads(text)
 
 
-@pytest.mark.parametrize("name", RECOVERED + ["unquoted-colon-examples-skipped.md", "dashes-in-description.md"])
+@pytest.mark.parametrize("name", [*RECOVERED, "unquoted-colon-examples-skipped.md", "dashes-in-description.md"])
 def test_after_fmt_other_tools_read_what_claude_code_reads(name: str) -> None:
     formatted = format_text(Path(name), (CLAUDE_CODE_FIXTURES / name).read_text("utf-8")).formatted
     verdict = parse_agent_text(Path(name), formatted).verdict

@@ -37,7 +37,9 @@ class GlobalOptions:
 
 def _version(value: bool) -> None:
     if value:
-        environment.current().out(f"agentctl {__version__}")
+        from agentctl.claude_code import CLAUDE_CODE_VERSION
+
+        environment.current().out(f"agentctl {__version__} (models Claude Code {CLAUDE_CODE_VERSION})")
         raise typer.Exit()
 
 
