@@ -163,7 +163,8 @@ def _value_span(entry: AuthorEntry) -> int:
 def _entry_fix_reason(entry: AuthorEntry) -> str | None:
     if spec.placeholder(entry.source):
         return f"quoted the placeholder in `{entry.key}`"
-    if entry.key in LIST_AS_LINE and isinstance(entry.value, list) and all(isinstance(v, str) for v in entry.value):
+    value = entry.value
+    if entry.key in LIST_AS_LINE and isinstance(value, list) and value and all(isinstance(v, str) for v in value):
         return f"wrote `{entry.key}` on one line"
     if _holds_dashes(entry.value):
         return f"escaped `---` in `{entry.key}`"

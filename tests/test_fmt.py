@@ -138,3 +138,8 @@ def test_fmt_json_and_unformattable_files(tmp_path: Path, cli: RunCli) -> None:
     assert problems["latin1.md"].startswith("not UTF-8")
     assert problems["ok.md"] is None
     assert data["summary"] == {"files": 3, "changed": 0, "failed": 2}
+
+
+def test_an_empty_tools_list_is_left_as_it_is() -> None:
+    text = "---\nname: e\ndescription: Empty tools.\ntools: []\n---\nBody.\n"
+    assert not format_text(Path("e.md"), text).changed
