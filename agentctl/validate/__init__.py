@@ -50,11 +50,11 @@ def validate(
     # (pre-commit passes just the staged ones); a folder elsewhere is checked on its own.
     in_team = bool(candidates) and all(candidate.in_agents_dir for candidate in candidates)
     check_duplicate_names(reports + others if in_team else reports)
-    check_team(reports, [r.agent for r in reports + others if r.agent and r.kind == "agent"], settings)
+    check_team(reports, [report for report in reports + others if report.agent and report.kind == "agent"], settings)
     for report in reports:
         report.diagnostics.sort(key=_file_order)
     if changed is not None:
-        reports = [report for report in reports if report.path.resolve() in changed]
+        reports = [report for report in reports if report.real_path in changed]
     _drop_ignored(reports, set(ignore))
     return Report(files=reports)
 
@@ -73,27 +73,26 @@ def _other_team_agents(reports: list[FileReport], settings: Settings | None, cwd
     if settings is None or not settings.agents_dir.is_dir():
         return []
     team_folders = (settings.agents_dir, settings.shared_dir, settings.memory_dir)
-    if not any(_is_below(report.path, folder) for report in reports for folder in team_folders):
+    if not any(report.is_below(folder) for report in reports for folder in team_folders):
         return []
-    checked = {report.path.resolve() for report in reports}
-    others = [c for c in discover([settings.agents_dir], settings, explicit=False) if c.path.resolve() not in checked]
+    checked = {report.real_path for report in reports}
+    others = [c for c in discover([settings.agents_dir], settings, explicit=False) if c.resolved not in checked]
     # Their names are all that matters here; their own findings are not reported.
-    return [FileReport(c.path, display_path(c.path, cwd), "agent", load_agent_file(c.path)) for c in others]
-
-
-def _is_below(path: Path, folder: Path) -> bool:
-    return path.resolve().as_posix().startswith(folder.resolve().as_posix() + "/")
+    return [
+        FileReport(c.path, display_path(c.path, cwd), "agent", load_agent_file(c.path), resolved=c.resolved)
+        for c in others
+    ]
 
 
 def _report(candidate: Candidate, cwd: Path) -> FileReport:
     display = display_path(candidate.path, cwd)
     if candidate.kind != "agent" and not candidate.in_agents_dir:
-        return FileReport(candidate.path, display, candidate.kind)
+        return FileReport(candidate.path, display, candidate.kind, resolved=candidate.resolved)
     agent = load_agent_file(candidate.path)
     if candidate.kind != "agent" and not agent.verdict.loads:
         # A README in the agents folder: Claude Code skips it, and so do we.
-        return FileReport(candidate.path, display, candidate.kind)
-    return FileReport(candidate.path, display, "agent", agent, check_agent(agent))
+        return FileReport(candidate.path, display, candidate.kind, resolved=candidate.resolved)
+    return FileReport(candidate.path, display, "agent", agent, check_agent(agent), resolved=candidate.resolved)
 
 
 def display_path(path: Path, cwd: Path) -> str:

@@ -42,6 +42,7 @@ class Candidate:
     path: Path
     kind: FileKind
     in_agents_dir: bool
+    resolved: Path
 
 
 def default_paths(settings: Settings) -> list[Path]:
@@ -72,9 +73,8 @@ def discover(paths: Iterable[Path], settings: Settings | None, explicit: bool = 
             raise UsageError(f"no markdown files below {path}", hint="agent files end in .md")
         for file in files:
             resolved = file.resolve()
-            found.setdefault(
-                resolved, Candidate(file, classify(resolved, settings), _in_agents_dir(resolved, settings))
-            )
+            kind = classify(resolved, settings)
+            found.setdefault(resolved, Candidate(file, kind, _in_agents_dir(resolved, settings), resolved))
     return sorted(found.values(), key=lambda candidate: str(candidate.path))
 
 

@@ -52,6 +52,15 @@ class FileReport:
     kind: FileKind
     agent: AgentFile | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    resolved: Path | None = None  # the real path, computed once (resolving is a syscall per part)
+
+    @property
+    def real_path(self) -> Path:
+        return self.resolved or self.path
+
+    def is_below(self, folder: Path) -> bool:
+        """Whether the file lies below `folder` (an already resolved folder, as Settings holds)."""
+        return self.real_path.as_posix().startswith(folder.as_posix() + "/")
 
     def count(self, severity: Severity) -> int:
         return sum(1 for diagnostic in self.diagnostics if diagnostic.severity == severity)

@@ -22,7 +22,7 @@ _MEMORY_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)\.
 _APPLIES_WHEN = re.compile(r"applies[ _-]when", re.I)
 
 
-def check_team(reports: list[FileReport], team_agents: Iterable[AgentFile], settings: Settings | None) -> None:
+def check_team(reports: list[FileReport], team_agents: Iterable[FileReport], settings: Settings | None) -> None:
     """Add TM* findings to the reports of the team's files."""
     if settings is None or not settings.protocol_file.is_file():
         return
@@ -46,10 +46,10 @@ def check_team(reports: list[FileReport], team_agents: Iterable[AgentFile], sett
     _check_roster(reports, agents, roster, protocol_report, settings.agents_dir)
     prefixes = project_paths(protocol_text)
     for report in reports:
-        if report.agent is not None and report.kind == "agent" and _below(report.path, settings.agents_dir):
+        if report.agent is not None and report.kind == "agent" and report.is_below(settings.agents_dir):
             _check_targets(report, report.agent.text, known)
             _check_first_step(report, report.agent, settings, prefixes)
-        elif report.kind == "memory" and _below(report.path, settings.memory_dir):
+        elif report.kind == "memory" and report.is_below(settings.memory_dir):
             _check_memory_file(report, settings, {normalise_name(entry.agent) for entry in roster})
     if protocol_report is not None:
         _check_targets(protocol_report, protocol_text, known)
@@ -57,25 +57,25 @@ def check_team(reports: list[FileReport], team_agents: Iterable[AgentFile], sett
 
 def _report_of(reports: list[FileReport], path: Path) -> FileReport | None:
     resolved = path.resolve()
-    return next((report for report in reports if report.path.resolve() == resolved), None)
-
-
-def _below(path: Path, folder: Path) -> bool:
-    return path.resolve().as_posix().startswith(folder.resolve().as_posix() + "/")
+    return next((report for report in reports if report.real_path == resolved), None)
 
 
 def _check_roster(
     reports: list[FileReport],
-    agents: list[AgentFile],
+    agents: list[FileReport],
     roster: list[RosterEntry],
     protocol: FileReport | None,
     agents_dir: Path,
 ) -> None:
     on_roster = {normalise_name(entry.agent) for entry in roster}
-    with_files = {normalise_name(agent.name) for agent in agents if agent.name and _below(agent.path, agents_dir)}
+    with_files = {
+        normalise_name(report.agent.name)
+        for report in agents
+        if report.agent is not None and report.agent.name and report.is_below(agents_dir)
+    }
     for report in reports:
         agent = report.agent
-        if report.kind != "agent" or agent is None or not agent.name or not _below(report.path, agents_dir):
+        if report.kind != "agent" or agent is None or not agent.name or not report.is_below(agents_dir):
             continue
         if normalise_name(agent.name) not in on_roster:
             report.diagnostics.append(
@@ -149,7 +149,7 @@ def _team_path_exists(path: str, agent: AgentFile, settings: Settings) -> bool:
 
 
 def _check_memory_file(report: FileReport, settings: Settings, agents: set[str]) -> None:
-    relative = report.path.resolve().relative_to(settings.memory_dir.resolve())
+    relative = report.real_path.relative_to(settings.memory_dir)
     owner = relative.parts[0] if len(relative.parts) > 1 else None
     if owner is None or normalise_name(owner) not in agents:
         report.diagnostics.append(
