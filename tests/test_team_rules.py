@@ -22,6 +22,7 @@ def test_each_team_rule_fires_on_the_broken_team(cli: RunCli) -> None:
         ("agents-memory/unknown/2026-01-05-orphan.md", "TM005", 1),
         ("agents-memory/alpha/notes.md", "TM006", 1),
         ("agents-memory/alpha/notes.md", "TM007", 1),
+        ("agents-memory/alpha/notes.md", "TM009", 1),  # 3 lines, not 5-15
     }
     assert expected <= found, sorted(found)
     team_rules = {finding for finding in found if finding[1].startswith("TM")}

@@ -97,7 +97,7 @@ CASES: dict[str, tuple[str, str | bytes, tuple[int, int]]] = {
     "CQ004": ("todo.md", "---\nname: todo\ndescription: Has a marker.\n---\n\nTODO: write this agent.\n", (6, 1)),
 }
 CROSS_FILE = {"NM003"}  # tested below with two files
-TEAM_RULES = {f"TM00{n}" for n in range(1, 9)}  # tests/test_team_rules.py, on broken fixture teams
+TEAM_RULES = {f"TM00{n}" for n in range(1, 10)}  # tests/test_team_rules.py, on broken fixture teams
 
 
 def diagnose(tmp_path: Path, file_name: str, content: str | bytes) -> list[tuple[str, int, int]]:

@@ -67,6 +67,7 @@ COMMAND_MODULES = {
     "rules": "agentctl.cli.rules_cmd",
     "new": "agentctl.cli.new_cmd",
     "graph": "agentctl.cli.graph_cmd",
+    "memory": "agentctl.cli.memory_cmd",
 }
 _registered: set[str] = set()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -53,3 +54,24 @@ def write_json(data: object) -> None:
     import json
 
     environment.current().out(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def columns(rows: list[list[str]], header: list[str]) -> str:
+    """Rows as aligned plain-text columns (fast for thousands of rows, unlike a rich table)."""
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+    return "\n".join(lines)
+
+
+def parse_date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        from agentctl.errors import UsageError
+
+        raise UsageError(f"{option} {value!r} is not a date", hint="write it as YYYY-MM-DD") from None

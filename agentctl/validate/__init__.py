@@ -26,6 +26,7 @@ def validate(
     cwd: Path,
     changed: set[Path] | None = None,
     ignore: Iterable[str] = (),
+    require_agents: bool = True,
 ) -> Report:
     """Check the files below `paths` (the team's folders when empty).
 
@@ -39,7 +40,7 @@ def validate(
         paths = default_paths(settings)
     candidates = discover(paths, settings, explicit)
     reports = [_report(candidate, cwd) for candidate in candidates]
-    if not any(report.kind == "agent" for report in reports):
+    if require_agents and not any(report.kind == "agent" for report in reports):
         listed = ", ".join(str(path) for path in paths)
         raise UsageError(
             f"no agent files in {listed}",

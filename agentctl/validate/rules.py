@@ -97,6 +97,13 @@ _CATALOGUE: tuple[tuple[str, str, Severity, str, str], ...] = (
     ("TM006", "memory-file-name", "warning", "a memory file not named YYYY-MM-DD-topic.md", "team"),
     ("TM007", "memory-without-applies-when", "warning", "a memory note without an 'Applies when' line", "team"),
     ("TM008", "no-roster", "warning", "the team protocol has no roster table", "team"),
+    (
+        "TM009",
+        "memory-note-shape",
+        "warning",
+        "a memory note that is empty, binary, not UTF-8, or not 5-15 lines",
+        "team",
+    ),
     # Cost and clarity.
     ("CQ001", "long-description", "info", "a description over 1,024 characters is sent in every session", "clarity"),
     (
@@ -113,6 +120,9 @@ _CATALOGUE: tuple[tuple[str, str, Severity, str, str], ...] = (
 RULES: dict[str, Rule] = {
     rule_id: Rule(rule_id, slug, severity, summary, group) for rule_id, slug, severity, summary, group in _CATALOGUE
 }
+
+
+MEMORY_RULES = frozenset({"TM005", "TM006", "TM007", "TM009"})
 
 
 def finding(rule_id: str, line: int, column: int, message: str, hint: str | None = None) -> Diagnostic:

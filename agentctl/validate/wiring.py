@@ -5,9 +5,7 @@ They need the team protocol's roster; a plain folder of agents (no protocol) has
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from datetime import date
 from pathlib import Path
 
 from agentctl import handoff
@@ -17,9 +15,6 @@ from agentctl.team import RosterEntry, normalise_name, parse_roster, project_pat
 from agentctl.validate.model import FileReport
 from agentctl.validate.positions import value_position
 from agentctl.validate.rules import finding
-
-_MEMORY_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)\.md")
-_APPLIES_WHEN = re.compile(r"applies[ _-]when", re.I)
 
 
 def check_team(reports: list[FileReport], team_agents: Iterable[FileReport], settings: Settings | None) -> None:
@@ -149,6 +144,8 @@ def _team_path_exists(path: str, agent: AgentFile, settings: Settings) -> bool:
 
 
 def _check_memory_file(report: FileReport, settings: Settings, agents: set[str]) -> None:
+    from agentctl.memory import parse_entry
+
     relative = report.real_path.relative_to(settings.memory_dir)
     owner = relative.parts[0] if len(relative.parts) > 1 else None
     if owner is None or normalise_name(owner) not in agents:
@@ -161,38 +158,29 @@ def _check_memory_file(report: FileReport, settings: Settings, agents: set[str])
                 "move the note into agents-memory/<agent-name>/, or rename the folder",
             )
         )
-    if not _valid_note_name(report.path.name):
-        report.diagnostics.append(
-            finding(
-                "TM006",
-                1,
-                1,
-                f"the memory file name {report.path.name!r} is not YYYY-MM-DD-topic.md",
-                "rename it to its date and a lowercase, hyphenated topic, e.g. 2026-03-05-model-choice.md",
+    entry = parse_entry(owner or "", report.path)
+    for problem in entry.problems:
+        if problem.startswith("not named") or problem.endswith("is not a date"):
+            report.diagnostics.append(
+                finding(
+                    "TM006",
+                    1,
+                    1,
+                    f"the memory file name {report.path.name!r} is not YYYY-MM-DD-topic.md",
+                    "rename it to its date and a lowercase, hyphenated topic, e.g. 2026-03-05-model-choice.md",
+                )
             )
-        )
-    try:
-        text = report.path.read_text("utf-8", errors="replace")
-    except OSError:
-        return
-    if not _APPLIES_WHEN.search(text):
-        report.diagnostics.append(
-            finding(
-                "TM007",
-                1,
-                1,
-                "the memory note has no 'Applies when' line, so nobody knows when to recall it",
-                "add `**Applies when:** <situation>` (or `## Applies when:`)",
+        elif problem == "no 'Applies when' line":
+            report.diagnostics.append(
+                finding(
+                    "TM007",
+                    1,
+                    1,
+                    "the memory note has no 'Applies when' line, so nobody knows when to recall it",
+                    "add `**Applies when:** <situation>` (or `## Applies when:`)",
+                )
             )
-        )
-
-
-def _valid_note_name(name: str) -> bool:
-    match = _MEMORY_NAME.fullmatch(name)
-    if match is None:
-        return False
-    try:
-        date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-    except ValueError:
-        return False
-    return True
+        else:
+            report.diagnostics.append(
+                finding("TM009", 1, 1, f"the memory note: {problem}", "keep notes to 5-15 lines of UTF-8 markdown")
+            )

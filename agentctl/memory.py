@@ -1,0 +1,523 @@
+"""The memory store: dated insight notes per agent (`agents-memory/<agent>/<YYYY-MM-DD>-<topic>.md`).
+
+Both formats of the team's seeds are read:
+
+- A: `# <Topic>` then `**Applies when:** ...` then the insight;
+- B: `# <date>-<slug>.md`, `## Insight: ...`, `## Domain: ...`, the insight, `## Source: ...`,
+  `## Applies when: ...`.
+
+The roster's `Memory` column (A or B) says which format an agent writes. Reading never fails: a
+bad file becomes an entry with problems. Writing is atomic, never overwrites, and never leaves the
+memory folder, whatever the agent name or topic says.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from agentctl.config import Settings
+from agentctl.errors import AgentctlError, ExitCode, UnknownAgentError, UsageError
+from agentctl.fsutil import atomic_create_text
+
+MIN_LINES, MAX_LINES = 5, 15
+MAX_SLUG_LENGTH = 60
+NOTE_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*?)(?:-(\d+))?\.md")
+_APPLIES = re.compile(r"^\W*applies[ _-]when\W*:?\**\s*(.*)$", re.I | re.M)
+_INSIGHT = re.compile(r"^##\s*Insight\s*:\s*(.*)$", re.I | re.M)
+_TITLE = re.compile(r"^#\s+(.+)$", re.M)
+_WORD = re.compile(r"[a-z0-9][a-z0-9_]*(?:[.'-][a-z0-9_]+)*")
+# fmt: off
+STOPWORDS = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "into", "is", "it",
+    "its", "of", "on", "or", "that", "the", "this", "to", "was", "were", "when", "which", "with", "without",
+    "not", "no", "but", "if", "then", "than", "so", "do", "does", "did", "can", "could", "should", "would", "will",
+))
+# fmt: on
+MemoryFormat = Literal["A", "B"]
+
+
+class MemoryError(AgentctlError):
+    """A note that cannot be written as asked."""
+
+    exit_code = ExitCode.USAGE
+
+
+@dataclass(slots=True)
+class MemoryEntry:
+    agent: str
+    path: Path
+    date: dt.date | None
+    slug: str
+    topic: str
+    applies_when: str
+    text: str
+    line_count: int
+    format: str  # "A", "B" or "?"
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def body(self) -> str:
+        """The note without its title line."""
+        return self.text.split("\n", 1)[1].strip() if "\n" in self.text else ""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "agent": self.agent,
+            "date": self.date.isoformat() if self.date else None,
+            "topic": self.topic,
+            "slug": self.slug,
+            "applies_when": self.applies_when,
+            "path": self.path.as_posix(),
+            "lines": self.line_count,
+            "format": self.format,
+            "problems": self.problems,
+        }
+
+
+def parse_entry(agent: str, path: Path, data: bytes | None = None) -> MemoryEntry:
+    """One note as an entry; never raises (problems are recorded)."""
+    problems: list[str] = []
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            data = b""
+            problems.append(f"cannot read: {error.strerror}")
+    if b"\x00" in data:
+        problems.append("binary file, not a markdown note")
+        data = b""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", errors="replace")
+        problems.append("not UTF-8")
+    note_date, slug = _name_parts(path.name, problems)
+    insight = _INSIGHT.search(text)
+    title = _TITLE.search(text)
+    applies = _APPLIES.search(text)
+    topic = (
+        insight.group(1).strip() if insight else title.group(1).strip().strip("*") if title else slug.replace("-", " ")
+    )
+    lines = text.rstrip("\n").count("\n") + 1 if text.strip() else 0
+    if not text.strip() and not problems:
+        problems.append("empty note")
+    if applies is None or not applies.group(1).strip().strip("*"):
+        problems.append("no 'Applies when' line")
+    if text.strip() and not MIN_LINES <= lines <= MAX_LINES:
+        problems.append(f"{lines} lines; the protocol asks for {MIN_LINES}-{MAX_LINES}")
+    return MemoryEntry(
+        agent=agent,
+        path=path,
+        date=note_date,
+        slug=slug,
+        topic=topic,
+        applies_when=applies.group(1).strip().strip("*").strip() if applies else "",
+        text=text,
+        line_count=lines,
+        format="B" if insight else "A" if applies and title else "?",
+        problems=problems,
+    )
+
+
+def _name_parts(name: str, problems: list[str]) -> tuple[dt.date | None, str]:
+    match = NOTE_NAME.fullmatch(name)
+    if match is None:
+        problems.append("not named YYYY-MM-DD-topic.md")
+        return None, name.removesuffix(".md")
+    try:
+        note_date = dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        problems.append(f"{name[:10]} is not a date")
+        note_date = None
+    return note_date, match.group(4)
+
+
+# --- slugs and safety --------------------------------------------------------------------------------
+
+
+def slugify(topic: str) -> str:
+    """A safe ASCII slug: letters and digits joined by single hyphens, at most 60 characters."""
+    ascii_text = unicodedata.normalize("NFKD", topic).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    if len(slug) > MAX_SLUG_LENGTH:
+        slug = slug[:MAX_SLUG_LENGTH].rsplit("-", 1)[0] if "-" in slug[:MAX_SLUG_LENGTH] else slug[:MAX_SLUG_LENGTH]
+    return slug
+
+
+# --- ranking -------------------------------------------------------------------------------------------
+
+
+def terms_of(text: str) -> list[str]:
+    return [word for word in _WORD.findall(text.lower()) if word not in STOPWORDS and len(word) > 1]
+
+
+FIELD_WEIGHTS = (("applies_when", 3.0), ("topic", 2.0), ("text", 1.0))
+
+
+@dataclass(slots=True)
+class SearchHit:
+    entry: MemoryEntry
+    score: float
+    terms: list[str]
+
+
+class _Index:
+    """BM25 over applies-when, topic and body, each field weighted (applies-when counts most)."""
+
+    def __init__(self, entries: list[MemoryEntry]) -> None:
+        self.entries = entries
+        self.counts = [self._field_counts(entry) for entry in entries]
+        self.lengths = [sum(sum(c.values()) for c, _ in fields) for fields in self.counts]
+        self.average = (sum(self.lengths) / len(self.lengths)) if self.lengths else 1.0
+        document_frequency: Counter[str] = Counter()
+        for fields in self.counts:
+            document_frequency.update({term for counts, _ in fields for term in counts})
+        self.frequency = document_frequency
+
+    @staticmethod
+    def _field_counts(entry: MemoryEntry) -> list[tuple[Counter[str], float]]:
+        return [(Counter(terms_of(getattr(entry, name))), weight) for name, weight in FIELD_WEIGHTS]
+
+    def search(self, query: str) -> list[SearchHit]:
+        wanted = sorted(set(terms_of(query)))
+        total = len(self.entries)
+        hits = []
+        for entry, fields, length in zip(self.entries, self.counts, self.lengths, strict=True):
+            score, matched = 0.0, []
+            for term in wanted:
+                frequency = sum(counts[term] * weight for counts, weight in fields)
+                if not frequency:
+                    continue
+                idf = math.log(1 + (total - self.frequency[term] + 0.5) / (self.frequency[term] + 0.5))
+                score += idf * frequency * 2.2 / (frequency + 1.2 * (0.25 + 0.75 * length / self.average))
+                matched.append(term)
+            if matched:
+                hits.append(SearchHit(entry, round(score, 4), matched))
+        return sorted(hits, key=_hit_order)
+
+
+def _hit_order(hit: SearchHit) -> tuple[float, int, str]:
+    newest = -(hit.entry.date.toordinal() if hit.entry.date else 0)
+    return -hit.score, newest, hit.entry.path.as_posix()
+
+
+def estimate_tokens(text: str) -> int:
+    return max(1, len(text) // 4)
+
+
+# --- the store -------------------------------------------------------------------------------------------
+
+
+class MemoryStore:
+    """The memory folder of one team."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        roster: dict[str, MemoryFormat] | None = None,
+        today: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
+        self.settings = settings
+        self.root = settings.memory_dir
+        self.roster = roster  # agent name -> the format it writes (None: not loaded)
+        self.today = today
+
+    # reading
+
+    def agents(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            entry.name for entry in os.scandir(self.root) if entry.is_dir() and not entry.name.startswith(".")
+        )
+
+    def entries(self, agent: str | None = None, since: dt.date | None = None) -> list[MemoryEntry]:
+        """Every note (of one agent), newest first; a bad file is an entry with problems."""
+        if self.root.exists() and not self.root.is_dir():
+            raise MemoryError(f"the memory folder {self.root} is a file", hint="move it away and create a folder")
+        agents = [agent] if agent else self.agents()
+        found = [entry for name in agents for entry in self._read_folder(name)]
+        if since is not None:
+            found = [entry for entry in found if entry.date is not None and entry.date >= since]
+        return sorted(found, key=_newest_first)
+
+    def _read_folder(self, agent: str) -> Iterable[MemoryEntry]:
+        folder = self.root / agent
+        if not folder.is_dir():
+            return []
+        return [
+            parse_entry(agent, Path(item.path))
+            for item in os.scandir(folder)
+            if item.name.endswith(".md") and item.is_file() and not item.name.startswith(".")
+        ]
+
+    def find(self, agent: str, wanted: str) -> MemoryEntry:
+        """A note by file name, path, slug or topic (any case)."""
+        key = wanted.strip().lower()
+        entries = self.entries(agent)
+        for entry in entries:
+            if key in (entry.path.name.lower(), entry.path.as_posix().lower(), entry.slug, entry.topic.lower()):
+                return entry
+        slug = slugify(wanted)
+        matches = [entry for entry in entries if slug and slug in entry.slug]
+        if len(matches) == 1:
+            return matches[0]
+        names = ", ".join(entry.path.name for entry in matches[:5]) or "none"
+        raise UsageError(
+            f"no single note of {agent} matches {wanted!r} (candidates: {names})",
+            hint="`agentctl memory list AGENT` shows the notes",
+        )
+
+    def search(self, query: str, agent: str | None = None, top: int = 10) -> list[SearchHit]:
+        if not terms_of(query):
+            raise UsageError("the query has no words to search for", hint="search for words, e.g. `index words table`")
+        return _Index(self.entries(agent)).search(query)[:top]
+
+    def relevant(self, agent: str, task: str, budget_tokens: int) -> list[MemoryEntry]:
+        """The notes to put into an agent's prompt: most relevant first, newest first among equals,
+        as many as fit `budget_tokens`. Deterministic: the same inputs give the same bytes."""
+        chosen, used = [], 0
+        for hit in _Index(self.entries(agent)).search(task):
+            cost = estimate_tokens(hit.entry.text)
+            if used + cost <= budget_tokens:
+                chosen.append(hit.entry)
+                used += cost
+        return chosen
+
+    # writing
+
+    def write(
+        self,
+        agent: str,
+        topic: str,
+        applies_when: str,
+        body: str,
+        date: dt.date | None = None,
+        force: bool = False,
+        domain: str = "",
+        source: str = "",
+    ) -> MemoryEntry:
+        """Create a note atomically; never overwrite (a same-day, same-topic note gets -2, -3...)."""
+        memory_format = self._format_of(agent)
+        slug = slugify(topic)
+        if not slug:
+            raise MemoryError(
+                f"the topic {topic!r} has no letters or digits to name a file with",
+                hint="give a topic such as 'words table index'",
+            )
+        if not applies_when.strip():
+            raise MemoryError("a note needs an 'Applies when' text", hint="say when a future task should recall it")
+        body = body.strip("\n")
+        if not body.strip():
+            raise MemoryError("the note's body is empty", hint="write the insight itself: 1-10 lines")
+        note_date = date or self.today()
+        text = render_note(memory_format, note_date, slug, topic.strip(), applies_when.strip(), body, domain, source)
+        self._check_size(text, body)
+        folder = self._folder_for(agent)
+        if not force:
+            self._refuse_near_duplicate(agent, text)
+        return self._create(agent, folder, f"{note_date.isoformat()}-{slug}", text)
+
+    def _format_of(self, agent: str) -> MemoryFormat:
+        if self.roster is None:
+            from agentctl.team import read_roster
+
+            self.roster = {
+                entry.agent: _format_column(entry.columns) for entry in read_roster(self.settings.protocol_file)
+            }
+        if agent not in self.roster:
+            known = ", ".join(sorted(self.roster)) or "none (no roster in the team protocol)"
+            raise UnknownAgentError(f"{agent!r} is not an agent of the roster", hint=f"agents: {known}")
+        return self.roster[agent]
+
+    def _check_size(self, text: str, body: str) -> None:
+        lines = text.rstrip("\n").count("\n") + 1
+        if not MIN_LINES <= lines <= MAX_LINES:
+            frame = lines - (body.count("\n") + 1)
+            raise MemoryError(
+                f"the note would be {lines} lines; the team protocol asks for {MIN_LINES}-{MAX_LINES}",
+                hint=f"give a body of {max(1, MIN_LINES - frame)}-{MAX_LINES - frame} lines",
+            )
+
+    def _folder_for(self, agent: str) -> Path:
+        """The agent's folder, created if needed, proven to lie inside the memory folder."""
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", agent):
+            raise MemoryError(f"{agent!r} cannot be a memory folder name", hint="agent names are lowercase and hyphens")
+        if self.root.exists() and not self.root.is_dir():
+            raise MemoryError(f"the memory folder {self.root} is a file", hint="move it away and create a folder")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            folder = self.root / agent
+            folder.mkdir(exist_ok=True)
+        except OSError as error:
+            raise MemoryError(
+                f"cannot create {self.root / agent}: {error.strerror}", exit_code=ExitCode.PROBLEMS
+            ) from None
+        real_root, real_folder = self.root.resolve(), folder.resolve()
+        if real_folder.parent != real_root:  # a symlink pointing out of the store
+            raise MemoryError(
+                f"{folder} leads outside the memory folder ({real_folder})",
+                hint="replace the symlink with a real folder",
+            )
+        return real_folder
+
+    def _refuse_near_duplicate(self, agent: str, text: str) -> None:
+        words = set(terms_of(text))
+        for entry in self.entries(agent):
+            theirs = set(terms_of(entry.text))
+            if words and theirs and len(words & theirs) / len(words | theirs) >= NEAR_DUPLICATE:
+                raise MemoryError(
+                    f"this note nearly repeats {entry.path.name} of {agent}",
+                    hint=f"update {entry.path}, or pass --force to keep both",
+                )
+
+    def _create(self, agent: str, folder: Path, stem: str, text: str) -> MemoryEntry:
+        for number in range(1, 1000):
+            name = f"{stem}.md" if number == 1 else f"{stem}-{number}.md"
+            try:
+                atomic_create_text(folder / name, text)
+            except FileExistsError:
+                continue
+            except OSError as error:
+                raise MemoryError(f"cannot write in {folder}: {error.strerror}", exit_code=ExitCode.PROBLEMS) from None
+            return parse_entry(agent, folder / name)
+        raise MemoryError(f"999 notes named {stem} already exist", hint="choose another topic")
+
+    # upkeep
+
+    def prune(self, older_than_days: int, dry_run: bool = False) -> list[MemoryEntry]:
+        """Delete notes nobody has touched for that long (last commit, else the note's date)."""
+        entries = self.entries()
+        committed = note_commit_times(self.settings, entries)
+        cutoff = self.today() - dt.timedelta(days=older_than_days)
+        old = [entry for entry in entries if _touched(entry, committed) < cutoff]
+        if not dry_run:
+            for entry in old:
+                entry.path.unlink(missing_ok=True)
+        return old
+
+
+def _touched(entry: MemoryEntry, committed: dict[Path, float]) -> dt.date:
+    if entry.path in committed:
+        return dt.datetime.fromtimestamp(committed[entry.path], tz=dt.UTC).date()
+    return entry.date or dt.date.max  # an undated, uncommitted note is never "old"
+
+
+NEAR_DUPLICATE = 0.8
+
+
+def _format_column(columns: dict[str, str]) -> MemoryFormat:
+    value = (columns.get("memory") or columns.get("memory format") or "A").strip().strip("`").upper()
+    return "B" if value.startswith("B") else "A"
+
+
+def _newest_first(entry: MemoryEntry) -> tuple[int, str]:
+    return -(entry.date.toordinal() if entry.date else 0), entry.path.as_posix()
+
+
+def render_note(
+    memory_format: MemoryFormat,
+    note_date: dt.date,
+    slug: str,
+    topic: str,
+    applies_when: str,
+    body: str,
+    domain: str = "",
+    source: str = "",
+) -> str:
+    if memory_format == "B":
+        return (
+            f"# {note_date.isoformat()}-{slug}.md\n## Insight: {topic}\n## Domain: {domain or 'general'}\n"
+            f"{body}\n## Source: {source or 'recorded with agentctl memory write'}\n## Applies when: {applies_when}\n"
+        )
+    return f"# {topic}\n\n**Applies when:** {applies_when}\n\n{body}\n"
+
+
+# --- staleness -----------------------------------------------------------------------------------------
+
+_PATH_MENTION = re.compile(r"`([^`\s]+)`|(?<![\w/.-])((?:[\w.-]+/)+[\w.-]+\.\w+)")
+
+
+def mentioned_paths(text: str) -> list[str]:
+    """Repository paths a note names, in backticks or plain (`a/b.py`, a/b/c.ts)."""
+    found = []
+    for backticked, plain in _PATH_MENTION.findall(text):
+        token = (backticked or plain).rstrip(".,:;)")
+        if "/" in token and not token.startswith(("http", "/")) and "<" not in token and "*" not in token:
+            found.append(token)
+    return list(dict.fromkeys(found))
+
+
+@dataclass(slots=True)
+class Staleness:
+    entry: MemoryEntry
+    changed: list[str] = field(default_factory=list)  # named files changed in git after the note
+    missing: list[str] = field(default_factory=list)  # named files that no longer exist
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.changed or self.missing)
+
+
+def staleness(settings: Settings, entries: list[MemoryEntry]) -> list[Staleness]:
+    """Which notes name files that changed after the note was written, or that are gone.
+
+    "Written" is the note's last commit, or the end of its date when it was never committed.
+    Paths are read from the repository root; a path whose top folder is not in the repository
+    belongs to a project this checkout does not hold, and is not judged.
+    """
+    from agentctl.vcs import last_commit_times, repository_root
+
+    top = repository_root(settings.root) or settings.root
+    written = note_commit_times(settings, entries)
+    mentions = {
+        entry.path: [path for path in mentioned_paths(entry.text) if (top / path.split("/", 1)[0]).exists()]
+        for entry in entries
+    }
+    existing = sorted({path for paths in mentions.values() for path in paths if (top / path).exists()})
+    changed_at = last_commit_times(top, existing) if (top / ".git").exists() else {}
+    results = []
+    for entry in entries:
+        report = Staleness(entry)
+        since = written.get(entry.path) or _end_of(entry.date)
+        for path in mentions[entry.path]:
+            if not (top / path).exists():
+                report.missing.append(path)
+            elif since is not None and changed_at.get(path, 0.0) > since:
+                report.changed.append(path)
+        results.append(report)
+    return results
+
+
+def note_commit_times(settings: Settings, entries: list[MemoryEntry]) -> dict[Path, float]:
+    """When each committed note was last committed (notes never committed are left out)."""
+    from agentctl.vcs import last_commit_times, repository_root
+
+    top = repository_root(settings.root)
+    if top is None or not entries:
+        return {}
+    relative = {entry.path: _relative(entry.path, top) for entry in entries}
+    times = last_commit_times(top, [path for path in relative.values() if path])
+    return {entry: times[path] for entry, path in relative.items() if path in times}
+
+
+def _relative(path: Path, top: Path) -> str | None:
+    try:
+        return path.resolve().relative_to(top.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def _end_of(day: dt.date | None) -> float | None:
+    if day is None:
+        return None
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() + 86_400
