@@ -34,7 +34,7 @@ NOTE_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*?)(?:-
 _APPLIES = re.compile(r"^\W*applies[ _-]when\W*:?\**\s*(.*)$", re.I | re.M)
 _INSIGHT = re.compile(r"^##\s*Insight\s*:\s*(.*)$", re.I | re.M)
 _TITLE = re.compile(r"^#\s+(.+)$", re.M)
-_WORD = re.compile(r"[a-z0-9][a-z0-9_]*(?:[.'-][a-z0-9_]+)*")
+_WORD = re.compile(r"[a-z0-9]+")  # `transcription_words` is found by "words" too
 # fmt: off
 STOPWORDS = frozenset((
     "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "into", "is", "it",
@@ -149,7 +149,10 @@ def slugify(topic: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", topic).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     if len(slug) > MAX_SLUG_LENGTH:
-        slug = slug[:MAX_SLUG_LENGTH].rsplit("-", 1)[0] if "-" in slug[:MAX_SLUG_LENGTH] else slug[:MAX_SLUG_LENGTH]
+        head = slug[:MAX_SLUG_LENGTH]
+        if slug[MAX_SLUG_LENGTH] != "-" and "-" in head:  # do not end in the middle of a word
+            head = head.rsplit("-", 1)[0]
+        slug = head.strip("-")
     return slug
 
 

@@ -53,10 +53,15 @@ RunCli = Callable[..., Result]
 def cli(tmp_path: Path) -> RunCli:
     """Run `agentctl ARGS` in-process, as a user would, in `cwd` (default: tmp_path)."""
 
-    def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, tty: bool = False) -> Result:
+    def run(
+        *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, tty: bool = False, stdin: bytes = b""
+    ) -> Result:
         stdout, stderr = TTYStringIO(tty), TTYStringIO(False)
         environ = {"PATH": "/usr/bin:/bin", **(env or {})}
-        code = main(list(args), env=Environment(stdout=stdout, stderr=stderr, cwd=cwd or tmp_path, environ=environ))
+        environment = Environment(
+            stdout=stdout, stderr=stderr, stdin=io.BytesIO(stdin), cwd=cwd or tmp_path, environ=environ
+        )
+        code = main(list(args), env=environment)
         return Result(code, stdout.getvalue(), stderr.getvalue())
 
     yield run
