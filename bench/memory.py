@@ -18,10 +18,34 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _timing import describe, time_commands
 
 REPO = Path(__file__).resolve().parents[1]
-WORDS = (
-    "render queue worker index words transcription pool redis eviction retry upload presigned s3 editor "
-    "caption preset websocket progress migration alembic latency throughput cache whisper alignment gpu"
-).split()
+WORDS = [
+    "render",
+    "queue",
+    "worker",
+    "index",
+    "words",
+    "transcription",
+    "pool",
+    "redis",
+    "eviction",
+    "retry",
+    "upload",
+    "presigned",
+    "s3",
+    "editor",
+    "caption",
+    "preset",
+    "websocket",
+    "progress",
+    "migration",
+    "alembic",
+    "latency",
+    "throughput",
+    "cache",
+    "whisper",
+    "alignment",
+    "gpu",
+]
 
 
 def make_store(root: Path, notes: int) -> None:
