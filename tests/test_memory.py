@@ -353,3 +353,39 @@ def test_memory_search_lint_and_prune_commands(team: Path, cli: RunCli) -> None:
     assert cli("memory", "lint", "--strict", cwd=team).exit_code == 1
     dry = cli("memory", "prune", "--older-than", "100000", "--dry-run", cwd=team)
     assert dry.exit_code == 0 and dry.stdout == ""
+
+
+def test_memory_write_body_from_a_file_and_list_stale(team: Path, cli: RunCli) -> None:
+    (team / "insight.txt").write_text(
+        "The compose healthcheck needs start_period 30s.\nWithout it the worker flaps at boot.\n"
+    )
+    result = cli(
+        "memory",
+        "write",
+        "devops-engineer",
+        "--topic",
+        "Healthcheck start period",
+        "--applies-when",
+        "a compose service flaps at boot",
+        "--body",
+        "insight.txt",
+        "--date",
+        "2026-11-19",
+        "--format",
+        "json",
+        cwd=team,
+    )
+    assert (
+        result.exit_code == 0
+        and result.json()["path"] == "agents-memory/devops-engineer/2026-11-19-healthcheck-start-period.md"
+    )
+    (team / "service").mkdir()  # a folder no shipped note names
+    (team / "service" / "app.py").write_text("x\n")
+    note = team / "agents-memory" / "devops-engineer" / "2026-01-02-app-module.md"
+    note.write_text(
+        "# App module\n\n**Applies when:** editing the app\n\nSee `service/app.py` and `service/gone.py`.\nb\nc\n"
+    )
+    stale = cli("memory", "list", "--stale", "--format", "json", cwd=team).json()["entries"]
+    assert [(entry["path"].rsplit("/", 1)[-1], entry["missing"]) for entry in stale] == [
+        ("2026-01-02-app-module.md", ["service/gone.py"])
+    ]
