@@ -389,3 +389,14 @@ def test_memory_write_body_from_a_file_and_list_stale(team: Path, cli: RunCli) -
     assert [(entry["path"].rsplit("/", 1)[-1], entry["missing"]) for entry in stale] == [
         ("2026-01-02-app-module.md", ["service/gone.py"])
     ]
+
+
+def test_an_agent_folder_that_cannot_be_created_is_a_one_line_error(team: Path, cli: RunCli) -> None:
+    (team / "agents-memory" / "security-auditor").write_text("a file where the folder should be")
+    result = cli(
+        "memory", "write", "security-auditor", "--topic", "t", "--applies-when", "w", cwd=team, stdin=BODY.encode()
+    )
+    assert (
+        result.exit_code == 1 and result.stderr.startswith("error: cannot create") and "Traceback" not in result.stderr
+    )
+    assert (team / "agents-memory" / "security-auditor").read_text() == "a file where the folder should be"
