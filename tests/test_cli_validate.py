@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from agentctl.cli.render import RENDERERS
 from agentctl.cli.validate_cmd import ReportFormat
-from tests.conftest import RunCli, agent_text, make_team
+from tests.conftest import RunCli, agent_text, git, make_team
 
 BROKEN = "---\nname: broken\ndescription: Use this when: x\n<example>\nuser: hi\n</example>\n---\nBody.\n"
 WARNED = agent_text("warned", extra="category: x\n")
@@ -159,23 +158,6 @@ def test_ignore_by_id_or_name(tmp_path: Path, cli: RunCli) -> None:
     assert cli("validate", "--strict", "--ignore", "unknown-key", cwd=root).exit_code == 0
     (root / "agentctl.toml").write_text('ignore = ["FM001"]\n')
     assert cli("validate", "--strict", cwd=root).exit_code == 0
-
-
-def git(cwd: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        env={
-            "GIT_AUTHOR_NAME": "t",
-            "GIT_AUTHOR_EMAIL": "t@t",
-            "GIT_COMMITTER_NAME": "t",
-            "GIT_COMMITTER_EMAIL": "t@t",
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(cwd),
-        },
-    )
 
 
 def test_changed_checks_only_files_changed_since_a_ref(tmp_path: Path, cli: RunCli) -> None:

@@ -14,7 +14,7 @@ import pytest
 from agentctl.config import load_settings
 from agentctl.errors import AgentctlError
 from agentctl.memory import MemoryStore, mentioned_paths, parse_entry, slugify, staleness
-from tests.conftest import REPO, RunCli
+from tests.conftest import REPO, RunCli, git
 
 TODAY = dt.date(2026, 11, 21)
 BODY = "The words table has no media_id column.\nIndex (transcription_id, start_ms) instead.\nMeasured p95: 1,420 ms to 38 ms."
@@ -216,20 +216,6 @@ def test_relevant_fits_the_budget_and_is_deterministic() -> None:
 def test_paths_a_note_mentions() -> None:
     text = "See `cofee_backend/cpv3/modules/jobs/service.py` and web/src/app.ts, not `<module>/x.py` or https://a/b.c."
     assert mentioned_paths(text) == ["cofee_backend/cpv3/modules/jobs/service.py", "web/src/app.ts"]
-
-
-def git(cwd: Path, *args: str, when: str | None = None) -> None:
-    environ = {
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@t",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@t",
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(cwd),
-    }
-    if when:
-        environ |= {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, env=environ)
 
 
 def test_staleness_from_git_history(team: Path) -> None:
