@@ -46,7 +46,7 @@ def build_graph(team: Team) -> TeamGraph:
                 unresolved.append((agent.name, target.name, target.line))
             elif resolved != agent.name:
                 edges.setdefault((agent.name, resolved), Edge(agent.name, resolved, target.line, target.where))
-    dispatchers = [a.name for a in team.agents if a.name and a.verdict.tools and "Agent" in a.verdict.tools]
+    dispatchers = team.dispatchers()
     graph = TeamGraph(
         sorted(names), {e.agent: e.display_name for e in team.roster}, sorted(edges.values(), key=_order), dispatchers
     )

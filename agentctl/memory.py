@@ -45,7 +45,7 @@ STOPWORDS = frozenset((
 MemoryFormat = Literal["A", "B"]
 
 
-class MemoryError(AgentctlError):
+class MemoryStoreError(AgentctlError):
     """A note that cannot be written as asked."""
 
     exit_code = ExitCode.USAGE
@@ -271,7 +271,7 @@ class MemoryStore:
     def entries(self, agent: str | None = None, since: dt.date | None = None) -> list[MemoryEntry]:
         """Every note (of one agent), newest first; a bad file is an entry with problems."""
         if self.root.exists() and not self.root.is_dir():
-            raise MemoryError(f"the memory folder {self.root} is a file", hint="move it away and create a folder")
+            raise MemoryStoreError(f"the memory folder {self.root} is a file", hint="move it away and create a folder")
         agents = [agent] if agent else self.agents()
         found = [entry for name in agents for entry in self._read_folder(name)]
         if since is not None:
@@ -338,15 +338,17 @@ class MemoryStore:
         memory_format = self._format_of(agent)
         slug = slugify(topic)
         if not slug:
-            raise MemoryError(
+            raise MemoryStoreError(
                 f"the topic {topic!r} has no letters or digits to name a file with",
                 hint="give a topic such as 'words table index'",
             )
         if not applies_when.strip():
-            raise MemoryError("a note needs an 'Applies when' text", hint="say when a future task should recall it")
+            raise MemoryStoreError(
+                "a note needs an 'Applies when' text", hint="say when a future task should recall it"
+            )
         body = body.strip("\n")
         if not body.strip():
-            raise MemoryError("the note's body is empty", hint="write the insight itself: 1-10 lines")
+            raise MemoryStoreError("the note's body is empty", hint="write the insight itself: 1-10 lines")
         note_date = date or self.today()
         text = render_note(memory_format, note_date, slug, topic.strip(), applies_when.strip(), body, domain, source)
         self._check_size(text, body)
@@ -371,7 +373,7 @@ class MemoryStore:
         lines = text.rstrip("\n").count("\n") + 1
         if not MIN_LINES <= lines <= MAX_LINES:
             frame = lines - (body.count("\n") + 1)
-            raise MemoryError(
+            raise MemoryStoreError(
                 f"the note would be {lines} lines; the team protocol asks for {MIN_LINES}-{MAX_LINES}",
                 hint=f"give a body of {max(1, MIN_LINES - frame)}-{MAX_LINES - frame} lines",
             )
@@ -379,20 +381,22 @@ class MemoryStore:
     def _folder_for(self, agent: str) -> Path:
         """The agent's folder, created if needed, proven to lie inside the memory folder."""
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", agent):
-            raise MemoryError(f"{agent!r} cannot be a memory folder name", hint="agent names are lowercase and hyphens")
+            raise MemoryStoreError(
+                f"{agent!r} cannot be a memory folder name", hint="agent names are lowercase and hyphens"
+            )
         if self.root.exists() and not self.root.is_dir():
-            raise MemoryError(f"the memory folder {self.root} is a file", hint="move it away and create a folder")
+            raise MemoryStoreError(f"the memory folder {self.root} is a file", hint="move it away and create a folder")
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             folder = self.root / agent
             folder.mkdir(exist_ok=True)
         except OSError as error:
-            raise MemoryError(
+            raise MemoryStoreError(
                 f"cannot create {self.root / agent}: {error.strerror}", exit_code=ExitCode.PROBLEMS
             ) from None
         real_root, real_folder = self.root.resolve(), folder.resolve()
         if real_folder.parent != real_root:  # a symlink pointing out of the store
-            raise MemoryError(
+            raise MemoryStoreError(
                 f"{folder} leads outside the memory folder ({real_folder})",
                 hint="replace the symlink with a real folder",
             )
@@ -403,7 +407,7 @@ class MemoryStore:
         for entry in self.entries(agent):
             theirs = set(terms_of(entry.text))
             if words and theirs and len(words & theirs) / len(words | theirs) >= NEAR_DUPLICATE:
-                raise MemoryError(
+                raise MemoryStoreError(
                     f"this note nearly repeats {entry.path.name} of {agent}",
                     hint=f"update {entry.path}, or pass --force to keep both",
                 )
@@ -416,9 +420,11 @@ class MemoryStore:
             except FileExistsError:
                 continue
             except OSError as error:
-                raise MemoryError(f"cannot write in {folder}: {error.strerror}", exit_code=ExitCode.PROBLEMS) from None
+                raise MemoryStoreError(
+                    f"cannot write in {folder}: {error.strerror}", exit_code=ExitCode.PROBLEMS
+                ) from None
             return parse_entry(agent, folder / name)
-        raise MemoryError(f"999 notes named {stem} already exist", hint="choose another topic")
+        raise MemoryStoreError(f"999 notes named {stem} already exist", hint="choose another topic")
 
     # upkeep
 

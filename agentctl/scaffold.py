@@ -11,7 +11,7 @@ from agentctl.config import Settings
 from agentctl.errors import UsageError
 from agentctl.fsutil import atomic_create_text, atomic_write_text
 from agentctl.spec import AgentFile
-from agentctl.team import RosterEntry, Team, load_team, normalise_name, parse_roster
+from agentctl.team import RosterEntry, load_team, normalise_name, parse_roster
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 DEFAULT_TOOLS = ("Read", "Grep", "Glob", "Bash")
@@ -43,9 +43,8 @@ def create_agent(settings: Settings, request: NewAgent) -> Created:
     team = load_team(settings)
     _refuse_bad_request(settings, request, team.agents, team.roster)
     path = settings.agents_dir / f"{request.name}.md"
-    text = render_agent(
-        settings, request, [entry.display_name for entry in team.roster if _is_dispatcher(entry.agent, team)]
-    )
+    dispatchers = set(team.dispatchers())
+    text = render_agent(settings, request, [entry.display_name for entry in team.roster if entry.agent in dispatchers])
     protocol_text = settings.protocol_file.read_text("utf-8")
     new_protocol, line = add_roster_row(protocol_text, request)
     try:
@@ -100,11 +99,6 @@ def _refuse_bad_request(
             f"unknown tool(s): {', '.join(unknown)}",
             hint="`agentctl rules` and the README list the tool rules; names are case-sensitive",
         )
-
-
-def _is_dispatcher(name: str, team: Team) -> bool:
-    """An agent that holds the Agent tool dispatches to the others."""
-    return any(agent.name == name and agent.verdict.tools and "Agent" in agent.verdict.tools for agent in team.agents)
 
 
 def render_agent(settings: Settings, request: NewAgent, dispatchers: list[str]) -> str:

@@ -35,6 +35,10 @@ class Team:
     agents: list[AgentFile]
     roster: list[RosterEntry]
 
+    def dispatchers(self) -> list[str]:
+        """Agents that hold the Agent tool: work enters the team through them."""
+        return [a.name for a in self.agents if a.name and a.verdict.tools and "Agent" in a.verdict.tools]
+
     def display_name(self, name: str) -> str | None:
         return next((entry.display_name for entry in self.roster if entry.agent == name), None)
 
