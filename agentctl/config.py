@@ -42,6 +42,10 @@ class Settings:
     ignore: tuple[str, ...] = ()
     config_file: Path | None = None
     origins: Mapping[str, str] = field(default_factory=dict)
+    models: Mapping[str, str] = field(default_factory=dict)  # [models]: alias -> id
+    prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # [prices."id"]
+    dispatch: Mapping[str, Any] = field(default_factory=dict)  # [dispatch]: defaults of the flags
+    anthropic: Mapping[str, Any] = field(default_factory=dict)  # [anthropic]: max_tokens, timeout, max_retries
 
     @property
     def protocol_file(self) -> Path:
@@ -100,7 +104,21 @@ def load_settings(
     env_ignore = environ.get("AGENTCTL_IGNORE")
     if env_ignore:
         ignore = [part.strip() for part in env_ignore.split(",") if part.strip()]
-    return Settings(root=root, layout=layout, ignore=tuple(ignore), config_file=config_file, origins=origins, **values)
+    return Settings(
+        root=root,
+        layout=layout,
+        ignore=tuple(ignore),
+        config_file=config_file,
+        origins=origins,
+        models=file_values.get("models") or {},
+        prices={
+            model: {k: v for k, v in entry.items() if v is not None}
+            for model, entry in (file_values.get("prices") or {}).items()
+        },
+        dispatch=file_values.get("dispatch") or {},
+        anthropic=file_values.get("anthropic") or {},
+        **values,
+    )
 
 
 def _resolve_root(cwd: Path, root: Path | None, environ: Mapping[str, str]) -> tuple[Path, Layout]:

@@ -1,0 +1,5 @@
+"""Where agent calls go: the Anthropic API, a script, or nowhere (dry run).
+
+`base` holds the small interface the engine talks to. Only `anthropic.py` imports the SDK, and
+only when a provider is built for a real call: read-only commands never pay for it.
+"""

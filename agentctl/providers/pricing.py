@@ -1,0 +1,70 @@
+"""What a call costs: usage x the price table (USD per million tokens).
+
+Defaults are Anthropic's published prices (data/prices.json says where and when they were read);
+`[prices."<model id>"]` in agentctl.toml adds or replaces entries. A model with no price has cost
+None (JSON null), never a guessed number: the caller warns once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from agentctl.providers.base import Usage
+
+CACHE_WRITE_FACTOR = 1.25  # 5-minute cache writes cost 1.25x the input price
+CACHE_READ_FACTOR = 0.1  # the usual read price, where the table gives none
+
+
+@dataclass(slots=True)
+class Price:
+    input: float
+    output: float
+    cache_write: float
+    cache_read: float
+
+    @classmethod
+    def from_table(cls, entry: Mapping[str, float]) -> Price:
+        base = float(entry["input"])
+        return cls(
+            input=base,
+            output=float(entry["output"]),
+            cache_write=float(entry.get("cache_write", base * CACHE_WRITE_FACTOR)),
+            cache_read=float(entry.get("cache_read", base * CACHE_READ_FACTOR)),
+        )
+
+    def cost(self, usage: Usage) -> float:
+        total = (
+            usage.input_tokens * self.input
+            + usage.output_tokens * self.output
+            + usage.cache_creation_input_tokens * self.cache_write
+            + usage.cache_read_input_tokens * self.cache_read
+        )
+        return round(total / 1_000_000, 6)
+
+
+@cache
+def default_prices() -> dict[str, dict[str, float]]:
+    raw = json.loads(resources.files("agentctl.data").joinpath("prices.json").read_text("utf-8"))
+    prices: dict[str, dict[str, float]] = raw["prices"]
+    return prices
+
+
+class PriceTable:
+    def __init__(self, configured: Mapping[str, Mapping[str, float]] | None = None) -> None:
+        table = {**default_prices(), **(configured or {})}
+        self.prices = {model: Price.from_table(entry) for model, entry in table.items()}
+
+    def price_of(self, model: str) -> Price | None:
+        """Exact id first, then the id without a date suffix (claude-haiku-4-5-20251001)."""
+        if model in self.prices:
+            return self.prices[model]
+        undated = model.rsplit("-", 1)[0] if model[-8:].isdigit() else model
+        return self.prices.get(undated)
+
+    def cost(self, model: str, usage: Usage) -> float | None:
+        price = self.price_of(model)
+        return None if price is None else price.cost(usage)
