@@ -333,10 +333,13 @@ class MemoryStore:
         force: bool = False,
         domain: str = "",
         source: str = "",
+        slug: str | None = None,
     ) -> MemoryEntry:
-        """Create a note atomically; never overwrite (a same-day, same-topic note gets -2, -3...)."""
+        """Create a note atomically; never overwrite (a same-day, same-topic note gets -2, -3...).
+
+        `slug` names the file when the topic is a sentence (an agent's `### <topic-slug>`)."""
         memory_format = self._format_of(agent)
-        slug = slugify(topic)
+        slug = slugify(slug or topic)
         if not slug:
             raise MemoryStoreError(
                 f"the topic {topic!r} has no letters or digits to name a file with",
@@ -356,6 +359,10 @@ class MemoryStore:
         if not force:
             self._refuse_near_duplicate(agent, text)
         return self._create(agent, folder, f"{note_date.isoformat()}-{slug}", text)
+
+    def memory_format(self, agent: str) -> MemoryFormat:
+        """The format `agent` writes (its roster row's Memory column); UnknownAgentError if off the roster."""
+        return self._format_of(agent)
 
     def _format_of(self, agent: str) -> MemoryFormat:
         if self.roster is None:
@@ -456,6 +463,45 @@ def _format_column(columns: dict[str, str]) -> MemoryFormat:
 
 def _newest_first(entry: MemoryEntry) -> tuple[int, str]:
     return -(entry.date.toordinal() if entry.date else 0), entry.file
+
+
+_B_HEADER = re.compile(r"^##\s*(Insight|Domain|Source|Applies when)\s*:\s*(.*)$", re.I)
+
+
+def note_fields(topic: str, text: str) -> dict[str, str]:
+    """A note an agent returned (either format) as MemoryStore.write's arguments.
+
+    The store renders it again in the agent's own format, so a note written in the other format
+    (or with a stray title) still lands as the roster says."""
+    applies = ""
+    domain = source = ""
+    body: list[str] = []
+    for line in text.strip().split("\n"):
+        header = _B_HEADER.match(line.strip())
+        applies_line = _APPLIES.match(line)
+        if header:
+            key, value = header.group(1).lower(), header.group(2).strip()
+            if key == "insight":
+                topic = value or topic
+            elif key == "domain":
+                domain = value
+            elif key == "source":
+                source = value
+            else:
+                applies = value
+        elif applies_line and not applies:
+            applies = applies_line.group(1).strip().rstrip("*").strip()
+        elif line.startswith("# ") and not body:
+            topic = line[2:].strip() if not NOTE_NAME.match(line[2:].strip()) else topic
+        else:
+            body.append(line)
+    return {
+        "topic": topic.replace("-", " ").strip() if "-" in topic and " " not in topic else topic.strip(),
+        "applies_when": applies,
+        "body": "\n".join(body).strip("\n"),
+        "domain": domain,
+        "source": source or "returned by the agent in a dispatch",
+    }
 
 
 def render_note(

@@ -9,16 +9,26 @@ jinja2 is imported here only, when something is rendered.
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.config import Settings
 from agentctl.errors import AgentctlError, ExitCode
+from agentctl.providers.base import SystemBlock
 
 if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
 
+    from agentctl.handoff import HandoffRequest
+    from agentctl.memory import MemoryEntry, MemoryStore
+    from agentctl.spec import AgentFile
+    from agentctl.team import Team
+
 TEMPLATES = {
+    "team": "team.md.j2",
+    "memory": "memory.md.j2",
     "task": "task.md.j2",
     "continuation": "continuation.md.j2",
     "handoff": "handoff.md.j2",
@@ -63,13 +73,17 @@ def environment(settings: Settings | None = None) -> SandboxedEnvironment:
     )
 
 
-def render(kind: str, context: dict[str, Any], settings: Settings | None = None) -> str:
-    """Render one of TEMPLATES with `context`; problems become a TemplateError naming file:line."""
+def render(
+    kind: str, context: dict[str, Any], settings: Settings | None = None, env: SandboxedEnvironment | None = None
+) -> str:
+    """Render one of TEMPLATES with `context`; problems become a TemplateError naming file:line.
+
+    Pass `env` to reuse one environment (and its compiled templates) across many renders."""
     import jinja2
 
     name = TEMPLATES[kind]
     try:
-        return environment(settings).get_template(name).render(**context)
+        return (env or environment(settings)).get_template(name).render(**context)
     except jinja2.TemplateSyntaxError as error:
         raise TemplateError(
             f"{error.filename or name}:{error.lineno}: template syntax error: {error.message}",
@@ -82,3 +96,221 @@ def render(kind: str, context: dict[str, Any], settings: Settings | None = None)
         ) from None
     except jinja2.TemplateNotFound:
         raise TemplateError(f"template {name} not found in {', '.join(map(str, template_folders(settings)))}") from None
+
+
+# --- the prompts of a dispatch ---------------------------------------------------------------------------
+
+PROJECT_NOTE_NAME = "CLAUDE.md"
+MAX_PROJECT_NOTE_BYTES = 64 * 1024  # a note bigger than this is cut: it would crowd out the task
+DEFAULT_MEMORY_BUDGET = 2000  # tokens of memory notes in one system prompt
+
+
+@dataclass(slots=True)
+class Prompt:
+    """What one call sends: the system blocks (stable first) and the user turn."""
+
+    system: list[SystemBlock]
+    user: str
+    memories: list[str] = field(default_factory=list)  # the note paths put into the system prompt
+
+    def digest(self) -> str:
+        """sha256 of everything sent: equal prompts, equal digests (records and resume use it)."""
+        hasher = hashlib.sha256()
+        for block in self.system:
+            hasher.update(f"{block.name}\0{int(block.cache)}\0{block.text}\0".encode())
+        hasher.update(self.user.encode())
+        return hasher.hexdigest()
+
+
+@dataclass(slots=True)
+class HandoffResult:
+    """One request's outcome, as the requester's continuation shows it."""
+
+    agent: str  # the resolved agent, or the target as written when unknown
+    display_name: str
+    task: str
+    status: str  # ok, failed, refused, unknown, budget, depth
+    output: str
+
+
+class PromptBuilder:
+    """Renders every prompt of one dispatch; one Jinja environment, the team read once.
+
+    The system prompt is [agent body][team: protocol + project notes, cache breakpoint][memory].
+    Everything up to the breakpoint depends on the agent alone, so continuation calls and later
+    dispatches to the same agent send it byte for byte and read it from the prompt cache; the
+    memory block depends on the task and comes after it.
+    """
+
+    def __init__(self, team: Team, store: MemoryStore | None, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
+        self.team = team
+        self.settings = team.settings
+        self.store = store
+        self.memory_budget = memory_budget
+        self.env = environment(team.settings)
+        self._stable: dict[str, list[SystemBlock]] = {}
+
+    def system(self, agent: AgentFile, task: str) -> tuple[list[SystemBlock], list[str]]:
+        name = agent.name or agent.path.stem
+        if name not in self._stable:
+            self._stable[name] = self._stable_blocks(agent)
+        blocks = list(self._stable[name])
+        memories = self._memories(name, task)
+        if memories:
+            blocks.append(SystemBlock("memory", self._memory_text(name, memories)))
+        return blocks, [self.relative(entry.path) for entry in memories]
+
+    def _stable_blocks(self, agent: AgentFile) -> list[SystemBlock]:
+        body = SystemBlock("agent", agent.spec.body.strip() + "\n")
+        team_text = render(
+            "team", {"protocol": self._protocol(), "project_notes": self._project_notes(agent)}, env=self.env
+        )
+        if not team_text.strip() or "## `" not in team_text:
+            body.cache = True
+            return [body]
+        return [body, SystemBlock("team", team_text, cache=True)]
+
+    def _protocol(self) -> dict[str, str] | None:
+        path = self.settings.protocol_file
+        text = _read_text(path)
+        return None if text is None else {"path": self.relative(path), "text": text}
+
+    def _project_notes(self, agent: AgentFile) -> list[dict[str, str]]:
+        """CLAUDE.md at the root and any CLAUDE.md the agent's First Step names, that exist."""
+        from agentctl.handoff import first_step_paths
+
+        root = self.settings.root
+        candidates = [root / PROJECT_NOTE_NAME, root / ".claude" / PROJECT_NOTE_NAME]
+        for token, _line in first_step_paths(agent.text):
+            target = root / token
+            candidates.append(target / PROJECT_NOTE_NAME if not token.endswith(".md") else target)
+        notes, seen = [], set()
+        for path in candidates:
+            if path.name != PROJECT_NOTE_NAME or not _inside(path, root) or path.resolve() in seen:
+                continue
+            text = _read_text(path, limit=MAX_PROJECT_NOTE_BYTES)
+            if text is not None:
+                seen.add(path.resolve())
+                notes.append({"path": self.relative(path), "text": text})
+        return notes
+
+    def _memories(self, agent: str, task: str) -> list[MemoryEntry]:
+        if self.store is None or self.memory_budget <= 0:
+            return []
+        chosen = self.store.relevant(agent, task, self.memory_budget)
+        return [entry for entry in chosen if not entry.problems or entry.text.strip()]
+
+    def _memory_text(self, agent: str, memories: list[MemoryEntry]) -> str:
+        notes = [
+            {
+                "path": self.relative(entry.path),
+                "date": entry.date.isoformat() if entry.date else "undated",
+                "topic": entry.topic,
+                "text": entry.text,
+            }
+            for entry in memories
+        ]
+        folder = self.relative(self.settings.memory_dir / agent)
+        return render("memory", {"agent": self._agent_names(agent), "folder": folder, "memories": notes}, env=self.env)
+
+    def _agent_names(self, name: str) -> dict[str, str]:
+        return {"name": name, "display_name": self.team.display_name(name) or name}
+
+    def memory_instructions(self, agent: str, today: str) -> str:
+        memory_format = "A"
+        if self.store is not None:
+            try:
+                memory_format = self.store.memory_format(agent)
+            except AgentctlError:  # not on the roster: it may not save notes, so it is not asked to
+                return ""
+        return render(
+            "memory_notes", {"agent": {"name": agent}, "memory_format": memory_format, "today": today}, env=self.env
+        )
+
+    def fresh(self, agent: AgentFile, task: str, today: str, context: str | None = None) -> Prompt:
+        name = agent.name or agent.path.stem
+        user = render(
+            "task",
+            {
+                "agent": self._agent_names(name),
+                "task": task,
+                "context": context,
+                "memory_instructions": self.memory_instructions(name, today),
+            },
+            env=self.env,
+        )
+        return self._prompt(agent, task, user)
+
+    def handoff(
+        self, agent: AgentFile, requester: str, parent_task: str, request: HandoffRequest, today: str
+    ) -> Prompt:
+        name = agent.name or agent.path.stem
+        user = render(
+            "handoff",
+            {
+                "requester": self._agent_names(requester),
+                "request": {
+                    "task": request.task,
+                    "context": request.context,
+                    "need_back": request.need_back,
+                    "blocks": request.blocks,
+                },
+                "parent_task": parent_task,
+                "memory_instructions": self.memory_instructions(name, today),
+            },
+            env=self.env,
+        )
+        return self._prompt(agent, request.task, user)
+
+    def continuation(
+        self, agent: AgentFile, task: str, previous: str, results: list[HandoffResult], today: str
+    ) -> Prompt:
+        name = agent.name or agent.path.stem
+        user = render(
+            "continuation",
+            {
+                "task": task,
+                "previous_analysis": previous,
+                "results": [
+                    {
+                        "agent": result.agent,
+                        "display_name": result.display_name,
+                        "task": result.task,
+                        "status": result.status,
+                        "output": result.output,
+                    }
+                    for result in results
+                ],
+                "memory_instructions": self.memory_instructions(name, today),
+            },
+            env=self.env,
+        )
+        return self._prompt(agent, task, user)
+
+    def _prompt(self, agent: AgentFile, task: str, user: str) -> Prompt:
+        system, memories = self.system(agent, task)
+        return Prompt(system=system, user=user, memories=memories)
+
+    def relative(self, path: Path) -> str:
+        try:
+            return path.resolve().relative_to(self.settings.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+
+def _read_text(path: Path, limit: int | None = None) -> str | None:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    text = data.decode("utf-8", errors="replace")
+    if limit is not None and len(data) > limit:
+        text = text[:limit] + f"\n\n[cut here: the file is {len(data)} bytes; agentctl includes the first {limit}]\n"
+    return text
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except OSError:
+        return False

@@ -21,23 +21,12 @@ def test_fresh_task_prompt() -> None:
             "agent": AGENT,
             "task": "Add an index for the words query.",
             "context": "p95 is 1.4 s",
-            "memories": [
-                {
-                    "path": "agents-memory/db-architect/2026-01-19-words-index.md",
-                    "date": "2026-01-19",
-                    "topic": "words index",
-                    "text": "# Words index\n**Applies when:** words queries",
-                }
-            ],
             "memory_instructions": "",
         },
     )
     assert text.startswith("You are DB Architect (`db-architect`), working in fresh mode.")
     assert "## Task\n\nAdd an index for the words query." in text
-    assert (
-        "## Context\n\np95 is 1.4 s" in text
-        and "### agents-memory/db-architect/2026-01-19-words-index.md (2026-01-19)" in text
-    )
+    assert "## Context\n\np95 is 1.4 s" in text
     assert "## Handoff Requests" in text and "### -> <Display Name>" in text
 
 
@@ -56,6 +45,7 @@ def test_continuation_prompt_has_the_three_protocol_lines() -> None:
                     "output": "Query uses start_ms.",
                 }
             ],
+            "memory_instructions": "",
         },
     )
     lines = text.split("\n")
@@ -72,6 +62,7 @@ def test_handoff_brief_leaves_out_empty_fields() -> None:
             "requester": AGENT,
             "parent_task": "Add an index.",
             "request": {"task": "Review the plan", "context": "", "need_back": "yes or no", "blocks": ""},
+            "memory_instructions": "",
         },
     )
     assert "**Task:** Review the plan" in text and "**I need back:** yes or no" in text

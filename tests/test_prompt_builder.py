@@ -1,0 +1,139 @@
+"""The prompts a dispatch sends: stable cached blocks first, First Step files included, memory last."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from agentctl.config import load_settings
+from agentctl.memory import MemoryStore
+from agentctl.prompts import HandoffResult, PromptBuilder
+from agentctl.team import load_team
+from tests.conftest import REPO, RunCli
+
+TODAY = "2026-11-22"
+
+
+@pytest.fixture
+def team_root(tmp_path: Path) -> Path:
+    """A copy of the shipped team, with a project CLAUDE.md and the backend guide its agents name."""
+    if not (REPO / "agents" / "db-architect.md").is_file():
+        pytest.skip("the team's agents are not in this checkout")
+    for folder in ("agents", "agents-shared", "agents-memory"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    (tmp_path / "CLAUDE.md").write_text("# Project\nUse uv for Python.\n")
+    (tmp_path / "cofee_backend").mkdir()
+    (tmp_path / "cofee_backend" / "CLAUDE.md").write_text("# Backend\nModules: router, service, repository.\n")
+    return tmp_path
+
+
+def builder_for(root: Path, memory: bool = True) -> PromptBuilder:
+    settings = load_settings(cwd=root, environ={})
+    team = load_team(settings)
+    return PromptBuilder(team, MemoryStore(settings) if memory else None)
+
+
+def test_system_prompt_is_body_then_team_files_then_memory(team_root: Path) -> None:
+    builder = builder_for(team_root)
+    agent = builder.team.resolve("db-architect")
+    prompt = builder.fresh(agent, "Speed up the transcription words query with an index", TODAY)
+    assert [block.name for block in prompt.system] == ["agent", "team", "memory"]
+    assert [block.cache for block in prompt.system] == [False, True, False]
+    assert prompt.system[0].text.startswith("# First Step")
+    team_block = prompt.system[1].text
+    protocol = (team_root / "agents-shared" / "team-protocol.md").read_text()
+    assert protocol.strip() in team_block, "the protocol is included verbatim"
+    # The files the agent's First Step names are there, so it needs no tool to read them.
+    assert "## `CLAUDE.md`\n\n# Project\nUse uv for Python." in team_block
+    assert "## `cofee_backend/CLAUDE.md`" in team_block
+    assert "agents-memory/db-architect/2026-01-19-transcription-words-index.md" in prompt.memories
+    assert "Applies when" in prompt.system[2].text
+
+
+def test_blocks_before_the_breakpoint_are_byte_identical_across_tasks_and_builders(team_root: Path) -> None:
+    first = builder_for(team_root)
+    second = builder_for(team_root)  # a second dispatch: a new process would build a new builder
+    agent = first.team.resolve("db-architect")
+    one = first.fresh(agent, "Add an index on words", TODAY)
+    two = second.fresh(second.team.resolve("DB Architect"), "Review the pool size for workers", TODAY)
+    cont = first.continuation(agent, "Add an index on words", "Needs an index.", [], TODAY)
+    stable = [(block.text, block.cache) for block in one.system[:2]]
+    assert stable == [(block.text, block.cache) for block in two.system[:2]]
+    assert stable == [(block.text, block.cache) for block in cont.system[:2]]
+    assert one.user != two.user and one.digest() != two.digest()
+
+
+def test_memory_block_is_left_out_without_matching_notes_or_with_no_memory(team_root: Path) -> None:
+    builder = builder_for(team_root)
+    agent = builder.team.resolve("ui-designer")
+    assert [block.name for block in builder.fresh(agent, "zzz qqq", TODAY).system] == ["agent", "team"]
+    without = builder_for(team_root, memory=False)
+    prompt = without.fresh(without.team.resolve("db-architect"), "words index", TODAY)
+    assert "memory" not in [block.name for block in prompt.system] and prompt.memories == []
+
+
+def test_user_turns_follow_the_protocol(team_root: Path) -> None:
+    from agentctl.handoff import parse_output
+
+    builder = builder_for(team_root)
+    agent = builder.team.resolve("db-architect")
+    fresh = builder.fresh(agent, "Add an index on words", TODAY)
+    assert "## Memory Notes" in fresh.user and f"agents-memory/db-architect/{TODAY}-<topic-slug>.md" in fresh.user
+    result = HandoffResult("backend-architect", "Backend Architect", "Check the query", "ok", "It orders by start_ms.")
+    cont = builder.continuation(agent, "Add an index on words", "Needs an index.", [result], TODAY)
+    assert cont.user.startswith("Continue your work on: Add an index on words\n\nYour previous analysis: Needs an index.")
+    assert "Handoff results:" in cont.user and "It orders by start_ms." in cont.user
+    request = parse_output("## Handoff Requests\n\n### -> DB Architect\n**Task:** Review the index\n").handoffs[0]
+    brief = builder.handoff(agent, "backend-architect", "Speed up words", request, TODAY)
+    assert brief.user.startswith("Backend Architect (`backend-architect`) needs your expertise while working on:")
+    assert "**Task:** Review the index" in brief.user
+
+
+def test_prompt_command_prints_a_ready_to_send_request(cli: RunCli, team_root: Path) -> None:
+    result = cli("prompt", "DB Architect", "--task", "Add an index on words", "--format", "json", cwd=team_root)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["agent"] == "db-architect" and data["mode"] == "fresh"
+    assert [bool(block.get("cache_control")) for block in data["system"]][:2] == [False, True]
+    assert data["messages"][0]["role"] == "user" and "Add an index on words" in data["messages"][0]["content"]
+    user_only = cli("prompt", "db-architect", "--task", "x y", "--part", "user", cwd=team_root)
+    assert user_only.stdout.startswith("You are DB Architect")
+
+
+def test_prompt_command_renders_a_continuation_from_files(cli: RunCli, team_root: Path) -> None:
+    previous = team_root / "previous.md"
+    previous.write_text(
+        "Needs an index.\n\n## Handoff Requests\n\n### -> Backend Architect\n**Task:** Check the query shape\n"
+    )
+    (team_root / "answer.md").write_text("It orders by start_ms.\n")
+    result = cli(
+        "prompt",
+        "db-architect",
+        "--task",
+        "Add an index",
+        "--continuation",
+        "previous.md",
+        "--result",
+        "backend architect=answer.md",
+        "--part",
+        "user",
+        cwd=team_root,
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "### From Backend Architect (`backend-architect`): ok\n**Task:** Check the query shape" in result.stdout
+    bad = cli("prompt", "db-architect", "--task", "x", "--continuation", "previous.md", "--result", "nope", cwd=team_root)
+    assert bad.exit_code == 2 and "AGENT=FILE" in bad.stderr
+
+
+def test_prompt_command_renders_a_handoff_brief(cli: RunCli, team_root: Path) -> None:
+    (team_root / "request.md").write_text("## Handoff Requests\n\n### → DB Architect\n**Task:** Review the index\n")
+    args = ["prompt", "db-architect", "--handoff", "request.md", "--part", "user"]
+    result = cli(*args, "--from", "backend-architect", "--task", "Speed up words", cwd=team_root)
+    assert result.exit_code == 0, result.stderr
+    assert "working on:\nSpeed up words" in result.stdout and "**Task:** Review the index" in result.stdout
+    assert cli(*args, cwd=team_root).exit_code == 2
+    other = cli("prompt", "ui-designer", "--handoff", "request.md", "--from", "backend-architect", cwd=team_root)
+    assert other.exit_code == 2 and "no handoff request to ui-designer" in other.stderr
