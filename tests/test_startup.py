@@ -28,6 +28,8 @@ print("\\nIMPORTED=" + ",".join(heavy), file=sys.stderr)
         ["fmt", "--check", "tests/fixtures/claude_code"],
         ["rules"],
         ["graph", "--format", "json"],
+        ["runs", "list", "--format", "json"],
+        ["handoffs", "parse", "agents-shared/team-protocol.md", "--format", "json"],
     ],
 )
 def test_read_only_commands_do_not_import_heavy_packages(args: list[str]) -> None:

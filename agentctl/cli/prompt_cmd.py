@@ -1,0 +1,171 @@
+"""agentctl prompt AGENT --task T [--continuation FILE --result AGENT=FILE ...] [--handoff FILE]
+
+Prints what dispatch would send an agent, for orchestrators that run the agents themselves:
+`--format json` gives the Messages API's `system` and `messages`, ready to send.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from agentctl.cli import env as environment
+from agentctl.cli.common import DataFormat, FormatOption, RootOption, settings_for, write_json
+from agentctl.errors import ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from agentctl.prompts import HandoffResult, Prompt, PromptBuilder
+    from agentctl.spec import AgentFile
+    from agentctl.team import Team
+
+
+class Part(StrEnum):
+    all = "all"
+    system = "system"
+    user = "user"
+
+
+def prompt_command(
+    agent: Annotated[str, typer.Argument(help="The agent: its name or roster display name.", show_default=False)],
+    task: Annotated[str | None, typer.Option("--task", help="The task (`-`: read it from stdin).")] = None,
+    task_file: Annotated[Path | None, typer.Option("--task-file", help="Read the task from this file.")] = None,
+    continuation: Annotated[
+        Path | None,
+        typer.Option("--continuation", help="The agent's previous answer: render its continuation prompt."),
+    ] = None,
+    results: Annotated[
+        list[str] | None,
+        typer.Option("--result", help="With --continuation: AGENT=FILE, one delegate's answer (repeatable)."),
+    ] = None,
+    handoff: Annotated[
+        Path | None,
+        typer.Option("--handoff", help="A requester's answer: render the brief of its request to AGENT."),
+    ] = None,
+    requester: Annotated[
+        str | None, typer.Option("--from", help="With --handoff: the agent that wrote the request.")
+    ] = None,
+    context: Annotated[str | None, typer.Option("--context", help="Extra context for a fresh prompt.")] = None,
+    part: Annotated[Part, typer.Option("--part", help="Print only the system prompt or the user turn.")] = Part.all,
+    no_memory: Annotated[bool, typer.Option("--no-memory", help="Leave memory notes out.")] = False,
+    output: FormatOption = DataFormat.text,
+    root: RootOption = None,
+) -> int:
+    """Print the prompt dispatch would send AGENT (fresh, continuation or handoff), calling nothing."""
+    from agentctl.cli.dispatch_cmd import read_task
+    from agentctl.dispatch import model_map
+    from agentctl.memory import MemoryStore
+    from agentctl.prompts import DEFAULT_MEMORY_BUDGET, PromptBuilder
+    from agentctl.team import load_team
+
+    settings = settings_for(root)
+    team = load_team(settings)
+    target = team.resolve(agent)
+    store = None if no_memory else MemoryStore(settings)
+    budget = int(settings.dispatch.get("memory_budget") or DEFAULT_MEMORY_BUDGET)
+    builder = PromptBuilder(team, store, 0 if no_memory else budget)
+    today = _today()
+    if handoff is not None:
+        if requester is None:
+            raise UsageError("--handoff needs --from AGENT: the agent that wrote the request")
+        parent_task = read_task(task, task_file) if task or task_file else "(not given)"
+        prompt = _handoff_prompt(builder, team, target, handoff, team.resolve(requester), parent_task, today)
+        mode = "handoff"
+    else:
+        text = read_task(task, task_file)
+        if continuation is not None:
+            previous = _read(continuation)
+            done = _results(team, previous, results or [])
+            prompt, mode = builder.continuation(target, text, previous, done, today), "continuation"
+        else:
+            prompt, mode = builder.fresh(target, text, today, context), "fresh"
+    model = model_map(settings).resolve(target.spec.model)
+    _print(prompt, target.name or agent, mode, model, part, output)
+    return ExitCode.OK
+
+
+def _today() -> str:
+    import datetime as dt
+
+    return dt.date.today().isoformat()
+
+
+def _read(path: Path) -> str:
+    current = environment.current()
+    if str(path) == "-":
+        return current.stdin.read().decode("utf-8", errors="replace")
+    try:
+        return (current.cwd / path).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read {path}: {error}") from None
+
+
+def _results(team: Team, previous: str, pairs: list[str]) -> list[HandoffResult]:
+    """Each AGENT=FILE as a handoff result, its task taken from the previous answer's request."""
+    from agentctl.handoff import parse_output, resolve_targets
+    from agentctl.prompts import HandoffResult
+
+    requests = resolve_targets(parse_output(previous), team)
+    found = []
+    for pair in pairs:
+        name, separator, file = pair.partition("=")
+        if not separator or not file:
+            raise UsageError(f"--result {pair!r} is not AGENT=FILE", hint="e.g. --result db-architect=answer.md")
+        agent = team.resolve(name)
+        agent_name = agent.name or name
+        task = next((r.task for r in requests if r.agent == agent_name), "(the request in your previous answer)")
+        display = team.display_name(agent_name) or agent_name
+        found.append(HandoffResult(agent_name, display, task, "ok", _read(Path(file))))
+    return found
+
+
+def _handoff_prompt(
+    builder: PromptBuilder, team: Team, target: AgentFile, path: Path, requester: AgentFile, parent: str, today: str
+) -> Prompt:
+    from agentctl.handoff import parse_output, resolve_targets
+
+    text = _read(path)
+    requests = [r for r in resolve_targets(parse_output(text), team) if r.agent == target.name]
+    if not requests:
+        raise UsageError(
+            f"{path} holds no handoff request to {target.name}",
+            hint="`agentctl handoffs parse FILE` shows the requests it holds",
+        )
+    return builder.handoff(target, requester.name or requester.path.stem, parent, requests[0], today)
+
+
+def _print(prompt: Prompt, agent: str, mode: str, model: str, part: Part, output: DataFormat) -> None:
+    current = environment.current()
+    if output is DataFormat.json:
+        write_json(_api_request(prompt, agent, mode, model, part))
+        return
+    if part is Part.system:
+        current.out("\n".join(block.text.rstrip() + "\n" for block in prompt.system))
+    elif part is Part.user:
+        current.out(prompt.user)
+    else:
+        for block in prompt.system:
+            mark = ", cache breakpoint after it" if block.cache else ""
+            current.out(f"=== system block `{block.name}`{mark} ===\n{block.text.rstrip()}\n")
+        current.out(f"=== user turn ({mode}) ===\n{prompt.user}")
+
+
+def _api_request(prompt: Prompt, agent: str, mode: str, model: str, part: Part) -> dict[str, Any]:
+    system: list[dict[str, Any]] = []
+    for block in prompt.system:
+        entry: dict[str, Any] = {"type": "text", "text": block.text}
+        if block.cache:
+            entry["cache_control"] = {"type": "ephemeral"}
+        system.append(entry)
+    data: dict[str, Any] = {"agent": agent, "mode": mode, "model": model, "memories": prompt.memories}
+    if part is not Part.user:
+        data["system"] = system
+    if part is not Part.system:
+        data["messages"] = [{"role": "user", "content": prompt.user}]
+    return data
+
+
+def register(app: typer.Typer) -> None:
+    app.command("prompt")(prompt_command)

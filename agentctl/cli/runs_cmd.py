@@ -1,0 +1,316 @@
+"""agentctl runs list | show: the records of past dispatches (`<root>/.agentctl/runs/<run-id>/`).
+
+Every command of the group finds the runs folder with `_runs_dir` and a run with `_resolve`
+(exact id, unique prefix, or "last"); a new command is one more function on `runs_app`.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from agentctl.cli import env as environment
+from agentctl.cli.common import DataFormat, FormatOption, RootOption, columns, settings_for, write_json
+from agentctl.errors import ExitCode
+
+if TYPE_CHECKING:
+    from agentctl.runs import CallRecord, RunRecord, RunSummary
+
+runs_app = typer.Typer(help="Records of past dispatches: list them, show one, resume one.", no_args_is_help=True)
+
+RunArgument = Annotated[str, typer.Argument(help="A run id, a unique prefix of one, or 'last'.")]
+TREE_BRANCH, TREE_LAST = "\u251c\u2500 ", "\u2514\u2500 "  # ├─  └─
+TREE_BELOW = {"": "", TREE_BRANCH: "\u2502  ", TREE_LAST: "   "}  # what runs down past each branch
+
+
+def _runs_dir(root: Path | None) -> Path:
+    return settings_for(root).runs_dir
+
+
+def _resolve(root: Path | None, wanted: str) -> tuple[Path, str]:
+    """The runs folder and the id of the run that `wanted` names (exit 2 when none or several)."""
+    from agentctl.runs import find_run
+
+    runs_dir = _runs_dir(root)
+    return runs_dir, find_run(runs_dir, wanted)
+
+
+@runs_app.command("list")
+def list_command(
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Only the N newest runs.")] = None,
+    output: FormatOption = DataFormat.text,
+    root: RootOption = None,
+) -> int:
+    """List the runs, newest first."""
+    from agentctl.runs import list_runs
+
+    runs_dir = _runs_dir(root)
+    runs = list_runs(runs_dir, limit)
+    current = environment.current()
+    if output is DataFormat.json:
+        write_json([run.to_json() for run in runs])
+        return ExitCode.OK
+    if not runs:
+        current.out(f"no runs yet in {_shown(runs_dir)}: each `agentctl dispatch` records one there")
+        return ExitCode.OK
+    header = ["id", "when", "agent", "status", "calls", "tokens", "cost", "task"]
+    current.out(columns([_list_row(run) for run in runs], header))
+    current.err(f"{len(runs)} run(s)")
+    return ExitCode.OK
+
+
+def _list_row(run: RunSummary) -> list[str]:
+    return [
+        run.run_id,
+        _when(run.started),
+        run.agent or "?",
+        run.status,
+        str(run.calls),
+        _compact(run.total_tokens),
+        _cost(run.cost_usd, run.cost_complete),
+        _shorten(run.task, 60),
+    ]
+
+
+@runs_app.command("show")
+def show_command(run: RunArgument, output: FormatOption = DataFormat.text, root: RootOption = None) -> int:
+    """Show one run: its calls as a tree, tokens and cost per agent, and the result."""
+    from agentctl.runs import load_run
+
+    record = load_run(*_resolve(root, run))
+    if output is DataFormat.json:
+        write_json(record.to_json())
+    else:
+        environment.current().out("\n".join(_show_lines(record)))
+    return ExitCode.OK
+
+
+def _show_lines(record: RunRecord) -> list[str]:
+    sections = [_header(record), _calls(record), _handoffs(record), _per_agent(record), _notes(record)]
+    lines: list[str] = []
+    for section in sections:
+        if section:
+            lines += [*section, ""]
+    return lines + _result(record)
+
+
+def _header(record: RunRecord) -> list[str]:
+    status = record.status + (f" (exit {record.exit_code})" if record.exit_code is not None else "")
+    if record.status == "incomplete":
+        status += ": no run_finished event (killed, or still running)"
+    fields = [("status", status), ("reason", record.reason), ("agent", record.agent or "?")]
+    fields += [("task", _indented(record.task or "?")), ("started", _when(record.started, seconds=True))]
+    fields += [("finished", _finished(record)), ("resumed from", record.resumed_from)]
+    return [f"run {record.run_id}"] + [f"  {label:<13}{value}" for label, value in fields if value]
+
+
+def _finished(record: RunRecord) -> str | None:
+    if not record.finished:
+        return None
+    took = _seconds_between(record.started, record.finished)
+    return _when(record.finished, seconds=True) + (f" (took {_duration(took * 1000)})" if took is not None else "")
+
+
+def _calls(record: RunRecord) -> list[str]:
+    if not record.calls:
+        return ["no calls"]
+    header = ["call", "mode", "model", "status", "in", "out", "cache read", "cache write", "cost", "time"]
+    rows = [[branch + f"{call.id} {call.agent}", *_call_cells(call)] for branch, call in _tree(record.calls)]
+    errors = [f"{call.id} {call.agent} {call.status}: {_error_text(call)}" for call in record.calls if call.error]
+    return [columns(rows, header), *errors]
+
+
+def _call_cells(call: CallRecord) -> list[str]:
+    usage = call.usage
+    kind = (call.error or {}).get("kind")
+    cost = "-" if call.cost_usd is None and not usage.total_tokens else _cost(call.cost_usd, True)
+    return [
+        call.mode,
+        call.model or "?",
+        call.status + (f" ({kind})" if kind else ""),
+        f"{usage.input_tokens:,}",
+        f"{usage.output_tokens:,}",
+        f"{usage.cache_read_input_tokens:,}",
+        f"{usage.cache_creation_input_tokens:,}",
+        cost,
+        _duration(call.latency_ms),
+    ]
+
+
+def _error_text(call: CallRecord) -> str:
+    error = call.error or {}
+    return ": ".join(str(part) for part in (error.get("kind"), error.get("message")) if part) or "failed"
+
+
+def _tree(calls: list[CallRecord]) -> list[tuple[str, CallRecord]]:
+    """The calls in start order below their parents, each with the branch drawn before it."""
+    ids = {call.id for call in calls}
+    children: dict[str, list[CallRecord]] = {}
+    roots = []
+    for call in calls:
+        if call.parent in ids and call.parent != call.id:
+            children.setdefault(call.parent, []).append(call)
+        else:
+            roots.append(call)
+    rows: list[tuple[str, CallRecord]] = []
+    seen: set[int] = set()
+    stack = [(call, "", "") for call in reversed(roots)]  # iterative: a damaged log may nest deep
+    while stack:
+        call, lead, branch = stack.pop()
+        if id(call) not in seen:
+            seen.add(id(call))
+            rows.append((lead + branch, call))
+            below, kids = lead + TREE_BELOW[branch], children.get(call.id, [])
+            branches = [TREE_BRANCH] * (len(kids) - 1) + [TREE_LAST]
+            stack += [(kid, below, mark) for kid, mark in zip(kids[::-1], branches[::-1], strict=False)]
+    # Calls whose parents form a loop (only a damaged log has one) are still shown.
+    return rows + [("? ", call) for call in calls if id(call) not in seen]
+
+
+def _handoffs(record: RunRecord) -> list[str]:
+    if not record.handoffs:
+        return []
+    rows = [
+        [
+            f"{handoff.from_call or '?'} {handoff.from_agent or '?'}",
+            handoff.to or repr(handoff.target),
+            handoff.status + (f" ({handoff.reason})" if handoff.reason else ""),
+            handoff.call_id or "-",
+            _shorten(handoff.task, 60),
+        ]
+        for handoff in record.handoffs
+    ]
+    return [columns(rows, ["handoff from", "to", "status", "call", "task"])]
+
+
+def _per_agent(record: RunRecord) -> list[str]:
+    totals = record.by_agent()
+    if not totals:
+        return []
+    rows = [[total.agent, str(total.calls), *_usage_cells(total.usage.to_json())] for total in totals]
+    for row, total in zip(rows, totals, strict=True):
+        row.append(_cost(total.cost_usd, total.cost_complete))
+    grand = record.total()
+    rows.append(["total", str(sum(total.calls for total in totals)), *_usage_cells(grand)])
+    rows[-1].append(_cost(grand["cost_usd"], grand["cost_complete"]))
+    lines = [columns(rows, ["agent", "calls", "in", "out", "cache read", "cache write", "cost"])]
+    if not grand["cost_complete"]:
+        lines.append("+ some calls used a model without a price: the cost shown is a lower bound")
+    return lines
+
+
+def _usage_cells(usage: dict[str, int]) -> list[str]:
+    keys = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+    return [f"{usage[key]:,}" for key in keys]
+
+
+def _notes(record: RunRecord) -> list[str]:
+    lines = [f"warning: {warning}" for warning in record.warnings]
+    for event in record.memory:
+        verb = "saved" if event.get("event") == "memory_saved" else "refused"
+        what = event.get("path") or event.get("topic") or "?"
+        why = f" ({event['reason']})" if event.get("reason") else ""
+        lines.append(f"memory {verb}: {event.get('agent', '?')}: {what}{why}")
+    return lines + [f"record problem: {problem}" for problem in record.problems]
+
+
+def _result(record: RunRecord) -> list[str]:
+    path = record.result_path
+    where = f"(saved as {_shown(path)})" if path else None
+    if record.result is None:
+        return [f"no result {where}" if where else "no result"]
+    return [p for p in ("result:", record.result.rstrip("\n"), where) if p is not None]
+
+
+# Formatting
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the working directory when it lies below it."""
+    try:
+        return str(path.relative_to(environment.current().cwd))
+    except ValueError:
+        return str(path)
+
+
+def _shorten(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+
+def _indented(text: str) -> str:
+    """A multi-line value under its label: later lines line up with the first."""
+    return "\n".join(text.strip("\n").splitlines()).replace("\n", "\n" + " " * 15)
+
+
+def _parse_time(value: str | None) -> datetime.datetime | None:
+    try:
+        return datetime.datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _when(value: str | None, seconds: bool = False) -> str:
+    """A recorded time as written by the run's clock, without the noise of microseconds."""
+    moment = _parse_time(value)
+    if moment is None:
+        return value or "?"
+    return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def _seconds_between(start: str | None, end: str | None) -> float | None:
+    first, last = _parse_time(start), _parse_time(end)
+    try:
+        return (last - first).total_seconds() if first and last else None
+    except TypeError:  # one time has a zone and the other not
+        return None
+
+
+def _duration(milliseconds: float | None) -> str:
+    if milliseconds is None:
+        return "-"
+    if milliseconds < 1000:
+        return f"{milliseconds:.0f} ms"
+    if milliseconds < 60_000:
+        return f"{milliseconds / 1000:.1f} s"
+    minutes, rest = divmod(round(milliseconds / 1000), 60)
+    return f"{minutes}m{rest:02d}s"
+
+
+def _compact(tokens: int) -> str:
+    if tokens < 1000:
+        return str(tokens)
+    return f"{tokens / 1000:.1f}k" if tokens < 1_000_000 else f"{tokens / 1_000_000:.1f}M"
+
+
+def _cost(value: float | None, complete: bool) -> str:
+    """Dollars; "+" marks a lower bound (a call without a price), "?" no price at all."""
+    if value is None:
+        return "?"
+    return f"${value:.4f}" + ("" if complete else "+")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(runs_app, name="runs")
+
+
+@runs_app.command("resume")
+def resume_command(
+    run: RunArgument,
+    provider: Annotated[str | None, typer.Option("--provider", help="Use this provider instead of the run's.")] = None,
+    script: Annotated[Path | None, typer.Option("--script", help="The scripted provider's replies.")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Use this model for the calls still to make.")] = None,
+    output: FormatOption = DataFormat.text,
+    root: RootOption = None,
+) -> int:
+    """Run an interrupted or failed run again; calls that completed are replayed, not repeated."""
+    from agentctl.cli.dispatch_cmd import run_and_report
+    from agentctl.dispatch import resume_options
+
+    settings = settings_for(root)
+    script_path = environment.current().cwd / script if script else None
+    options = resume_options(settings, run, provider=provider, script=script_path, model=model)
+    return run_and_report(settings, options, output)

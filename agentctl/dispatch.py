@@ -1,0 +1,362 @@
+"""`agentctl dispatch` as one library call: the team, the provider, the record, the engine.
+
+    run_dispatch(settings, DispatchOptions(agent="db-architect", task="..."), environ) -> Dispatched
+
+The CLI parses flags into DispatchOptions and renders what comes back; orchestrators written in
+Python can call the same function. `plan_dispatch` is the dry run: the prompts and estimates of the
+first call, with no provider at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agentctl.config import Settings
+from agentctl.engine import DEFAULT_MAX_TOKENS, Limits, RunResult
+from agentctl.errors import UsageError
+from agentctl.providers.base import Provider
+
+if TYPE_CHECKING:
+    from agentctl.prompts import Prompt, PromptBuilder
+    from agentctl.providers.models import ModelMap
+    from agentctl.runs import CallRecord
+    from agentctl.spec import AgentFile
+    from agentctl.team import Team
+
+PROVIDERS = ("anthropic", "scripted")
+EXPECTED_ANSWER_TOKENS = 2000  # the dry run's guess at one answer's length (the ceiling is max_tokens)
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass(slots=True)
+class DispatchOptions:
+    agent: str
+    task: str
+    context: str | None = None
+    provider: str | None = None  # None: [dispatch] provider, else anthropic
+    script: Path | None = None  # the scripted provider's replies
+    model: str | None = None  # overrides every agent's model
+    limits: Limits | None = None  # None: [dispatch] settings, else the defaults
+    memory: bool = True  # put relevant notes into prompts and save the notes agents return
+    resume_from: str | None = None  # a run id whose completed calls are replayed
+
+
+@dataclass(slots=True)
+class Dispatched:
+    result: RunResult
+    record: dict[str, Any]  # the dispatch JSON contract (DESIGN.md), read back from the run's record
+
+
+def limits_from(settings: Settings, **flags: Any) -> Limits:
+    """Flags over [dispatch] settings over the defaults; a flag left as None does not count."""
+    configured = {key: value for key, value in settings.dispatch.items() if key in Limits.__slots__}
+    given = {key: value for key, value in flags.items() if value is not None}
+    limits = Limits(**(configured | given))
+    for name in ("max_depth", "max_rounds", "parallel"):
+        if getattr(limits, name) < (0 if name == "max_depth" else 1):
+            raise UsageError(f"--{name.replace('_', '-')} must be at least {0 if name == 'max_depth' else 1}")
+    return limits
+
+
+def run_dispatch(
+    settings: Settings,
+    options: DispatchOptions,
+    environ: Mapping[str, str],
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+    clock: Clock | None = None,
+    entropy: Callable[[], str] | None = None,
+    provider: Provider | None = None,
+) -> Dispatched:
+    """Run the task through the team; the record is complete whatever happens (even Ctrl-C).
+
+    `provider` replaces the one the options name (a library caller's own, or a test's)."""
+    from agentctl.engine import Engine
+    from agentctl.runs import RunRecorder, load_run, new_run_id
+
+    clock = clock or _now
+    team, agent = _team_and_agent(settings, options.agent)
+    limits = options.limits or limits_from(settings)
+    provider_name = _provider_name(settings, options)
+    provider = provider or build_provider(provider_name, settings, environ, options.script)
+    replay = _replay(settings, options.resume_from)
+    run_id = new_run_id(clock(), (entropy or _entropy)())
+    meta = _meta(options, agent, provider_name, limits)
+    recorder = RunRecorder.create(settings.runs_dir, run_id, meta, clock, secrets=_secrets(environ))
+    engine = Engine(
+        team,
+        provider,
+        _builder(team, options),
+        recorder,
+        model_map(settings),
+        price_table(settings),
+        limits,
+        store=_store(team) if options.memory else None,
+        model_override=options.model,
+        max_tokens=int(settings.anthropic.get("max_tokens") or DEFAULT_MAX_TOKENS),
+        today=clock().date().isoformat(),
+        replay=replay,
+        on_event=on_event,
+    )
+    engine.start(meta)
+    try:
+        result = asyncio.run(_run(engine, provider, agent, options))
+    finally:
+        recorder.close()
+    return Dispatched(result, load_run(settings.runs_dir, run_id).to_json())
+
+
+async def _run(engine: Any, provider: Provider, agent: AgentFile, options: DispatchOptions) -> RunResult:
+    try:
+        result: RunResult = await engine.run(agent, options.task, options.context)
+        return result
+    finally:
+        await provider.aclose()
+
+
+def _meta(options: DispatchOptions, agent: AgentFile, provider: str, limits: Limits) -> dict[str, Any]:
+    return {
+        "agent": agent.name,
+        "task": options.task,
+        "context": options.context,
+        "provider": provider,
+        "model_override": options.model,
+        "limits": limits.to_json(),
+        "memory": options.memory,
+        "resumed_from": options.resume_from,
+    }
+
+
+def _provider_name(settings: Settings, options: DispatchOptions) -> str:
+    name = options.provider or settings.dispatch.get("provider") or ("scripted" if options.script else "anthropic")
+    if name not in PROVIDERS:
+        raise UsageError(f"unknown provider {name!r}", hint=f"providers: {', '.join(PROVIDERS)} (or --dry-run)")
+    return str(name)
+
+
+def build_provider(name: str, settings: Settings, environ: Mapping[str, str], script: Path | None) -> Provider:
+    if name == "scripted":
+        from agentctl.providers.scripted import ScriptedProvider, load_script
+
+        if script is None:
+            raise UsageError(
+                "the scripted provider needs --script FILE", hint="a YAML or JSON file of replies per agent"
+            )
+        return ScriptedProvider(load_script(script))
+    from agentctl.providers.anthropic import AnthropicConfig
+    from agentctl.providers.anthropic import build_provider as build_anthropic
+
+    config = settings.anthropic
+    return build_anthropic(
+        AnthropicConfig(
+            api_key=environ.get("ANTHROPIC_API_KEY") or None,
+            base_url=environ.get("ANTHROPIC_BASE_URL") or None,
+            max_tokens=int(config.get("max_tokens") or DEFAULT_MAX_TOKENS),
+            timeout=float(config.get("timeout") or 600.0),
+            max_retries=int(config["max_retries"]) if config.get("max_retries") is not None else 2,
+        )
+    )
+
+
+def model_map(settings: Settings) -> ModelMap:
+    from agentctl.providers.models import ModelMap
+
+    return ModelMap.build(settings.models)
+
+
+def price_table(settings: Settings) -> Any:
+    from agentctl.providers.pricing import PriceTable
+
+    return PriceTable(settings.prices)
+
+
+def _team_and_agent(settings: Settings, wanted: str) -> tuple[Team, AgentFile]:
+    from agentctl.team import load_team
+
+    team = load_team(settings)
+    agent = team.resolve(wanted)
+    if not agent.spec.body.strip():
+        raise UsageError(
+            f"{agent.path}: the agent has no system prompt (nothing below its frontmatter)",
+            hint="write the agent's instructions below the closing ---",
+        )
+    return team, agent
+
+
+def _builder(team: Team, options: DispatchOptions) -> PromptBuilder:
+    from agentctl.prompts import DEFAULT_MEMORY_BUDGET, PromptBuilder
+
+    budget = int(team.settings.dispatch.get("memory_budget") or DEFAULT_MEMORY_BUDGET)
+    return PromptBuilder(team, _store(team) if options.memory else None, budget if options.memory else 0)
+
+
+def _store(team: Team) -> Any:
+    from agentctl.memory import MemoryStore
+
+    return MemoryStore(team.settings)
+
+
+def _replay(settings: Settings, run_id: str | None) -> dict[str, CallRecord]:
+    if run_id is None:
+        return {}
+    from agentctl.runs import load_run
+
+    return load_run(settings.runs_dir, run_id).completed_calls()
+
+
+def _secrets(environ: Mapping[str, str]) -> list[str]:
+    """Values that must never reach a record: the API key, however it was given."""
+    return [value for key, value in environ.items() if key in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN") and value]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).astimezone()
+
+
+def _entropy() -> str:
+    return secrets.token_hex(3)
+
+
+# --- the dry run --------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Plan:
+    agent: str
+    display_name: str
+    model: str
+    task: str
+    prompt: Prompt
+    input_tokens: int
+    max_tokens: int
+    cost_usd: float | None  # the first call, with an answer of EXPECTED_ANSWER_TOKENS
+    cost_ceiling_usd: float | None  # the first call, with an answer of max_tokens
+    may_hand_off_to: list[str]
+    limits: Limits
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dry_run": True,
+            "agent": self.agent,
+            "model": self.model,
+            "task": self.task,
+            "limits": self.limits.to_json(),
+            "first_call": {
+                "system": [
+                    {
+                        "name": block.name,
+                        "cache_control": block.cache,
+                        "tokens": _tokens(block.text),
+                        "text": block.text,
+                    }
+                    for block in self.prompt.system
+                ],
+                "user": self.prompt.user,
+                "memories": self.prompt.memories,
+                "input_tokens": self.input_tokens,
+                "max_tokens": self.max_tokens,
+                "cost_usd": self.cost_usd,
+                "cost_ceiling_usd": self.cost_ceiling_usd,
+            },
+            "may_hand_off_to": self.may_hand_off_to,
+            "warnings": self.warnings,
+        }
+
+
+def plan_dispatch(settings: Settings, options: DispatchOptions, today: dt.date | None = None) -> Plan:
+    """What a dispatch would send first, and roughly what it would cost: no provider, no network."""
+    from agentctl.providers.base import Usage
+
+    team, agent = _team_and_agent(settings, options.agent)
+    name = agent.name or agent.path.stem
+    model = options.model or model_map(settings).resolve(agent.spec.model)
+    prompt = _builder(team, options).fresh(agent, options.task, (today or _now().date()).isoformat(), options.context)
+    cached = _cached_prefix_tokens(prompt)
+    input_tokens = sum(_tokens(block.text) for block in prompt.system) + _tokens(prompt.user)
+    max_tokens = int(settings.anthropic.get("max_tokens") or DEFAULT_MAX_TOKENS)
+    prices = price_table(settings)
+    # A first call writes the stable prefix to the cache (1.25x input); later ones read it (0.1x).
+    first = Usage(input_tokens=input_tokens - cached, cache_creation_input_tokens=cached)
+    expected = prices.cost(model, first + Usage(output_tokens=EXPECTED_ANSWER_TOKENS))
+    ceiling = prices.cost(model, first + Usage(output_tokens=max_tokens))
+    warnings = [] if expected is not None else [f"no price for model {model}: cost unknown; add it under [prices]"]
+    return Plan(
+        name,
+        team.display_name(name) or name,
+        model,
+        options.task,
+        prompt,
+        input_tokens,
+        max_tokens,
+        expected,
+        ceiling,
+        _escalation_targets(team, agent),
+        options.limits or limits_from(settings),
+        warnings,
+    )
+
+
+def _escalation_targets(team: Team, agent: AgentFile) -> list[str]:
+    """The agents its escalation table names: whom it may hand work to."""
+    from agentctl.errors import UnknownAgentError
+    from agentctl.handoff import escalation_targets
+
+    found: list[str] = []
+    for target in escalation_targets(agent.text):
+        try:
+            name = team.resolve(target.name).name
+        except UnknownAgentError:
+            continue
+        if name and name not in found and name != agent.name:
+            found.append(name)
+    return found
+
+
+def _cached_prefix_tokens(prompt: Prompt) -> int:
+    """Tokens up to and including the last block with a cache breakpoint."""
+    last = max((index for index, block in enumerate(prompt.system) if block.cache), default=-1)
+    return sum(_tokens(block.text) for block in prompt.system[: last + 1])
+
+
+def _tokens(text: str) -> int:
+    from agentctl.memory import estimate_tokens
+
+    return estimate_tokens(text)
+
+
+# --- resume -------------------------------------------------------------------------------------------
+
+
+def resume_options(settings: Settings, wanted: str, **overrides: Any) -> DispatchOptions:
+    """The options of a recorded run, to run it again replaying its completed calls.
+
+    `overrides` (provider, script, model) replace the recorded ones when not None."""
+    from agentctl.runs import find_run, load_run
+
+    run_id = find_run(settings.runs_dir, wanted)
+    record = load_run(settings.runs_dir, run_id)
+    if record.status == "ok":
+        raise UsageError(f"run {run_id} finished ok: there is nothing to resume", hint=f"agentctl runs show {run_id}")
+    meta = record.meta
+    if not record.agent or not record.task:
+        raise UsageError(f"run {run_id} does not say which agent and task it ran (run.json is damaged)")
+    recorded = meta.get("limits")
+    limits: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return DispatchOptions(
+        agent=record.agent,
+        task=record.task,
+        context=meta.get("context"),
+        provider=given.get("provider", meta.get("provider")),
+        script=given.get("script"),
+        model=given.get("model", meta.get("model_override")),
+        limits=Limits(**{key: value for key, value in limits.items() if key in Limits.__slots__}),
+        memory=bool(meta.get("memory", True)),
+        resume_from=run_id,
+    )
