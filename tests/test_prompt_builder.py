@@ -84,7 +84,9 @@ def test_user_turns_follow_the_protocol(team_root: Path) -> None:
     assert "## Memory Notes" in fresh.user and f"agents-memory/db-architect/{TODAY}-<topic-slug>.md" in fresh.user
     result = HandoffResult("backend-architect", "Backend Architect", "Check the query", "ok", "It orders by start_ms.")
     cont = builder.continuation(agent, "Add an index on words", "Needs an index.", [result], TODAY)
-    assert cont.user.startswith("Continue your work on: Add an index on words\n\nYour previous analysis: Needs an index.")
+    assert cont.user.startswith(
+        "Continue your work on: Add an index on words\n\nYour previous analysis: Needs an index."
+    )
     assert "Handoff results:" in cont.user and "It orders by start_ms." in cont.user
     request = parse_output("## Handoff Requests\n\n### -> DB Architect\n**Task:** Review the index\n").handoffs[0]
     brief = builder.handoff(agent, "backend-architect", "Speed up words", request, TODAY)
@@ -124,7 +126,9 @@ def test_prompt_command_renders_a_continuation_from_files(cli: RunCli, team_root
     )
     assert result.exit_code == 0, result.stderr
     assert "### From Backend Architect (`backend-architect`): ok\n**Task:** Check the query shape" in result.stdout
-    bad = cli("prompt", "db-architect", "--task", "x", "--continuation", "previous.md", "--result", "nope", cwd=team_root)
+    bad = cli(
+        "prompt", "db-architect", "--task", "x", "--continuation", "previous.md", "--result", "nope", cwd=team_root
+    )
     assert bad.exit_code == 2 and "AGENT=FILE" in bad.stderr
 
 
