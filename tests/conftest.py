@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ import pytest
 
 from agentctl.cli import main
 from agentctl.cli.env import Environment
+from tests.messages_server import MessagesServer
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -118,3 +119,10 @@ def git(cwd: Path, *args: str, when: str | None = None) -> None:
     if when:
         environ |= {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, env=environ)
+
+
+@pytest.fixture
+def messages_server() -> Iterator[MessagesServer]:
+    """A loopback Anthropic Messages API (tests/messages_server.py), answering "ok" until scripted."""
+    with MessagesServer() as server:
+        yield server
