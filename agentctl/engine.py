@@ -107,6 +107,7 @@ class RunResult:
     result: str | None
     reason: str | None = None
     warnings: list[str] = field(default_factory=list)
+    hint: str | None = None  # how to fix what failed the run
 
 
 @dataclass(slots=True)
@@ -174,7 +175,7 @@ class Engine:
         try:
             outcome = await self._work(work, self.builder.fresh(agent, task, self.today, context), "fresh")
         except StopRun as stop:
-            return self._finish("failed", None, ExitCode.PROVIDER, stop.error.message)
+            return self._finish("failed", None, ExitCode.PROVIDER, stop.error.message, stop.error.hint)
         except asyncio.CancelledError:
             self._finish("interrupted", None, ExitCode.INTERRUPTED, "interrupted (Ctrl-C)")
             raise
@@ -184,18 +185,21 @@ class Engine:
         if outcome.status == "failed":
             provider_error = outcome.error is not None and outcome.error.kind != "script"
             code = ExitCode.PROVIDER if provider_error else ExitCode.PROBLEMS
-            return self._finish("failed", None, code, outcome.error.message if outcome.error else None)
+            error = outcome.error
+            return self._finish("failed", None, code, error.message if error else None, error.hint if error else None)
         if self.budget.reason is not None:
             return self._finish("budget", outcome.text, ExitCode.BUDGET, self.budget.reason)
         if self.failed_calls:
             return self._finish("failed", outcome.text, ExitCode.PROBLEMS, f"{self.failed_calls} call(s) failed")
         return self._finish("ok", outcome.text, ExitCode.OK, None)
 
-    def _finish(self, status: RunStatus, result: str | None, code: int, reason: str | None) -> RunResult:
+    def _finish(
+        self, status: RunStatus, result: str | None, code: int, reason: str | None, hint: str | None = None
+    ) -> RunResult:
         if result is not None:
             self.recorder.write_result(result)
         self._emit({"event": "run_finished", "status": status, "result": result, "exit_code": code, "reason": reason})
-        return RunResult(self.recorder.directory.name, status, code, result, reason, self.warnings)
+        return RunResult(self.recorder.directory.name, status, code, result, reason, self.warnings, hint)
 
     def _emit(self, event: dict[str, Any]) -> None:
         self.recorder.append(event)

@@ -276,7 +276,8 @@ def test_dry_run_calls_nothing_and_estimates(cli: RunCli, team: Path) -> None:
     assert "Design the index" in first["user"]
     assert not (team / ".agentctl").exists(), "a dry run records nothing"
     text = cli("dispatch", "db-architect", "Design the index", "--dry-run", cwd=team)
-    assert text.stdout.startswith("Dry run: nothing is sent.") and "=== user turn ===" in text.stdout
+    assert text.stdout.startswith("=== system block `agent`") and "=== user turn (fresh) ===" in text.stdout
+    assert "Dry run: nothing was sent." in text.stdout and "Estimate of the first call" in text.stdout
 
 
 def test_the_task_comes_from_a_file_or_stdin_and_must_not_be_empty(cli: RunCli, team: Path) -> None:

@@ -134,6 +134,8 @@ def report(dispatched: Dispatched, output: DataFormat) -> int:
     )
     if result.status == "failed" and result.result is None and result.reason:
         current.err(f"error: {result.reason}")
+        if result.hint:
+            current.err(f"hint: {result.hint}")
     return result.exit_code
 
 
@@ -170,31 +172,35 @@ def show_plan(settings: Settings, options: DispatchOptions, output: DataFormat) 
 
 
 def plan_lines(plan: Plan) -> list[str]:
-    limits = plan.limits
-    cost = f"${plan.cost_usd:.4f}" if plan.cost_usd is not None else "unknown"
-    ceiling = f"${plan.cost_ceiling_usd:.4f}" if plan.cost_ceiling_usd is not None else "unknown"
-    lines = [
-        f"Dry run: nothing is sent. {plan.display_name} (`{plan.agent}`) would get the task on {plan.model}.",
-        "",
-        "Plan:",
-        f"  1. {plan.agent}, fresh mode: about {plan.input_tokens} input tokens, answer up to {plan.max_tokens} tokens",
-        f"  2. each `## Handoff Requests` block in its answer runs on the agent it names "
-        f"(may hand off to: {', '.join(plan.may_hand_off_to) or 'nobody'})",
-        f"  3. {plan.agent} continues with the results; at most {limits.max_rounds} rounds, "
-        f"handoffs nest at most {limits.max_depth} deep, {limits.parallel} calls at once",
-        f"  limits: calls {_limit(limits.max_calls)}, tokens {_limit(limits.max_tokens)}, "
-        f"cost {_limit(limits.max_cost, '$')}",
-        "",
-        f"First call estimate: {plan.input_tokens} input tokens; cost {cost} with a "
-        f"2,000-token answer, at most {ceiling} with a {plan.max_tokens}-token answer.",
-        "",
-    ]
+    """The rendered prompts first, then the plan and the estimates: what a terminal leaves in view."""
+    lines: list[str] = []
     for block in plan.prompt.system:
         breakpoint_note = ", cache breakpoint after it" if block.cache else ""
         lines += [f"=== system block `{block.name}` (~{max(1, len(block.text) // 4)} tokens{breakpoint_note}) ==="]
         lines += [block.text.rstrip(), ""]
-    lines += ["=== user turn ===", plan.prompt.user.rstrip()]
-    return lines
+    lines += ["=== user turn (fresh) ===", plan.prompt.user.rstrip(), ""]
+    return lines + summary_lines(plan)
+
+
+def summary_lines(plan: Plan) -> list[str]:
+    limits = plan.limits
+    cost = f"${plan.cost_usd:.4f}" if plan.cost_usd is not None else "unknown"
+    ceiling = f"${plan.cost_ceiling_usd:.4f}" if plan.cost_ceiling_usd is not None else "unknown"
+    return [
+        f"Dry run: nothing was sent. {plan.display_name} (`{plan.agent}`) would get the task on {plan.model}.",
+        "Plan:",
+        f"  1. {plan.agent}, fresh mode: about {plan.input_tokens} input tokens "
+        f"(memory notes: {len(plan.prompt.memories)}), answer up to {plan.max_tokens} tokens",
+        f"  2. each `## Handoff Requests` block in its answer runs on the agent it names "
+        f"(its escalation table names: {', '.join(plan.may_hand_off_to) or 'nobody'})",
+        f"  3. {plan.agent} continues with the results; at most {limits.max_rounds} rounds, "
+        f"handoffs nest at most {limits.max_depth} deep, {limits.parallel} calls at once",
+        f"  limits: calls {_limit(limits.max_calls)}, tokens {_limit(limits.max_tokens)}, "
+        f"cost {_limit(limits.max_cost, '$')}",
+        f"Estimate of the first call: {plan.input_tokens} input tokens; {cost} with a 2,000-token answer, "
+        f"at most {ceiling} with a {plan.max_tokens}-token answer (prices: {plan.model}).",
+        "Run the same command without --dry-run to make the calls (ANTHROPIC_API_KEY must be set).",
+    ]
 
 
 def _limit(value: float | None, unit: str = "") -> str:
