@@ -19,7 +19,8 @@ def quick_start_commands() -> list[str]:
 def test_quick_start_has_exactly_two_commands_install_and_run() -> None:
     commands = quick_start_commands()
     assert len(commands) == 2 and all("\n" not in command for command in commands)
-    assert commands[0].startswith("pip install .") and "agentctl validate" in commands[0]
+    assert commands[0].startswith("pip install .") and "agentctl dispatch" in commands[0]
+    assert commands[0].endswith("--dry-run"), "the first command works on a fresh machine, without a key"
     assert commands[1].startswith("pip install") and commands[1].endswith("pytest")
 
 

@@ -1,0 +1,106 @@
+"""Model aliases, prices, the scripted provider, and the live view of a dispatch on a terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentctl.errors import AgentctlError
+from agentctl.providers.base import CallRequest, ProviderError, SystemBlock, Usage
+from agentctl.providers.models import ModelMap, newest_ids
+from agentctl.providers.pricing import PriceTable
+from agentctl.providers.scripted import ScriptedProvider, parse_script
+from tests.conftest import REPO, RunCli, TTYStringIO
+from tests.test_dispatch import team, write_script
+
+__all__ = ["team"]
+
+
+def test_aliases_map_to_the_newest_id_of_each_family() -> None:
+    known = ["claude-opus-4-8", "claude-opus-5", "claude-opus-5-5", "claude-haiku-4-5-20251001", "claude-haiku-4-5"]
+    assert newest_ids(known) == {"opus": "claude-opus-5-5", "haiku": "claude-haiku-4-5"}
+
+
+def test_model_map_resolution_rules() -> None:
+    models = ModelMap.build({"sonnet": "claude-sonnet-4-6", "default": "haiku"})
+    assert models.resolve("sonnet") == "claude-sonnet-4-6", "configuration wins over the SDK's newest"
+    assert models.resolve(None) == models.resolve("haiku"), "no model: the configured default"
+    assert models.resolve("inherit", inherited="claude-opus-4-8") == "claude-opus-4-8"
+    assert models.resolve("inherit") == models.resolve("haiku"), "inherit at the top: the default"
+    assert models.resolve("opus[1m]") == models.resolve("opus") == models.resolve("best")
+    assert models.resolve("claude-custom-1") == "claude-custom-1", "an id passes through"
+    assert models.cheapest() == models.resolve("haiku")
+
+
+def test_prices_and_unknown_models() -> None:
+    prices = PriceTable({"my-model": {"input": 1.0, "output": 2.0}})
+    usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000, cache_creation_input_tokens=1_000_000)
+    assert prices.cost("my-model", usage) == 1.0 + 2.0 + 1.25
+    assert prices.cost("claude-haiku-4-5-20251001", Usage(input_tokens=1_000_000)) == 1.0, "dated ids price as undated"
+    assert prices.cost("nobody-knows", usage) is None
+
+
+def test_an_unpriced_model_has_null_cost_and_a_warning(cli: RunCli, team: Path) -> None:
+    script = write_script(team, {"lead": ["Hi."]})
+    result = cli("dispatch", "lead", "x", "--script", script, "--model", "my-model", "--format", "json", cwd=team)
+    assert result.exit_code == 0
+    assert result.json()["calls"][0]["cost_usd"] is None and result.json()["total"]["cost_usd"] is None
+    assert "warning: no price for model my-model" in result.stderr
+
+
+def request(agent: str, mode: str = "fresh") -> CallRequest:
+    return CallRequest("c1", agent, mode, "claude-x", [SystemBlock("agent", "You review.")], "Review this.", 100)  # type: ignore[arg-type]
+
+
+def test_scripted_replies_in_yaml_by_agent_and_mode() -> None:
+    script = parse_script("reviewer:\n  - text: First\n    usage: {input_tokens: 7, output_tokens: 3}\n  - Second\n")
+    provider = ScriptedProvider(script)
+    first = asyncio.run(provider.complete(request("reviewer")))
+    assert first.text == "First" and first.usage == Usage(7, 3)
+    assert asyncio.run(provider.complete(request("reviewer"))).usage.input_tokens > 0, "left-out usage is estimated"
+    with pytest.raises(ProviderError) as raised:
+        asyncio.run(provider.complete(request("reviewer")))
+    assert "no reply for call 3 to reviewer (fresh); it has 2" in raised.value.message
+    strict = ScriptedProvider(parse_script('{"reviewer": [{"mode": "continuation", "text": "x"}]}', "s.json"))
+    with pytest.raises(ProviderError, match="expects call 1 to reviewer to be continuation"):
+        asyncio.run(strict.complete(request("reviewer")))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- just a list\n", "maps agent names to lists of replies"),
+        ("reviewer: [{txt: x}]\n", "unknown keys txt"),
+        ("reviewer: [{error: {kind: meltdown}}]\n", "unknown error kind 'meltdown'"),
+    ],
+)
+def test_malformed_scripts_say_what_is_wrong(text: str, message: str) -> None:
+    with pytest.raises(AgentctlError, match=message):
+        parse_script(text, "script.yaml")
+
+
+def test_a_terminal_gets_a_live_tree_of_the_calls(team: Path) -> None:
+    from agentctl.cli import main
+    from agentctl.cli.env import Environment
+
+    script = write_script(team, {"lead": ["Hi."]})
+    stdout, stderr = TTYStringIO(True), TTYStringIO(True)
+    environment = Environment(stdout=stdout, stderr=stderr, stdin=io.BytesIO(), cwd=team, environ={"PATH": "/bin"})
+    assert main(["dispatch", "lead", "Say hi", "--script", script], env=environment) == 0
+    assert stdout.getvalue() == "Hi.\n"
+    assert "✓ lead (fresh, c1) ok" in stderr.getvalue(), "the tree shows each call's state"
+    assert "[c1]" not in stderr.getvalue(), "no progress lines on a terminal"
+
+
+def test_a_dry_run_does_not_import_the_sdk() -> None:
+    if not (REPO / "agents" / "orchestrator.md").is_file():
+        pytest.skip("the team's agents are not in this checkout")
+    probe = "import sys\nfrom agentctl.cli import main\nmain(sys.argv[1:])\nprint('anthropic' in sys.modules)\n"
+    args = ["dispatch", "orchestrator", "Plan the export", "--dry-run", "--format", "json"]
+    result = subprocess.run([sys.executable, "-c", probe, *args], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.stdout.rstrip().endswith("False"), result.stderr
