@@ -68,6 +68,7 @@ COMMAND_MODULES = {
     "new": "agentctl.cli.new_cmd",
     "graph": "agentctl.cli.graph_cmd",
     "memory": "agentctl.cli.memory_cmd",
+    "route": "agentctl.cli.route_cmd",
     "runs": "agentctl.cli.runs_cmd",
     "dispatch": "agentctl.cli.dispatch_cmd",
     "prompt": "agentctl.cli.prompt_cmd",

@@ -1,0 +1,85 @@
+"""agentctl route TASK [--top N] [--format text|json] [--agents-dir DIR]"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from agentctl.cli import env as environment
+from agentctl.cli.common import DataFormat, FormatOption, RootOption, columns, settings_for, write_json
+from agentctl.errors import ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from agentctl.route import RouteIndex, RouteScore
+
+TaskArgument = Annotated[str, typer.Argument(help='The task, in words; "-" reads it from standard input.')]
+TopOption = Annotated[int, typer.Option("--top", "-n", min=1, help="How many agents to show, best first.")]
+AgentsDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--agents-dir",
+        help="Route among the agent files below this folder (a Claude Code project's agents, a catalogue); "
+        "no team needed.",
+    ),
+]
+
+
+def route_command(
+    task: TaskArgument,
+    top: TopOption = 5,
+    output: FormatOption = DataFormat.text,
+    agents_dir: AgentsDirOption = None,
+    root: RootOption = None,
+) -> int:
+    """Rank the agents for a task, offline: score and the words or examples that matched."""
+    text = _task_text(task)
+    index, where = _folder(agents_dir) if agents_dir is not None else _team(root)
+    if not index.agents:
+        raise UsageError(
+            f"no agent in {where} that Claude Code loads",
+            hint="`agentctl validate` says why each file is skipped",
+        )
+    ranking = index.rank(text, top)
+    if output is DataFormat.json:
+        write_json({"task": text, "ranking": [{"agent": s.agent, "score": s.score, "why": s.why} for s in ranking]})
+    else:
+        _print_ranking(ranking)
+    if ranking and ranking[0].score == 0:
+        environment.current().err("warning: no word of the task matches any agent; the order is by name")
+    return ExitCode.OK
+
+
+def _task_text(task: str) -> str:
+    current = environment.current()
+    text = current.stdin.read().decode("utf-8", "replace") if task == "-" else task
+    text = " ".join(text.split())
+    if not text:
+        raise UsageError("the task is empty", hint='give the task in words, or "-" to read it from standard input')
+    return text
+
+
+def _folder(directory: Path) -> tuple[RouteIndex, str]:
+    from agentctl.route import RouteIndex, agents_in
+
+    path = environment.current().cwd / directory
+    if not path.is_dir():
+        raise UsageError(f"--agents-dir {directory}: no such folder", hint="give a folder that holds agent .md files")
+    return RouteIndex.from_agents(agents_in(path)), str(directory)
+
+
+def _team(root: Path | None) -> tuple[RouteIndex, str]:
+    from agentctl.route import team_index
+
+    settings = settings_for(root)
+    return team_index(settings), str(settings.agents_dir)
+
+
+def _print_ranking(ranking: list[RouteScore]) -> None:
+    rows = [[str(rank), score.agent, f"{score.score:.2f}", score.why] for rank, score in enumerate(ranking, start=1)]
+    environment.current().out(columns(rows, ["#", "agent", "score", "why"]))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("route")(route_command)
