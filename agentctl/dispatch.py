@@ -45,6 +45,7 @@ class DispatchOptions:
     limits: Limits | None = None  # None: [dispatch] settings, else the defaults
     memory: bool = True  # put relevant notes into prompts and save the notes agents return
     resume_from: str | None = None  # a run id whose completed calls are replayed
+    routing: dict[str, Any] | None = None  # how the agent was chosen when the task was routed
 
 
 @dataclass(slots=True)
@@ -108,7 +109,10 @@ def run_dispatch(
         result = asyncio.run(_run(engine, provider, agent, options))
     finally:
         recorder.close()
-    return Dispatched(result, load_run(settings.runs_dir, run_id).to_json())
+    record = load_run(settings.runs_dir, run_id).to_json()
+    if options.routing is not None:
+        record["routing"] = options.routing
+    return Dispatched(result, record)
 
 
 async def _run(engine: Any, provider: Provider, agent: AgentFile, options: DispatchOptions) -> RunResult:
@@ -129,6 +133,7 @@ def _meta(options: DispatchOptions, agent: AgentFile, provider: str, limits: Lim
         "limits": limits.to_json(),
         "memory": options.memory,
         "resumed_from": options.resume_from,
+        "routing": options.routing,
     }
 
 

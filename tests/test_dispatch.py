@@ -298,3 +298,44 @@ def test_a_malformed_script_is_a_usage_error(cli: RunCli, team: Path) -> None:
     (team / "bad.yaml").write_text("lead: [text: 'a'\n")
     result = cli("dispatch", "lead", "x", "--script", "bad.yaml", cwd=team)
     assert result.exit_code == 2 and "bad.yaml" in result.stderr and "not valid YAML" in result.stderr
+
+
+def test_dispatch_without_an_agent_routes_the_task(cli: RunCli, team: Path) -> None:
+    result = cli("dispatch", "Design the database schema and indexes", "--dry-run", "--format", "json", cwd=team)
+    assert result.exit_code == 0, result.stderr
+    plan = result.json()
+    assert plan["agent"] == "db-architect" and plan["routing"]["chosen"] == "db-architect"
+    assert plan["routing"]["ranking"][0]["agent"] == "db-architect" and plan["routing"]["asked"] is False
+    script = write_script(team, {"db-architect": ["Schema."]})
+    ran = cli("dispatch", "Design the database schema", "--script", script, "--format", "json", cwd=team)
+    assert ran.exit_code == 0 and ran.json()["agent"] == "db-architect" and "routing" in ran.json()
+    nothing = cli("dispatch", "zzzz qqqq", "--dry-run", cwd=team)
+    assert nothing.exit_code == 2 and "cannot be routed" in nothing.stderr
+
+
+def test_a_close_call_is_asked_on_a_terminal(tmp_path: Path) -> None:
+    import io
+
+    from agentctl.cli import main
+    from agentctl.cli.env import Environment
+    from tests.conftest import TTYStringIO
+
+    twins = {f"{name}.md": agent_text(name, "Designs database schemas and indexes.") for name in ("alpha", "beta")}
+    root = make_team(tmp_path / "twins", twins)
+
+    class TTYBytes(io.BytesIO):
+        def isatty(self) -> bool:
+            return True
+
+    def run(*extra: str, answer: bytes = b"2\n") -> tuple[int, str, str]:
+        stdout, stderr = TTYStringIO(True), TTYStringIO(True)
+        environment = Environment(stdout=stdout, stderr=stderr, stdin=TTYBytes(answer), cwd=root, environ={})
+        code = main(["dispatch", "design the database schema", "--dry-run", *extra], env=environment)
+        return code, stdout.getvalue(), stderr.getvalue()
+
+    code, out, err = run()
+    assert code == 0 and "Which agent?" in err and "(`beta`) would get the task" in out
+    code, out, err = run("--yes")
+    assert code == 0 and "Which agent?" not in err and "(`alpha`) would get the task" in out
+    code, out, err = run(answer=b"7\n")
+    assert code == 2 and "'7' is not one of 1-2" in err

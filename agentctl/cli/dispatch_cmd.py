@@ -18,7 +18,13 @@ if TYPE_CHECKING:
 
 
 def dispatch_command(
-    agent: Annotated[str, typer.Argument(help="The agent: its name or roster display name.", show_default=False)],
+    agent: Annotated[
+        str,
+        typer.Argument(
+            help="The agent (name or roster display name); or, alone, the task: then the team routes it.",
+            show_default=False,
+        ),
+    ],
     task: Annotated[
         str | None, typer.Argument(help="The task; `-` or left out reads it from --task-file or stdin.")
     ] = None,
@@ -49,13 +55,20 @@ def dispatch_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Call nothing: print the plan, the prompts and the estimates.")
     ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="When routing, take the top agent without asking.")] = False,
     output: FormatOption = DataFormat.text,
     root: RootOption = None,
 ) -> int:
-    """Send a task to an agent, run the handoffs it asks for, and print its final answer."""
+    """Send a task to an agent, run the handoffs it asks for, and print its final answer.
+
+    Without an agent (`agentctl dispatch "TASK"`) the team routes the task first (`agentctl route`)."""
     from agentctl.dispatch import DispatchOptions, limits_from
 
     settings = settings_for(root)
+    routing = None
+    if task is None and task_file is None and not _names_an_agent(settings, agent):
+        task = read_task(agent, None)  # the lone argument is the task
+        agent, routing = choose_agent(settings, task, ask=output is DataFormat.text and not yes)
     limits = limits_from(
         settings,
         max_depth=max_depth,
@@ -68,6 +81,7 @@ def dispatch_command(
     options = DispatchOptions(
         agent=agent,
         task=read_task(task, task_file),
+        routing=routing,
         context=context,
         provider=provider,
         script=environment.current().cwd / script if script else None,
@@ -78,6 +92,61 @@ def dispatch_command(
     if dry_run:
         return show_plan(settings, options, output)
     return run_and_report(settings, options, output)
+
+
+def _names_an_agent(settings: Settings, name: str) -> bool:
+    from agentctl.errors import UnknownAgentError
+    from agentctl.team import load_team
+
+    try:
+        load_team(settings).resolve(name)
+    except UnknownAgentError:
+        return False
+    return True
+
+
+CLOSE_MARGIN = 0.05  # a runner-up this close to the top score is too close to pick alone
+
+
+def choose_agent(settings: Settings, task: str, ask: bool) -> tuple[str, dict[str, Any]]:
+    """Route the task; ask on a terminal when the top two are close. Returns the agent and the record."""
+    from agentctl.route import team_index
+
+    ranking = team_index(settings).rank(task, 5)
+    if not ranking or ranking[0].score <= 0:
+        raise UsageError(
+            "no agent of the team matches the task's words, so it cannot be routed",
+            hint='name the agent: agentctl dispatch AGENT "TASK" (`agentctl list` shows them)',
+        )
+    close = len(ranking) > 1 and ranking[0].score - ranking[1].score < CLOSE_MARGIN
+    current = environment.current()
+    chosen, asked = ranking[0].agent, False
+    if close and ask and _interactive(current) and current.stderr.isatty():
+        chosen, asked = _ask(ranking[:3]), True
+    current.err(f"routed to {chosen} (score {ranking[0].score:.2f}{', close call' if close else ''})")
+    record = {
+        "chosen": chosen,
+        "asked": asked,
+        "close": close,
+        "ranking": [{"agent": s.agent, "score": s.score, "why": s.why} for s in ranking],
+    }
+    return chosen, record
+
+
+def _ask(ranking: list[Any]) -> str:
+    current = environment.current()
+    for number, score in enumerate(ranking, start=1):
+        current.err(f"  {number}. {score.agent} ({score.score:.2f}): {score.why}")
+    current.stderr.write(f"Which agent? [1-{len(ranking)}, Enter for 1] ")
+    current.stderr.flush()
+    answer = current.stdin.readline().decode("utf-8", "replace").strip()
+    if not answer:
+        return str(ranking[0].agent)
+    if answer.isdigit() and 1 <= int(answer) <= len(ranking):
+        return str(ranking[int(answer) - 1].agent)
+    raise UsageError(
+        f"{answer!r} is not one of 1-{len(ranking)}", hint="run again, or pass --yes to take the top agent"
+    )
 
 
 def read_task(task: str | None, task_file: Path | None) -> str:
@@ -163,7 +232,7 @@ def show_plan(settings: Settings, options: DispatchOptions, output: DataFormat) 
     plan = plan_dispatch(settings, options)
     current = environment.current()
     if output is DataFormat.json:
-        write_json(plan.to_json())
+        write_json(plan.to_json() | ({"routing": options.routing} if options.routing else {}))
         return ExitCode.OK
     current.out("\n".join(plan_lines(plan)))
     for warning in plan.warnings:
