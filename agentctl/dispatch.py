@@ -153,10 +153,14 @@ def build_provider(name: str, settings: Settings, environ: Mapping[str, str], sc
                 "the scripted provider needs --script FILE", hint="a YAML or JSON file of replies per agent"
             )
         return ScriptedProvider(load_script(script))
+    return anthropic_provider(settings.anthropic, environ)
+
+
+def anthropic_provider(config: Mapping[str, Any], environ: Mapping[str, str]) -> Provider:
+    """The anthropic provider from [anthropic] settings and the (injected) environment's key."""
     from agentctl.providers.anthropic import AnthropicConfig
     from agentctl.providers.anthropic import build_provider as build_anthropic
 
-    config = settings.anthropic
     return build_anthropic(
         AnthropicConfig(
             api_key=environ.get("ANTHROPIC_API_KEY") or None,

@@ -12,6 +12,7 @@ from agentctl.cli.common import DataFormat, FormatOption, RootOption, columns, s
 from agentctl.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
+    from agentctl.config import Settings
     from agentctl.route import RouteIndex, RouteScore
 
 TaskArgument = Annotated[str, typer.Argument(help='The task, in words; "-" reads it from standard input.')]
@@ -26,11 +27,21 @@ AgentsDirOption = Annotated[
 ]
 
 
+LlmOption = Annotated[
+    bool,
+    typer.Option(
+        "--llm",
+        help="Ask a small model (the cheapest of the model map); any failure falls back to the offline ranking.",
+    ),
+]
+
+
 def route_command(
     task: TaskArgument,
     top: TopOption = 5,
     output: FormatOption = DataFormat.text,
     agents_dir: AgentsDirOption = None,
+    llm: LlmOption = False,
     root: RootOption = None,
 ) -> int:
     """Rank the agents for a task, offline: score and the words or examples that matched."""
@@ -41,9 +52,14 @@ def route_command(
             f"no agent in {where} that Claude Code loads",
             hint="`agentctl validate` says why each file is skipped",
         )
-    ranking = index.rank(text, top)
+    ranking = index.rank(text, None if llm else top)
+    extra: dict[str, object] = {}
+    if llm:
+        ranking, extra = _ask_model(text, ranking, agents_dir, root)
+        ranking = ranking[:top]
     if output is DataFormat.json:
-        write_json({"task": text, "ranking": [{"agent": s.agent, "score": s.score, "why": s.why} for s in ranking]})
+        rows = [{"agent": s.agent, "score": s.score, "why": s.why} for s in ranking]
+        write_json({"task": text, "ranking": rows} | extra)
     else:
         _print_ranking(ranking)
     if ranking and ranking[0].score == 0:
@@ -74,6 +90,53 @@ def _team(root: Path | None) -> tuple[RouteIndex, str]:
 
     settings = settings_for(root)
     return team_index(settings), str(settings.agents_dir)
+
+
+def _ask_model(
+    task: str, ranking: list[RouteScore], agents_dir: Path | None, root: Path | None
+) -> tuple[list[RouteScore], dict[str, object]]:
+    """The model's pick first, the offline order after it; the offline ranking alone on any failure."""
+    from agentctl.cli.common import try_settings
+    from agentctl.dispatch import anthropic_provider
+    from agentctl.providers.base import ProviderError
+    from agentctl.providers.models import ModelMap
+    from agentctl.route_llm import MAX_CANDIDATES, Candidate, choose_with_model
+
+    current = environment.current()
+    settings = try_settings(root) if agents_dir is None else None
+    model = ModelMap.build(settings.models if settings else None).cheapest()
+    descriptions = _descriptions(agents_dir, settings)
+    candidates = [Candidate(score.agent, descriptions.get(score.agent, "")) for score in ranking[:MAX_CANDIDATES]]
+    try:
+        provider = anthropic_provider(settings.anthropic if settings else {}, current.environ)
+    except ProviderError as error:
+        reason = f"{error.message}; {error.hint}" if error.hint else error.message
+        return ranking, _fallback(f"the model could not be asked ({reason}); using the offline ranking", model)
+    choice = choose_with_model(provider, model, task, candidates)
+    if choice.agent is None:
+        return ranking, _fallback(choice.note, model)
+    chosen = next(score for score in ranking if score.agent == choice.agent)
+    chosen.why = f"{choice.note}; offline: {chosen.why}"
+    rest = [score for score in ranking if score.agent != choice.agent]
+    return [chosen, *rest], {"method": "llm", "model": model, "note": choice.note}
+
+
+def _fallback(note: str, model: str) -> dict[str, object]:
+    environment.current().err(f"warning: {note}")
+    return {"method": "offline", "model": model, "note": note}
+
+
+def _descriptions(agents_dir: Path | None, settings: Settings | None) -> dict[str, str]:
+    from agentctl.route import agents_in
+    from agentctl.team import load_team
+
+    if agents_dir is not None:
+        agents = agents_in(environment.current().cwd / agents_dir)
+    elif settings is not None:
+        agents = load_team(settings).agents
+    else:
+        agents = []
+    return {agent.name: agent.spec.description or "" for agent in agents if agent.name}
 
 
 def _print_ranking(ranking: list[RouteScore]) -> None:
