@@ -849,15 +849,19 @@ def _read_cache(path: Path, key: tuple[object, ...]) -> RouteIndex | None:
 
 def _write_cache(path: Path, key: tuple[object, ...], index: RouteIndex) -> None:
     import marshal
+    import os
 
-    from agentctl.fsutil import atomic_write_bytes
-
+    # A temporary file renamed into place (never half a cache), not synced to disk as fsutil's
+    # writes are: a cache lost to a crash is only rebuilt, and the sync and tempfile's import
+    # would cost a cold `agentctl route` several milliseconds.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         data: Any = (_listed(key), [_dump(doc) for doc in index.docs])
-        atomic_write_bytes(path, marshal.dumps(data))
+        temporary.write_bytes(marshal.dumps(data))
+        os.replace(temporary, path)
     except (OSError, ValueError):
-        pass  # a read-only checkout: route without a cache
+        temporary.unlink(missing_ok=True)  # a read-only checkout: route without a cache
 
 
 def _listed(key: object) -> object:

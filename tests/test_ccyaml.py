@@ -7,8 +7,12 @@ they pin the places where Bun and a standard YAML library disagree.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from agentctl import ccyaml
+from agentctl import bunyaml, ccyaml
+from agentctl.claude_code import cut_frontmatter
+from tests.conftest import CLAUDE_CODE_FIXTURES, CORPUS, REPO
 
 BUN_CASES = [
     ("name: yes\n", True, {"name": "yes"}),  # YAML 1.2: yes is a string
@@ -94,4 +98,52 @@ def test_libyaml_is_used_when_pyyaml_has_it() -> None:
 
     if not yaml.__with_libyaml__:
         return
-    assert ccyaml._LOADERS[0].__name__ == "_FastLoader"
+    assert bunyaml._LOADERS[0].__name__ == "_FastLoader"
+
+
+# --- the direct path for `key: plain words` frontmatter ---------------------------------------------------
+
+
+PLAIN_VALUE_PARTS = st.sampled_from([*"abcXYZ019 -_:#'\"`,.[]{}!&*|>%@?=<~+/\\()éü\u00a0\t", "yes", "null", ": "])
+
+
+def same_reading(text: str) -> None:
+    """Where the direct path answers, the full reader gives the same result, field by field."""
+    direct = ccyaml.read_plain_mapping(text)
+    if direct is None:
+        return
+    full = bunyaml.parse(text)
+    assert (direct.value, direct.key_positions, direct.duplicate_keys) == (
+        full.value,
+        full.key_positions,
+        full.duplicate_keys,
+    ), text
+    assert full.error is None and full.standard_error is None, text
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["name", "description", "model", "tools", "color", "x_y", "Name", "yes", "a-b"]),
+            st.lists(PLAIN_VALUE_PARTS, max_size=12).map("".join),
+            st.sampled_from([": ", ":  ", ":", " : "]),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_the_direct_path_reads_what_the_full_reader_reads(lines: list[tuple[str, str, str]]) -> None:
+    same_reading("".join(f"{key}{separator}{value}\n" for key, value, separator in lines))
+
+
+def test_the_direct_path_agrees_on_every_real_frontmatter() -> None:
+    files = [*REPO.joinpath("agents").glob("*.md"), *CLAUDE_CODE_FIXTURES.glob("*.md"), *CORPUS.rglob("*.md")]
+    answered = 0
+    for path in files:
+        block = cut_frontmatter(path.read_bytes().decode("utf-8", "replace"))
+        if block is not None:
+            same_reading(block.text)
+            answered += ccyaml.read_plain_mapping(block.text) is not None
+    if (REPO / "agents" / "db-architect.md").is_file():
+        assert answered >= 16, "the shipped team's frontmatter takes the direct path"
