@@ -3,7 +3,8 @@
     python bench/startup.py [--runs 15]
 
 Both commands run side by side (interleaved) with the same interpreter; prints medians and the
-ratio. `agentctl route` (one task over the team) has the same budget. Also reports other
+ratio. `agentctl route` (one task over the team) has the same budget, warm (its index cached in
+.agentctl/cache/) and cold (the first run after an agent file changed). Also reports other
 read-only commands for reference.
 """
 
@@ -20,6 +21,11 @@ from _timing import describe, time_commands
 REPO = Path(__file__).resolve().parents[1]
 RATIO_BUDGET = 2.0
 ROUTE_TASK = "add an index to the users table"
+# `agentctl route` the first time after an agent file changed: the route index cache is gone.
+COLD_ROUTE = (
+    "import shutil, sys; shutil.rmtree('.agentctl/cache', ignore_errors=True); "
+    "from agentctl.cli import main; sys.exit(main(sys.argv[1:]))"
+)
 
 
 def main() -> int:
@@ -34,6 +40,7 @@ def main() -> int:
         "agentctl show db-architect --format json": [*agentctl, "show", "db-architect", "--format", "json"],
         "agentctl validate (the team)": [*agentctl, "validate"],
         "agentctl route TASK --format json": [*agentctl, "route", ROUTE_TASK, "--format", "json"],
+        "agentctl route, cold (no index cache)": [sys.executable, "-c", COLD_ROUTE, "route", ROUTE_TASK],
         "python -c 'pass'": [sys.executable, "-c", "pass"],
     }
     times = time_commands(commands, runs=args.runs, cwd=str(REPO))
@@ -48,7 +55,11 @@ def main() -> int:
     print(
         f"ratio route/import typer: {routing:.2f} (budget {RATIO_BUDGET:.1f}): {'within' if routing <= RATIO_BUDGET else 'OVER'}"
     )
-    return 0 if max(ratio, routing) <= RATIO_BUDGET else 1
+    cold = statistics.median(times["agentctl route, cold (no index cache)"]) / typer
+    print(
+        f"ratio cold route/import typer: {cold:.2f} (budget {RATIO_BUDGET:.1f}): {'within' if cold <= RATIO_BUDGET else 'OVER'}"
+    )
+    return 0 if max(ratio, routing, cold) <= RATIO_BUDGET else 1
 
 
 if __name__ == "__main__":
