@@ -30,11 +30,12 @@ print("\\nIMPORTED=" + ",".join(heavy), file=sys.stderr)
         ["graph", "--format", "json"],
         ["route", "add an index to the users table", "--format", "json"],
         ["runs", "list", "--format", "json"],
+        ["memory", "list", "--format", "json"],
         ["handoffs", "parse", "agents-shared/team-protocol.md", "--format", "json"],
     ],
 )
 def test_read_only_commands_do_not_import_heavy_packages(args: list[str]) -> None:
-    needs_team = args[0] in ("list", "show", "graph", "route") or args == ["validate", "--format", "json"]
+    needs_team = args[0] in ("list", "show", "graph", "route", "memory") or args == ["validate", "--format", "json"]
     if needs_team and not (REPO / "agents" / "db-architect.md").is_file():
         pytest.skip("the team's agents are not in this checkout")
     result = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=REPO, capture_output=True, text=True, timeout=60)
