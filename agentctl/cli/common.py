@@ -50,6 +50,28 @@ def try_settings(root: Path | None) -> Settings | None:
         return None
 
 
+def read_input(source: str, what: str = "a file") -> str:
+    """The text of the file `source` (relative to the working directory), or of standard input for
+    `-`. Bytes that are not UTF-8 are replaced, with a warning; a BOM is dropped."""
+    from agentctl.errors import UsageError
+
+    current = environment.current()
+    if source == "-" and current.interactive:
+        raise UsageError("no input: standard input is a terminal", hint=f"pass {what}, or pipe the text in")
+    try:
+        data = current.stdin.read() if source == "-" else Path(current.cwd, source).read_bytes()
+    except OSError as error:
+        raise UsageError(
+            f"cannot read {source}: {error.strerror}", hint=f"pass {what}, or - for standard input"
+        ) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        where = "standard input" if source == "-" else source
+        current.err(f"warning: {where} is not UTF-8; undecodable bytes are replaced")
+        return data.decode("utf-8", errors="replace")
+
+
 def write_json(data: object) -> None:
     import json
 

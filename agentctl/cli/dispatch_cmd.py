@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from agentctl.cli import env as environment
-from agentctl.cli.common import DataFormat, FormatOption, RootOption, settings_for, write_json
+from agentctl.cli.common import DataFormat, FormatOption, RootOption, read_input, settings_for, write_json
 from agentctl.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def choose_agent(settings: Settings, task: str, ask: bool) -> tuple[str, dict[st
     close = len(ranking) > 1 and ranking[0].score - ranking[1].score < CLOSE_MARGIN
     current = environment.current()
     chosen, asked = ranking[0].agent, False
-    if close and ask and _interactive(current) and current.stderr.isatty():
+    if close and ask and current.interactive and current.stderr.isatty():
         chosen, asked = _ask(ranking[:3]), True
     current.err(f"routed to {chosen} (score {ranking[0].score:.2f}{', close call' if close else ''})")
     record = {
@@ -151,26 +151,17 @@ def _ask(ranking: list[Any]) -> str:
 
 def read_task(task: str | None, task_file: Path | None) -> str:
     """The task from the argument, --task-file, or stdin (`-` or nothing): never empty."""
-    current = environment.current()
     if task not in (None, "-") and task_file is not None:
         raise UsageError("give the task as an argument or with --task-file, not both")
     if task_file is not None:
-        try:
-            text = (current.cwd / task_file).read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise UsageError(f"cannot read the task file {task_file}: {error}") from None
+        text = read_input(str(task_file), "the task")
     elif task is None or task == "-":
-        text = current.stdin.read().decode("utf-8", errors="replace") if not _interactive(current) else ""
+        text = read_input("-", 'the task: agentctl dispatch AGENT "what to do"')
     else:
         text = task
     if not text.strip():
         raise UsageError("the task is empty", hint='agentctl dispatch AGENT "what to do" (or --task-file, or stdin)')
     return text.strip()
-
-
-def _interactive(current: environment.Environment) -> bool:
-    isatty = getattr(current.stdin, "isatty", None)
-    return bool(isatty and isatty())
 
 
 def run_and_report(settings: Settings, options: DispatchOptions, output: DataFormat) -> int:

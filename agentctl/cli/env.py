@@ -31,6 +31,12 @@ class Environment:
         return self.stdout.isatty() and not self.environ.get("NO_COLOR")
 
     @property
+    def interactive(self) -> bool:
+        """Standard input is a terminal: a person could answer, and nothing is piped in."""
+        isatty = getattr(self.stdin, "isatty", None)
+        return bool(isatty and isatty())
+
+    @property
     def debug(self) -> bool:
         return self.environ.get("AGENTCTL_DEBUG", "") not in ("", "0")
 

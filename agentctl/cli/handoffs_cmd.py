@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from agentctl.cli import env as environment
-from agentctl.cli.common import DataFormat, FormatOption, RootOption, try_settings, write_json
-from agentctl.errors import ExitCode, UsageError
+from agentctl.cli.common import DataFormat, FormatOption, RootOption, read_input, try_settings, write_json
+from agentctl.errors import ExitCode
 
 if TYPE_CHECKING:
     from agentctl.handoff import AgentOutput
@@ -36,7 +35,7 @@ def parse_command(
     """Parse an agent's output: handoff requests (resolved through the roster), memory notes, plan."""
     from agentctl.handoff import parse_output, resolve_targets
 
-    parsed = parse_output(_read_source(source))
+    parsed = parse_output(read_input(source, "an agent's output file"))
     settings = try_settings(root)
     if settings is None:
         environment.current().err("warning: no team found here; targets are not resolved (pass --root)")
@@ -49,25 +48,6 @@ def parse_command(
     else:
         _print_text(parsed)
     return ExitCode.PROBLEMS if strict and parsed.problems else ExitCode.OK
-
-
-def _read_source(source: str) -> str:
-    """The text of FILE or standard input; bytes that are not UTF-8 are replaced, with a warning."""
-    current = environment.current()
-    if source == "-" and current.stdin.isatty():
-        raise UsageError("no input: standard input is a terminal", hint="pass a FILE, or pipe an agent's output in")
-    try:
-        data = current.stdin.read() if source == "-" else Path(current.cwd, source).read_bytes()
-    except OSError as error:
-        raise UsageError(
-            f"cannot read {source}: {error.strerror}", hint="pass an agent's output file, or - for standard input"
-        ) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        where = "standard input" if source == "-" else source
-        current.err(f"warning: {where} is not UTF-8; undecodable bytes are replaced")
-        return data.decode("utf-8", errors="replace")
 
 
 def _print_text(parsed: AgentOutput) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from agentctl.cli import env as environment
-from agentctl.cli.common import DataFormat, FormatOption, RootOption, settings_for, write_json
+from agentctl.cli.common import DataFormat, FormatOption, RootOption, read_input, settings_for, write_json
 from agentctl.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def prompt_command(
     else:
         text = read_task(task, task_file)
         if continuation is not None:
-            previous = _read(continuation)
+            previous = read_input(str(continuation))
             done = _results(team, previous, results or [])
             prompt, mode = builder.continuation(target, text, previous, done, today), "continuation"
         else:
@@ -90,16 +90,6 @@ def _today() -> str:
     import datetime as dt
 
     return dt.date.today().isoformat()
-
-
-def _read(path: Path) -> str:
-    current = environment.current()
-    if str(path) == "-":
-        return current.stdin.read().decode("utf-8", errors="replace")
-    try:
-        return (current.cwd / path).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"cannot read {path}: {error}") from None
 
 
 def _results(team: Team, previous: str, pairs: list[str]) -> list[HandoffResult]:
@@ -117,7 +107,7 @@ def _results(team: Team, previous: str, pairs: list[str]) -> list[HandoffResult]
         agent_name = agent.name or name
         task = next((r.task for r in requests if r.agent == agent_name), "(the request in your previous answer)")
         display = team.display_name(agent_name) or agent_name
-        found.append(HandoffResult(agent_name, display, task, "ok", _read(Path(file))))
+        found.append(HandoffResult(agent_name, display, task, "ok", read_input(file)))
     return found
 
 
@@ -126,7 +116,7 @@ def _handoff_prompt(
 ) -> Prompt:
     from agentctl.handoff import parse_output, resolve_targets
 
-    text = _read(path)
+    text = read_input(str(path))
     requests = [r for r in resolve_targets(parse_output(text), team) if r.agent == target.name]
     if not requests:
         raise UsageError(

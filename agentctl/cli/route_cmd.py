@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from agentctl.cli import env as environment
-from agentctl.cli.common import DataFormat, FormatOption, RootOption, columns, settings_for, write_json
+from agentctl.cli.common import DataFormat, FormatOption, RootOption, columns, read_input, settings_for, write_json
 from agentctl.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -68,9 +68,7 @@ def route_command(
 
 
 def _task_text(task: str) -> str:
-    current = environment.current()
-    text = current.stdin.read().decode("utf-8", "replace") if task == "-" else task
-    text = " ".join(text.split())
+    text = " ".join((read_input("-", "the task in words") if task == "-" else task).split())
     if not text:
         raise UsageError("the task is empty", hint='give the task in words, or "-" to read it from standard input')
     return text
