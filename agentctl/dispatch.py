@@ -23,8 +23,11 @@ from agentctl.errors import UsageError
 from agentctl.providers.base import Provider
 
 if TYPE_CHECKING:
+    from agentctl.engine import Engine
+    from agentctl.memory import MemoryStore
     from agentctl.prompts import Prompt, PromptBuilder
     from agentctl.providers.models import ModelMap
+    from agentctl.providers.pricing import PriceTable
     from agentctl.runs import CallRecord
     from agentctl.spec import AgentFile
     from agentctl.team import Team
@@ -115,10 +118,9 @@ def run_dispatch(
     return Dispatched(result, record)
 
 
-async def _run(engine: Any, provider: Provider, agent: AgentFile, options: DispatchOptions) -> RunResult:
+async def _run(engine: Engine, provider: Provider, agent: AgentFile, options: DispatchOptions) -> RunResult:
     try:
-        result: RunResult = await engine.run(agent, options.task, options.context)
-        return result
+        return await engine.run(agent, options.task, options.context)
     finally:
         await provider.aclose()
 
@@ -178,7 +180,7 @@ def model_map(settings: Settings) -> ModelMap:
     return ModelMap.build(settings.models)
 
 
-def price_table(settings: Settings) -> Any:
+def price_table(settings: Settings) -> PriceTable:
     from agentctl.providers.pricing import PriceTable
 
     return PriceTable(settings.prices)
@@ -204,7 +206,7 @@ def _builder(team: Team, options: DispatchOptions) -> PromptBuilder:
     return PromptBuilder(team, _store(team) if options.memory else None, budget if options.memory else 0)
 
 
-def _store(team: Team) -> Any:
+def _store(team: Team) -> MemoryStore:
     from agentctl.memory import MemoryStore
 
     return MemoryStore(team.settings)
@@ -312,19 +314,10 @@ def plan_dispatch(settings: Settings, options: DispatchOptions, today: dt.date |
 
 
 def _escalation_targets(team: Team, agent: AgentFile) -> list[str]:
-    """The agents its escalation table names: whom it may hand work to."""
-    from agentctl.errors import UnknownAgentError
-    from agentctl.handoff import escalation_targets
+    """The agents its escalation table and handoff headings name: whom it may hand work to."""
+    from agentctl.graph import build_graph
 
-    found: list[str] = []
-    for target in escalation_targets(agent.text):
-        try:
-            name = team.resolve(target.name).name
-        except UnknownAgentError:
-            continue
-        if name and name not in found and name != agent.name:
-            found.append(name)
-    return found
+    return [edge.target for edge in build_graph(team).edges if edge.source == agent.name]
 
 
 def _cached_prefix_tokens(prompt: Prompt) -> int:

@@ -252,7 +252,7 @@ def summary_lines(plan: Plan) -> list[str]:
         f"  1. {plan.agent}, fresh mode: about {plan.input_tokens} input tokens "
         f"(memory notes: {len(plan.prompt.memories)}), answer up to {plan.max_tokens} tokens",
         f"  2. each `## Handoff Requests` block in its answer runs on the agent it names "
-        f"(its escalation table names: {', '.join(plan.may_hand_off_to) or 'nobody'})",
+        f"(its escalations name: {', '.join(plan.may_hand_off_to) or 'nobody'})",
         f"  3. {plan.agent} continues with the results; at most {limits.max_rounds} rounds, "
         f"handoffs nest at most {limits.max_depth} deep, {limits.parallel} calls at once",
         f"  limits: calls {_limit(limits.max_calls)}, tokens {_limit(limits.max_tokens)}, "
