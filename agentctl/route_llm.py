@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from agentctl.providers.base import CallRequest, Provider, ProviderError, SystemBlock, Usage
+from agentctl.team import normalise_name  # how the roster compares names
 
 MAX_CANDIDATES = 40  # beyond this the offline ranking's top candidates go in (a catalogue of 600)
 MAX_DESCRIPTION = 400  # characters of each description: enough to tell agents apart
@@ -50,17 +51,13 @@ def routing_prompt(task: str, candidates: list[Candidate]) -> str:
 
 def pick(answer: str, candidates: list[Candidate]) -> str | None:
     """The candidate the answer names: the whole answer, else the one name it mentions."""
-    names = {_key(candidate.name): candidate.name for candidate in candidates}
-    whole = _key(answer.strip().strip("`*\"'. "))
+    names = {normalise_name(candidate.name): candidate.name for candidate in candidates}
+    whole = normalise_name(answer.strip().strip("`*\"'. "))
     if whole in names:
         return names[whole]
     lowered = answer.lower().replace("_", "-")
     mentioned = {names[key] for key in names if re.search(rf"(?<![\w-]){re.escape(key)}(?![\w-])", lowered)}
     return mentioned.pop() if len(mentioned) == 1 else None
-
-
-def _key(name: str) -> str:
-    return re.sub(r"[\s_]+", "-", name.strip().lower())
 
 
 async def _ask(provider: Provider, model: str, task: str, candidates: list[Candidate]) -> tuple[str, Usage]:
