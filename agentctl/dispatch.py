@@ -21,6 +21,7 @@ from agentctl.config import Settings
 from agentctl.engine import DEFAULT_MAX_TOKENS, Limits, RunResult
 from agentctl.errors import UsageError
 from agentctl.providers.base import Provider
+from agentctl.redact import secret_values
 
 if TYPE_CHECKING:
     from agentctl.engine import Engine
@@ -91,7 +92,7 @@ def run_dispatch(
     replay = _replay(settings, options.resume_from)
     run_id = new_run_id(clock(), (entropy or _entropy)())
     meta = _meta(options, agent, provider_name, limits)
-    recorder = RunRecorder.create(settings.runs_dir, run_id, meta, clock, secrets=_secrets(environ))
+    recorder = RunRecorder.create(settings.runs_dir, run_id, meta, clock, secrets=secret_values(environ))
     engine = Engine(
         team,
         provider,
@@ -218,11 +219,6 @@ def _replay(settings: Settings, run_id: str | None) -> dict[str, CallRecord]:
     from agentctl.runs import load_run
 
     return load_run(settings.runs_dir, run_id).completed_calls()
-
-
-def _secrets(environ: Mapping[str, str]) -> list[str]:
-    """Values that must never reach a record: the API key, however it was given."""
-    return [value for key, value in environ.items() if key in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN") and value]
 
 
 def _now() -> dt.datetime:

@@ -12,8 +12,9 @@ A run directory holds:
   size of events.jsonl it describes; when the log has grown since (a resumed run) or the run was
   killed before closing, readers parse the log instead. It is a cache, never the truth.
 
-Every string that reaches a record passes through the secret filter (the values given as
-`secrets`, 8 characters or more, become "[redacted]"): the API key never lands on disk. Readers
+Every string that reaches a record passes through the secret filter (redact.SecretFilter: the
+values given as `secrets`, and anything shaped like a known kind of key, become "[redacted]"): the
+API key never lands on disk. Readers
 never fail on a damaged log: a bad line becomes a problem of the record.
 """
 
@@ -34,14 +35,13 @@ from typing import Any
 from agentctl.errors import AgentctlError, ExitCode, UsageError
 from agentctl.fsutil import atomic_create_text, atomic_write_text
 from agentctl.providers.base import Usage
+from agentctl.redact import SecretFilter
 
 RUN_FILE = "run.json"
 EVENTS_FILE = "events.jsonl"
 RESULT_FILE = "result.md"
 SUMMARY_FILE = "summary.json"
 RECORD_FORMAT = 1  # bump when a reader could misread an older record
-REDACTED = "[redacted]"
-MIN_SECRET_LENGTH = 8  # shorter "secrets" would redact ordinary words
 LIST_HINT = "agentctl runs list shows the runs"
 NEWEST = ("last", "latest")
 FINISHED_CALL = ("ok", "replayed")  # what resume may reuse
@@ -79,9 +79,7 @@ class RunRecorder:
         self.directory = directory
         self._fd: int | None = fd
         self._clock = clock
-        self._secrets = _secret_forms(secrets)
-        # A secret as it reads inside an encoded JSON string (quotes and backslashes escaped).
-        self._encoded_secrets = [json.dumps(secret, ensure_ascii=False)[1:-1] for secret in self._secrets]
+        self.filter = SecretFilter(secrets)  # the engine redacts memory notes with it too
         self._seq = last_seq
         self._lock = threading.Lock()  # seq and write go together, whoever calls
 
@@ -139,7 +137,7 @@ class RunRecorder:
     def write_result(self, text: str) -> None:
         """The final answer as result.md (atomic: a reader sees the old file or the whole new one)."""
         try:
-            atomic_write_text(self.directory / RESULT_FILE, _redact(text, self._secrets))
+            atomic_write_text(self.directory / RESULT_FILE, self.filter.redact(text))
         except OSError as error:
             raise _write_error(self.directory / RESULT_FILE, error) from None
 
@@ -162,10 +160,10 @@ class RunRecorder:
         self.close()
 
     def _line(self, event: dict[str, Any]) -> bytes:
-        line = json.dumps(_clean(event, self._secrets), ensure_ascii=False, separators=(",", ":"))
+        line = json.dumps(_clean(event, self.filter), ensure_ascii=False, separators=(",", ":"))
         # Strings were redacted before encoding; this also catches a secret that only appears in
         # the encoded text (after an escape such as `\n`), so the bytes on disk never hold it.
-        return (_redact(line, self._encoded_secrets) + "\n").encode("utf-8")
+        return (self.filter.redact_encoded(line) + "\n").encode("utf-8")
 
     def _write(self, data: bytes) -> None:
         if self._fd is None:
@@ -178,7 +176,7 @@ class RunRecorder:
             raise _write_error(self.directory / EVENTS_FILE, error) from None
 
     def _write_json_file(self, name: str, data: dict[str, Any]) -> None:
-        text = json.dumps(_clean(data, self._secrets), ensure_ascii=False, indent=2) + "\n"
+        text = json.dumps(_clean(data, self.filter), ensure_ascii=False, indent=2) + "\n"
         try:
             atomic_write_text(self.directory / name, text)
         except OSError as error:
@@ -237,29 +235,16 @@ def _write_error(path: Path, error: OSError, verb: str = "write") -> AgentctlErr
 # Secrets
 
 
-def _secret_forms(secrets: Iterable[str]) -> list[str]:
-    """The secrets worth redacting, longest first (a key that contains another goes whole)."""
-    kept = {secret for secret in secrets if isinstance(secret, str) and len(secret) >= MIN_SECRET_LENGTH}
-    return sorted(kept, key=len, reverse=True)
-
-
-def _redact(text: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
-
-
-def _clean(value: object, secrets: Sequence[str]) -> object:
+def _clean(value: object, secrets: SecretFilter) -> object:
     """`value` as plain JSON data with every string redacted; anything else becomes its text."""
     if isinstance(value, str):
-        return _redact(value, secrets)
+        return secrets.redact(value)
     if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None  # NaN is not JSON; jq and friends reject it
     if isinstance(value, dict):
-        return {_redact(str(key), secrets): _clean(item, secrets) for key, item in value.items()}
+        return {secrets.redact(str(key)): _clean(item, secrets) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_clean(item, secrets) for item in value]
     to_json = getattr(value, "to_json", None)
@@ -268,7 +253,7 @@ def _clean(value: object, secrets: Sequence[str]) -> object:
             return _clean(to_json(), secrets)
         except Exception:
             pass
-    return _redact(_text_of(value), secrets)
+    return secrets.redact(_text_of(value))
 
 
 def _text_of(value: object) -> str:

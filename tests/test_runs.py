@@ -12,8 +12,8 @@ import pytest
 
 from agentctl.errors import AgentctlError, ExitCode
 from agentctl.providers.base import Usage
+from agentctl.redact import REDACTED
 from agentctl.runs import (
-    REDACTED,
     RunExistsError,
     RunRecorder,
     find_run,
@@ -403,7 +403,7 @@ def team(tmp_path: Path) -> Path:
 def test_runs_list_with_no_runs(team: Path, cli: RunCli) -> None:
     text = cli("runs", "list")
     assert text.exit_code == 0 and "no runs yet in .agentctl/runs" in text.stdout
-    assert cli("runs", "list", "--format", "json").json() == []
+    assert cli("runs", "list", "--format", "json").json() == {"version": 1, "runs": []}
 
 
 def test_runs_list_table_and_json(team: Path, cli: RunCli) -> None:
@@ -415,7 +415,7 @@ def test_runs_list_table_and_json(team: Path, cli: RunCli) -> None:
     assert header.split() == ["id", "when", "agent", "status", "calls", "tokens", "cost", "task"]
     assert newest.startswith("20261123-090000-ffffff  2026-11-23 09:00") and "incomplete" in newest
     assert "ok" in oldest.split() and "$0.0350" in oldest and "5.8k" in oldest and "Design the orders schema" in oldest
-    rows = cli("runs", "list", "--format", "json", "--limit", "1").json()
+    rows = cli("runs", "list", "--format", "json", "--limit", "1").json()["runs"]
     assert [row["run_id"] for row in rows] == ["20261123-090000-ffffff"]
 
 
@@ -444,7 +444,7 @@ def test_runs_show_draws_the_tree_and_the_totals(team: Path, cli: RunCli) -> Non
 def test_runs_show_json_is_the_record(team: Path, cli: RunCli) -> None:
     runs_dir = record_run(team / ".agentctl" / "runs").parent
     result = cli("runs", "show", RUN_ID[:12], "--format", "json")
-    assert result.exit_code == 0 and result.json() == load_run(runs_dir, RUN_ID).to_json()
+    assert result.exit_code == 0 and result.json() == {"version": 1} | load_run(runs_dir, RUN_ID).to_json()
 
 
 def test_runs_show_of_an_incomplete_run(team: Path, cli: RunCli) -> None:

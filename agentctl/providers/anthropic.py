@@ -11,8 +11,9 @@ not the SDK's business; this provider retries it, up to `max_retries` times as w
 in the response's warnings. What reaches the engine has failed for good.
 
 The API key never appears in a ProviderError's message or hint, nor in any string a response
-carries: everything the SDK says is passed through `_redact` first, and errors are raised outside
-the `except` block so that no SDK exception (whose request holds the key) rides along as context.
+carries: everything the SDK says is passed through the secret filter (agentctl.redact) first, and
+errors are raised outside the `except` block so that no SDK exception (whose request holds the key)
+rides along as context.
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from agentctl.providers.base import CallRequest, CallResponse, ErrorKind, ProviderError, Usage
+from agentctl.redact import SecretFilter
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
     from anthropic.types import Message, MessageParam, TextBlockParam
 
 MISSING_KEY_HINT = "set ANTHROPIC_API_KEY, or run with --dry-run"
-REDACTED = "[redacted]"
 # Kinds worth another try when they break a stream that had started (the SDK retried the rest).
 MIDSTREAM_RETRY = frozenset({"network", "timeout", "overloaded", "server", "rate_limit"})
 _KIND_BY_TYPE: dict[str, ErrorKind] = {
@@ -102,7 +103,7 @@ class AnthropicProvider:
         from anthropic import AsyncAnthropic  # the SDK import, paid only by real calls
 
         self.config = config
-        self._key = config.api_key
+        self._filter = SecretFilter([config.api_key])
         self._client: AsyncAnthropic = AsyncAnthropic(
             api_key=config.api_key, base_url=config.base_url, timeout=config.timeout, max_retries=config.max_retries
         )
@@ -161,7 +162,8 @@ class AnthropicProvider:
                 else f" ({retries} broken streams before)"
             )
         hint = self._hint(failure.kind, params)
-        return ProviderError(_redact(line, self._key), failure.kind, _redact(hint, self._key), failure.status)
+        redact = self._filter.redact
+        return ProviderError(redact(line), failure.kind, redact(hint) if hint else hint, failure.status)
 
     def _hint(self, kind: ErrorKind, params: _Params) -> str:
         if kind == "timeout":
@@ -172,8 +174,8 @@ class AnthropicProvider:
         return _HINTS[kind]
 
     def _redacted(self, response: CallResponse) -> CallResponse:
-        response.text = _redact(response.text, self._key)
-        response.warnings = [_redact(warning, self._key) for warning in response.warnings]
+        response.text = self._filter.redact(response.text)
+        response.warnings = [self._filter.redact(warning) for warning in response.warnings]
         return response
 
 
@@ -313,7 +315,3 @@ def _cause_line(exc: BaseException) -> str:
 def _one_line(text: str, limit: int = 300) -> str:
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _redact(text: str, key: str) -> str:
-    return text.replace(key, REDACTED) if key and key in text else text
