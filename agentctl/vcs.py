@@ -11,7 +11,16 @@ from agentctl.errors import UsageError
 
 
 def changed_files(cwd: Path, since: str) -> set[Path]:
-    """Files changed since `since` (committed, staged, unstaged or untracked), resolved."""
+    """Files changed since `since` (committed, staged, unstaged or untracked), resolved.
+
+    `since` is user text handed to git: a value starting with `-` is refused (git would read it as
+    an option, and `--output=FILE` overwrites FILE), and `--end-of-options` stops git reading any
+    revision as an option all the same."""
+    if since.startswith("-") or "\0" in since:
+        raise UsageError(
+            f"--changed {since!r} is not a revision: a revision does not start with '-'",
+            hint="pass a branch, tag or commit, for example --changed origin/main",
+        )
     import git
 
     try:
@@ -20,7 +29,7 @@ def changed_files(cwd: Path, since: str) -> set[Path]:
         raise UsageError(f"--changed needs a git repository, and {cwd} is not in one", hint="drop --changed") from None
     top = Path(repo.working_tree_dir or cwd)
     try:
-        names = repo.git.diff("--name-only", "--no-renames", since, "--").splitlines()
+        names = repo.git.diff("--name-only", "--no-renames", "--end-of-options", since, "--").splitlines()
     except git.GitCommandError:
         raise UsageError(
             f"git does not know the revision {since!r}",
