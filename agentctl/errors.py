@@ -16,7 +16,8 @@ class ExitCode:
     INTERNAL = 3
     PROVIDER = 4
     BUDGET = 5
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # Ctrl-C (SIGINT)
+    TERMINATED = 143  # SIGTERM, what orchestrators and CI send: 128 + 15, as a shell reports it
 
 
 class AgentctlError(Exception):
@@ -46,3 +47,12 @@ class RootNotFoundError(AgentctlError):
 
 class UnknownAgentError(AgentctlError):
     """A name that no agent and no roster entry resolves: exit 2."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived. A KeyboardInterrupt, so that every path that saves a run on Ctrl-C saves it
+    on SIGTERM too; the boundary exits 143 instead of 130."""
+
+
+def interruption_exit_code(error: BaseException) -> int:
+    return ExitCode.TERMINATED if isinstance(error, Terminated) else ExitCode.INTERRUPTED

@@ -3,12 +3,17 @@
 This package alone imports typer and rich. `main` is the single error boundary:
 AgentctlError prints `error: <message>` and its hint and exits with its code; anything else
 is a bug, exits 3 with a pointer to --debug (or re-raises under --debug / AGENTCTL_DEBUG=1).
+Ctrl-C exits 130 and SIGTERM 143, after whatever a run had was saved. With `--format json`, every
+exit prints one JSON document on stdout: the command's own, or `{"version": 1, "error": {...}}`.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +22,7 @@ import typer
 from agentctl import __version__
 from agentctl.cli import env as environment
 from agentctl.cli.env import Environment
-from agentctl.errors import AgentctlError, ExitCode
+from agentctl.errors import AgentctlError, ExitCode, Terminated, interruption_exit_code
 
 app = typer.Typer(
     name="agentctl",
@@ -102,38 +107,81 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     current = environment.current()
     args = _optional_values(list(sys.argv[1:] if argv is None else argv), current.cwd)
     debug = "--debug" in args or current.debug
+    json_output = wants_json(args)
     try:
-        _register(args)
-        result = app(args=args, prog_name="agentctl", standalone_mode=False)
+        with _sigterm_as_interrupt():
+            _register(args)
+            result = app(args=args, prog_name="agentctl", standalone_mode=False)
     except AgentctlError as error:
-        current.err(f"error: {error.message}")
-        if error.hint:
-            current.err(f"hint: {error.hint}")
-        return error.exit_code
+        return _fail(error.message, error.hint, error.exit_code, json_output)
     except typer.Exit as done:
         return done.exit_code
-    except (typer.Abort, KeyboardInterrupt):
-        current.err("interrupted")
-        return ExitCode.INTERRUPTED
+    except (typer.Abort, KeyboardInterrupt) as stop:
+        code = interruption_exit_code(stop)
+        return _fail("terminated (SIGTERM)" if code == ExitCode.TERMINATED else "interrupted", None, code, json_output)
     except typer.TyperException as error:
-        return _usage_error(error)
+        return _usage_error(error, json_output)
     except Exception as error:
         if debug:
             raise
-        current.err(f"error: internal error ({type(error).__name__}: {error}); this is a bug in agentctl")
-        current.err("hint: run again with --debug (or AGENTCTL_DEBUG=1) for the traceback, and report it")
-        return ExitCode.INTERNAL
+        return _fail(
+            f"internal error ({type(error).__name__}: {error}); this is a bug in agentctl",
+            "run again with --debug (or AGENTCTL_DEBUG=1) for the traceback, and report it",
+            ExitCode.INTERNAL,
+            json_output,
+        )
     return result if isinstance(result, int) else ExitCode.OK
 
 
-def _usage_error(error: typer.TyperException) -> int:
+def wants_json(args: Sequence[str]) -> bool:
+    """Whether the command line asks for `--format json` (any spelling typer accepts)."""
+    for index, arg in enumerate(args):
+        if arg in ("--format", "-f") and index + 1 < len(args) and args[index + 1].lower() == "json":
+            return True
+        if arg.lower() in ("--format=json", "-fjson"):
+            return True
+    return False
+
+
+def _fail(message: str, hint: str | None, code: int, json_output: bool) -> int:
+    """The one way an error leaves agentctl: `error:`/`hint:` lines on stderr, and the JSON error
+    document on stdout when JSON was asked for and the command has not printed its own."""
+    current = environment.current()
+    current.err(f"error: {message}" if code not in (ExitCode.INTERRUPTED, ExitCode.TERMINATED) else message)
+    if hint:
+        current.err(f"hint: {hint}")
+    if json_output and not current.json_written:
+        import json
+
+        document = {"version": 1, "error": {"message": message, "hint": hint, "exit_code": code}}
+        current.out_json(json.dumps(document, indent=2, ensure_ascii=False))
+    return code
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises Terminated (a KeyboardInterrupt): runs are saved as on Ctrl-C, exit 143."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread; in-process callers elsewhere keep theirs
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _usage_error(error: typer.TyperException, json_output: bool) -> int:
     current = environment.current()
     if type(error).__name__ == "NoArgsIsHelpError":  # bare `agentctl`: the help is the message
         current.out(error.format_message())
         return ExitCode.USAGE
-    current.err(f"error: {error.format_message()}")
-    current.err("hint: `agentctl --help` lists the commands; `agentctl COMMAND --help` their options")
-    return ExitCode.USAGE
+    hint = "`agentctl --help` lists the commands; `agentctl COMMAND --help` their options"
+    return _fail(error.format_message(), hint, ExitCode.USAGE, json_output)
 
 
 # Options whose value may be left out, and the value they then take.

@@ -72,10 +72,15 @@ def read_input(source: str, what: str = "a file") -> str:
         return data.decode("utf-8", errors="replace")
 
 
-def write_json(data: object) -> None:
+JSON_VERSION = 1  # of every command's --format json document; keys are only ever added
+
+
+def write_json(data: dict[str, object]) -> None:
+    """The command's JSON document on stdout: an object whose first key is `"version": 1`."""
     import json
 
-    environment.current().out(json.dumps(data, indent=2, ensure_ascii=False))
+    document = {"version": JSON_VERSION} | data
+    environment.current().out_json(json.dumps(document, indent=2, ensure_ascii=False))
 
 
 def columns(rows: list[list[str]], header: list[str]) -> str:

@@ -24,6 +24,7 @@ class Environment:
     stdin: IO[bytes] = field(default_factory=lambda: sys.stdin.buffer)
     cwd: Path = field(default_factory=Path.cwd)
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    json_written: bool = False  # a JSON document is on stdout: an error must not print a second one
 
     @property
     def colour(self) -> bool:
@@ -54,6 +55,11 @@ class Environment:
             highlight=False,
             width=None if terminal else 10_000,
         )
+
+    def out_json(self, text: str) -> None:
+        """Write the command's one JSON document (see cli.common.write_json)."""
+        self.json_written = True
+        self.out(text)
 
     def out(self, text: str) -> None:
         self.stdout.write(text if text.endswith("\n") else text + "\n")

@@ -53,7 +53,9 @@ def list_command(
     if output is DataFormat.json:
         # One compact object per line: the C encoder keeps ten thousand notes well under a second.
         lines = [json.dumps(entry.to_json() | flags.get(entry.path, {}), ensure_ascii=False) for entry in entries]
-        current.out('{"entries": [\n' + ",\n".join(lines) + "\n]}" if lines else '{"entries": []}')
+        current.out_json(
+            '{"version": 1, "entries": [\n' + ",\n".join(lines) + "\n]}" if lines else '{"version": 1, "entries": []}'
+        )
         return ExitCode.OK
     rows = [
         [

@@ -75,7 +75,7 @@ def _file_json(file: FileReport) -> dict[str, object]:
 
 def render_json(report: Report, strict: bool) -> None:
     current = environment.current()
-    current.out(json.dumps(report_json(report), indent=2, ensure_ascii=False))
+    current.out_json(json.dumps(report_json(report), indent=2, ensure_ascii=False))
     current.err(_summary_line(report, strict))
 
 
@@ -172,7 +172,7 @@ def _uri(display_path: str) -> str:
 
 def render_sarif(report: Report, strict: bool) -> None:
     current = environment.current()
-    current.out(json.dumps(report_sarif(report), indent=2, ensure_ascii=False))
+    current.out_json(json.dumps(report_sarif(report), indent=2, ensure_ascii=False))
     current.err(_summary_line(report, strict))
 
 

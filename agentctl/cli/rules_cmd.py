@@ -15,10 +15,12 @@ def rules_command(output: FormatOption = DataFormat.text) -> int:
 
     if output is DataFormat.json:
         write_json(
-            [
-                {"id": r.id, "name": r.slug, "severity": r.severity, "group": r.group, "summary": r.summary}
-                for r in RULES.values()
-            ]
+            {
+                "rules": [
+                    {"id": r.id, "name": r.slug, "severity": r.severity, "group": r.group, "summary": r.summary}
+                    for r in RULES.values()
+                ]
+            }
         )
         return ExitCode.OK
     current = environment.current()

@@ -51,7 +51,7 @@ def list_command(
     runs = list_runs(runs_dir, limit)
     current = environment.current()
     if output is DataFormat.json:
-        write_json([run.to_json() for run in runs])
+        write_json({"runs": [run.to_json() for run in runs]})
         return ExitCode.OK
     if not runs:
         current.out(f"no runs yet in {_shown(runs_dir)}: each `agentctl dispatch` records one there")
