@@ -75,6 +75,24 @@ def read_input(source: str, what: str = "a file") -> str:
 JSON_VERSION = 1  # of every command's --format json document; keys are only ever added
 
 
+def bounded_text(text: str, what: str, limit: int | None = None) -> str:
+    """`text` (a task, a context, a query) if it is within its size limit; exit 2 otherwise.
+
+    Every parser and prompt downstream is linear, but a 50 MB task still costs memory and time for
+    nothing a model could take: the limit is bounds.TASK_BYTES unless said otherwise."""
+    from agentctl import bounds
+    from agentctl.errors import UsageError
+
+    limit = bounds.TASK_BYTES if limit is None else limit
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise UsageError(
+            f"{what} is {size:,} bytes; the limit is {bounds.describe(limit)}",
+            hint=f"shorten {what}, or put the material in files the agent reads",
+        )
+    return text
+
+
 def write_json(data: dict[str, object]) -> None:
     """The command's JSON document on stdout: an object whose first key is `"version": 1`."""
     import json

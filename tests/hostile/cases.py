@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.hostile.cases_cli import CASES as CLI_CASES
+from tests.hostile import cases_cli, cases_dispatch, cases_files, cases_fmt, cases_memory, cases_parsing
 from tests.hostile.harness import Case
 
-CASES: list[Case] = [*CLI_CASES]
+AREAS = (cases_cli, cases_memory, cases_fmt, cases_parsing, cases_files, cases_dispatch)
+CASES: list[Case] = [case for area in AREAS for case in area.CASES]

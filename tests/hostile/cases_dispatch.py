@@ -1,0 +1,7 @@
+"""Hostile cases: dispatch."""
+
+from __future__ import annotations
+
+from tests.hostile.harness import Case
+
+CASES: list[Case] = []

@@ -1,0 +1,7 @@
+"""Hostile cases: memory."""
+
+from __future__ import annotations
+
+from tests.hostile.harness import Case
+
+CASES: list[Case] = []
