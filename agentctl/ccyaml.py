@@ -42,6 +42,10 @@ class YamlResult:
     standard_error: YamlProblem | None = None  # set when libyaml/PyYAML refuse it
     key_positions: dict[str, tuple[int, int]] = field(default_factory=dict)
     duplicate_keys: list[tuple[str, int]] = field(default_factory=list)  # (key, 1-based line)
+    # Set when the text is over a parse budget (aliases expanding past bounds.YAML_NODES nodes, or
+    # nesting past bounds.YAML_DEPTH levels): why, in one sentence. `value` then holds only what
+    # could be read within the budget; consumers must not rewrite or walk the rest.
+    over_budget: str | None = None
 
     @property
     def ok(self) -> bool:
