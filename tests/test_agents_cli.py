@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from tests.conftest import RunCli, agent_text, make_team
+from tests.conftest import REPO, RunCli, agent_text, make_team
 
 PROTOCOL = """# Team protocol
 
@@ -69,3 +70,25 @@ def test_show_unknown_agent_suggests_names(tmp_path: Path, cli: RunCli) -> None:
     result = cli("show", "db-architekt", cwd=team(tmp_path))
     assert result.exit_code == 2
     assert "no agent called 'db-architekt'" in result.stderr and "did you mean 'db-architect'" in result.stderr
+
+
+def test_list_fits_an_80_column_terminal(tmp_path: Path, cli: RunCli) -> None:
+    """At 80 columns every agent is one line, its name whole: the description is cut, tools dropped."""
+    root = tmp_path / "shipped"
+    for folder in ("agents", "agents-shared", "agents-memory"):
+        shutil.copytree(REPO / folder, root / folder)
+    result = cli("list", cwd=root, tty=True, env={"COLUMNS": "80"})
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 0 and len(lines) == 16 + 2  # header, 16 agents, the count
+    assert all(len(line) <= 80 for line in lines), max(lines, key=len)
+    names = {line.split()[0] for line in lines[1:-1]}
+    assert "accessibility-auditor" in names and "performance-engineer" in names
+    wide = cli("list", cwd=root, tty=True, env={"COLUMNS": "160"}).stdout.splitlines()
+    assert wide[0].split()[:3] == ["name", "model", "tools"] and all(len(line) <= 160 for line in wide)
+
+
+def test_list_piped_is_never_cut(tmp_path: Path, cli: RunCli) -> None:
+    long_name = "a" * 300
+    root = make_team(tmp_path, {"long.md": agent_text(long_name, "A very long name.")})
+    result = cli("list", cwd=root)
+    assert result.exit_code == 0 and long_name in result.stdout

@@ -82,21 +82,26 @@ def _verdict_text(claude_code: dict[str, Any]) -> str:
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
-    from rich.table import Table
+    """One line per agent. On a terminal every line fits its width: the description takes what is
+    left, long names and tool lists are cut with an ellipsis, and tools then model are dropped
+    before a row would wrap. Piped output is never cut."""
+    from agentctl.cli.common import Fit, columns
 
-    console = environment.current().console()
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    for column in ("name", "model", "tools", "description", "Claude Code"):
-        table.add_column(column, overflow="fold" if column == "description" else "ellipsis")
-    for row in rows:
-        tools = row["claude_code"]["tools_display"]
-        short = tools if len(tools) <= 30 else tools[:29] + "\u2026"
-        description = row["description"] if len(row["description"]) <= 70 else row["description"][:69] + "\u2026"
-        table.add_row(
-            row["name"] or "?", str(row["model"] or "inherit"), short, description, _verdict_text(row["claude_code"])
-        )
-    console.print(table)
-    console.print(f"{len(rows)} agents")
+    current = environment.current()
+    table = [
+        [
+            row["name"] or "?",
+            str(row["model"] or "inherit"),
+            row["claude_code"]["tools_display"],
+            row["description"],
+            _verdict_text(row["claude_code"]),
+        ]
+        for row in rows
+    ]
+    width = current.width
+    fit = Fit(width, flexible=3, caps={0: 32, 1: 12, 2: 30, 4: 40}, droppable=(2, 1)) if width else None
+    current.out(columns(table, ["name", "model", "tools", "description", "Claude Code"], fit))
+    current.out(f"{len(rows)} agents")
 
 
 def _print_details(details: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -101,14 +102,56 @@ def write_json(data: dict[str, object]) -> None:
     environment.current().out_json(json.dumps(document, indent=2, ensure_ascii=False))
 
 
-def columns(rows: list[list[str]], header: list[str]) -> str:
-    """Rows as aligned plain-text columns (fast for thousands of rows, unlike a rich table)."""
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *rows]
-    ]
+def shorten(text: str, width: int) -> str:
+    """`text` on one line (spaces collapsed), cut to `width` characters with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(0, width - 1)] + "\u2026"
+
+
+@dataclass(slots=True)
+class Fit:
+    """How `columns` fits a terminal: the column that takes what is left, the widest each other
+    column may be, the columns to drop (in order) when even that does not fit, the least the
+    flexible column should keep before a column is dropped."""
+
+    width: int
+    flexible: int
+    caps: dict[int, int] = field(default_factory=dict)
+    droppable: tuple[int, ...] = ()
+    least: int = 20
+
+
+GAP = 2  # spaces between columns
+
+
+def columns(rows: list[list[str]], header: list[str], fit: Fit | None = None) -> str:
+    """Rows as aligned plain-text columns (fast for thousands of rows, unlike a rich table).
+
+    With `fit` (a terminal's width), every line fits it: long cells are cut with an ellipsis and
+    columns are dropped rather than wrapping a row onto several lines."""
+    keep = list(range(len(header)))
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in keep]
+    if fit is not None:
+        keep, widths = _fitted(widths, fit)
+    lines = []
+    for row in [header, *rows]:
+        cells = [shorten(str(row[i]), widths[i]) if fit else str(row[i]) for i in keep]
+        lines.append((" " * GAP).join(cell.ljust(widths[i]) for cell, i in zip(cells, keep, strict=True)).rstrip())
     return "\n".join(lines)
+
+
+def _fitted(natural: list[int], fit: Fit) -> tuple[list[int], list[int]]:
+    """The columns to show and each column's width, so that a line is at most `fit.width` long."""
+    widths = [min(width, fit.caps.get(index, width)) for index, width in enumerate(natural)]
+    keep = list(range(len(natural)))
+    droppable = list(fit.droppable)
+    while True:
+        others = sum(widths[i] for i in keep if i != fit.flexible) + GAP * (len(keep) - 1)
+        room = fit.width - others
+        if room >= min(fit.least, natural[fit.flexible]) or not droppable:
+            widths[fit.flexible] = max(1, min(natural[fit.flexible], room))
+            return keep, widths
+        keep.remove(droppable.pop(0))
 
 
 def parse_date(value: str | None, option: str) -> date | None:

@@ -32,6 +32,20 @@ class Environment:
         return self.stdout.isatty() and not self.environ.get("NO_COLOR")
 
     @property
+    def width(self) -> int | None:
+        """The terminal's width when stdout is one (COLUMNS first, as `ls` reads it); None for a
+        pipe or a file, whose lines are never cut."""
+        if not self.stdout.isatty():
+            return None
+        columns = self.environ.get("COLUMNS", "")
+        if columns.isdigit() and int(columns) > 0:
+            return int(columns)
+        try:
+            return os.get_terminal_size(self.stdout.fileno()).columns
+        except (OSError, ValueError, AttributeError):
+            return 80
+
+    @property
     def interactive(self) -> bool:
         """Standard input is a terminal: a person could answer, and nothing is piped in."""
         isatty = getattr(self.stdin, "isatty", None)
