@@ -131,8 +131,6 @@ def test_bad_input_never_gives_a_traceback(tmp_path: Path, cli: RunCli) -> None:
     ("args", "message"),
     [
         (("validate", "nope"), "no such file or directory"),
-        (("validate", "empty"), "no markdown files below"),
-        (("validate", "notes"), "no agent files in"),
         (("validate", "--format", "xml"), "Invalid value"),
         (("validate", "agent.md", "--ignore", "XX999"), "unknown rule"),
     ],
@@ -145,6 +143,19 @@ def test_usage_errors_exit_2(tmp_path: Path, cli: RunCli, args: tuple[str, ...],
     result = cli(*args, cwd=tmp_path)
     assert result.exit_code == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("given", ["empty", "notes", "notes/README.md", ".claude/agents/README.md"])
+def test_nothing_to_check_is_not_an_error(tmp_path: Path, cli: RunCli, given: str) -> None:
+    """pre-commit passes every staged file its pattern matches: a README alone is nothing to check."""
+    (tmp_path / "empty").mkdir()
+    for readme in ("notes/README.md", ".claude/agents/README.md"):
+        (tmp_path / readme).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / readme).write_text("# Notes\n\nNot an agent.\n")
+    result = cli("validate", given, cwd=tmp_path)
+    assert result.exit_code == 0 and "nothing to check" in result.stderr, result.stderr
+    data = cli("validate", given, "--format", "json", cwd=tmp_path).json()
+    assert data["summary"]["errors"] == 0 and all(file["kind"] != "agent" for file in data["files"])
 
 
 def test_outside_a_team_without_paths_is_a_usage_error(tmp_path: Path, cli: RunCli) -> None:

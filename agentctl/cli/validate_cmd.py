@@ -51,6 +51,9 @@ def validate_command(
     ignored = [*(settings.ignore if settings else ()), *(ignore or [])]
     absolute = [path if path.is_absolute() else current.cwd / path for path in paths or []]
     report = validate(absolute, settings, current.cwd, changed=changed_files, ignore=ignored)
+    if not any(file.kind == "agent" for file in report.files):
+        where = ", ".join(str(path) for path in paths or []) or "the team's folders"
+        current.err(f"warning: nothing to check: no agent files in {where}")
     render_report(report, output.value, strict)
     return ExitCode.PROBLEMS if report.failed(strict) else ExitCode.OK
 

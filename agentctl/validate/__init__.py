@@ -26,19 +26,20 @@ def validate(
     cwd: Path,
     changed: set[Path] | None = None,
     ignore: Iterable[str] = (),
-    require_agents: bool = True,
+    require_agents: bool = False,
 ) -> Report:
     """Check the files below `paths` (the team's folders when empty).
 
     With `changed`, only those files are reported, but names are still compared across all
-    scanned files: a new agent can collide with an old one.
+    scanned files: a new agent can collide with an old one. Paths that hold no agent file give a
+    report without agents (nothing to check is not an error: pre-commit passes whatever matched its
+    pattern, READMEs included); `require_agents` makes it a UsageError instead.
     """
-    explicit = bool(paths)
     if not paths:
         if settings is None:
             raise UsageError("no paths to check", hint="pass files or folders, or run inside a team")
         paths = default_paths(settings)
-    candidates = discover(paths, settings, explicit)
+    candidates = discover(paths, settings, explicit=False)
     reports = [_report(candidate, cwd) for candidate in candidates]
     if require_agents and not any(report.kind == "agent" for report in reports):
         listed = ", ".join(str(path) for path in paths)
