@@ -793,6 +793,8 @@ def route_team(team: Team, task: str, top: int | None = None) -> list[RouteScore
 # Bump when what an index holds changes; the cache key also holds agentctl's version and the
 # modification times of the modules that shape an index (an editable install changes without one).
 CACHE_FORMAT = 1
+CACHE_FILE = "route-index.marshal"
+CACHE_BYTES = 64 * 1024 * 1024  # far above any team's index; a bigger file is not ours
 _SHAPING_MODULES = ("route", "spec", "claude_code", "ccyaml", "handoff", "team")
 
 
@@ -805,7 +807,7 @@ def team_index(settings: Settings) -> RouteIndex:
     of 2x `import typer`. The cache is marshal data, as Python's own __pycache__ is: written by
     agentctl into the project's ignored state folder, and thrown away on any doubt.
     """
-    path = settings.root / ".agentctl" / "cache" / "route-index.marshal"
+    path = settings.root / ".agentctl" / "cache" / CACHE_FILE
     key = _cache_key(settings)
     index = _read_cache(path, key)
     if index is None:
@@ -813,7 +815,7 @@ def team_index(settings: Settings) -> RouteIndex:
 
         team = load_team(settings)
         index = RouteIndex.from_agents(team.agents, team.roster)
-        _write_cache(path, key, index)
+        _write_cache(settings.root, key, index)
     return index
 
 
@@ -840,25 +842,35 @@ def _stat(path: Path) -> tuple[int, int]:
 def _read_cache(path: Path, key: tuple[object, ...]) -> RouteIndex | None:
     import marshal
 
+    from agentctl.fsutil import read_bounded
+
     try:
-        stored_key, docs = marshal.loads(path.read_bytes())
+        stored_key, docs = marshal.loads(read_bounded(path, CACHE_BYTES))
         return RouteIndex([_undump(doc) for doc in docs]) if stored_key == _listed(key) else None
-    except (OSError, ValueError, EOFError, TypeError, IndexError, KeyError):
-        return None  # no cache, another version's, or damaged: build from the files
+    except (OSError, ValueError, EOFError, TypeError, IndexError, KeyError, MemoryError, RecursionError):
+        # No cache, another version's, damaged, or not ours at all (marshal is no parser of
+        # hostile data, and a repository can ship a file there): build from the files.
+        return None
 
 
-def _write_cache(path: Path, key: tuple[object, ...], index: RouteIndex) -> None:
+def _write_cache(root: Path, key: tuple[object, ...], index: RouteIndex) -> None:
     import marshal
     import os
 
     # A temporary file renamed into place (never half a cache), not synced to disk as fsutil's
     # writes are: a cache lost to a crash is only rebuilt, and the sync and tempfile's import
     # would cost a cold `agentctl route` several milliseconds.
+    from agentctl.statedir import state_folder
+
+    path = root / ".agentctl" / "cache" / CACHE_FILE
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        state_folder(root, "cache")  # real folders only, and .agentctl/.gitignore on first use
         data: Any = (_listed(key), [_dump(doc) for doc in index.docs])
-        temporary.write_bytes(marshal.dumps(data))
+        temporary.unlink(missing_ok=True)  # a leftover (or a planted symlink) is never written through
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(marshal.dumps(data))
         os.replace(temporary, path)
     except (OSError, ValueError):
         temporary.unlink(missing_ok=True)  # a read-only checkout: route without a cache
