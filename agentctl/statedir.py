@@ -40,10 +40,8 @@ def state_folder(root: Path, *parts: str) -> Path:
 
 
 def _real_folder(folder: Path) -> None:
-    try:
+    with contextlib.suppress(FileExistsError):
         folder.mkdir()
-    except FileExistsError:
-        pass
     if folder.is_symlink() or not folder.is_dir():
         raise StateDirError(f"{folder} is a symlink or not a folder; agentctl writes only into a real folder there")
 
