@@ -4,10 +4,16 @@ file behind.
 Every file agentctl reads from a team, a repository or a user goes through `read_bounded`: it opens
 only regular files (a FIFO, a device or a socket named `agents/x.md` is refused without blocking),
 checks the size before reading, and reads at most `limit + 1` bytes whatever the size claimed.
+
+Every write goes through a temporary file beside its target (`.<name>.XXXXXXXX.tmp`, fsynced, then
+renamed or linked into place), so a reader never sees half a file; `rewrite_bytes` also keeps a
+rewritten file the same file (owner, mode, hard links). A killed process can leave such temporaries
+behind: `remove_stale_temporaries` deletes the old ones of that exact pattern.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -15,13 +21,18 @@ import stat
 import tempfile
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 from agentctl.bounds import describe
 
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+# In-place rewrites: never through a symlink swapped in, never blocking on a FIFO swapped in.
+_REWRITE_FLAGS = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 # mkstemp's names: `.<file name>.<8 of [a-z0-9_]>.tmp` (the prefix and suffix given below).
 _TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
 STALE_TEMPORARY_SECONDS = 600  # older than any write of ours can take: left by a killed process
+# Of a file name kept in its temporary's name: 255 (NAME_MAX) minus the dots, the 8 letters and `.tmp`.
+_TEMPORARY_NAME_BYTES = 200
 
 
 class NotRegularFileError(OSError):
@@ -33,6 +44,8 @@ class FileTooLargeError(OSError):
 
 
 def file_kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
     if stat.S_ISDIR(mode):
         return "a directory"
     if stat.S_ISFIFO(mode):
@@ -92,12 +105,10 @@ def read_bounded_text(path: Path | str, limit: int) -> str:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Replace `path` with `data` in one step, keeping the file's permissions."""
     mode = path.stat().st_mode & 0o7777 if path.exists() else None
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, temporary = _temporary_beside(path)
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
+            _write_synced(stream, data)
         if mode is not None:
             os.chmod(temporary, mode)
         os.replace(temporary, path)
@@ -116,15 +127,156 @@ def atomic_create_text(path: Path, text: str) -> None:
     The text goes to a temporary file first and is then hard-linked into place: other processes
     see either no file or the whole file, and of two racing writers exactly one wins.
     """
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, temporary = _temporary_beside(path)
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(text.encode("utf-8"))
-            stream.flush()
-            os.fsync(stream.fileno())
+            _write_synced(stream, text.encode("utf-8"))
         os.link(temporary, path)
     finally:
         Path(temporary).unlink(missing_ok=True)
+
+
+class ReadOnlyFileError(PermissionError):
+    """A file that has no write permission: left as it is, even where agentctl could replace it."""
+
+
+def is_read_only(path: Path | str, info: os.stat_result | None = None) -> bool:
+    """Whether `path` has no write permission bit, or is not writable by us. The bits are looked at
+    too because root may write anything: a file marked read-only was marked so on purpose."""
+    mode = stat.S_IMODE((info or os.stat(path)).st_mode)
+    return mode & 0o222 == 0 or not os.access(path, os.W_OK)
+
+
+def rewrite_bytes(path: Path, data: bytes) -> None:
+    """Give the existing regular file `path` the content `data`, and keep it the same file for
+    everyone who holds it: its owner, group and mode, and its other hard links.
+
+    A file with one link is replaced atomically (a temporary file beside it with the same owner and
+    mode, fsync, rename): readers see the old text or the new, and a failure leaves the old. A file
+    with other hard links (a rename would split them), or one whose owner we may not give to a new
+    file, is overwritten in place. Symlinks are refused (the caller decides where one may lead and
+    passes its target), as are read-only files (ReadOnlyFileError) and anything not a regular file.
+    """
+    info = os.lstat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise NotRegularFileError(errno.EINVAL, f"{file_kind(info.st_mode)}, not a regular file", str(path))
+    if is_read_only(path, info):
+        raise ReadOnlyFileError(errno.EACCES, "read-only (no write permission)", str(path))
+    if info.st_nlink > 1 or not _replace_keeping_owner(path, data, info):
+        _overwrite_in_place(path, data)
+
+
+def _replace_keeping_owner(path: Path, data: bytes, info: os.stat_result) -> bool:
+    """Replace `path` by a new file holding `data`, with the owner, group and mode of `info`.
+    False, with nothing changed, when the new file cannot have that owner or cannot be created."""
+    try:
+        handle, temporary = _temporary_beside(path)
+    except PermissionError:
+        return False  # a folder we may not write in, holding a file we may: only in place will do
+    replaced = False
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            if not _give_owner(stream.fileno(), info):
+                return False
+            os.fchmod(stream.fileno(), stat.S_IMODE(info.st_mode))  # after chown, which clears set-id bits
+            _write_synced(stream, data)
+        os.replace(temporary, path)
+        replaced = True
+    finally:
+        if not replaced:
+            Path(temporary).unlink(missing_ok=True)
+    _sync_folder(path.parent)
+    return True
+
+
+def _give_owner(descriptor: int, info: os.stat_result) -> bool:
+    """Give the open file the owner and group of `info`; False when that is not permitted."""
+    current = os.fstat(descriptor)
+    if (current.st_uid, current.st_gid) == (info.st_uid, info.st_gid):
+        return True
+    try:
+        os.fchown(descriptor, info.st_uid, info.st_gid)
+    except PermissionError:
+        return False
+    return True
+
+
+def _overwrite_in_place(path: Path, data: bytes) -> None:
+    """Write `data` over the file's own inode. This cannot be atomic, so the space is reserved
+    before a byte changes (a full disk fails first), and a write that fails puts the old bytes back."""
+    descriptor = os.open(path, _REWRITE_FLAGS)
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFileError(errno.EINVAL, f"{file_kind(info.st_mode)}, not a regular file", str(path))
+        original = _read_from_start(descriptor, info.st_size)
+        try:
+            _reserve(descriptor, len(data))
+            _write_from_start(descriptor, data)
+        except OSError:
+            with contextlib.suppress(OSError):
+                _write_from_start(descriptor, original)
+            raise
+    finally:
+        os.close(descriptor)
+
+
+def _reserve(descriptor: int, size: int) -> None:
+    """Allocate `size` bytes for the file now, where the file system can (ENOSPC otherwise)."""
+    if not hasattr(os, "posix_fallocate") or size <= os.fstat(descriptor).st_size:
+        return
+    try:
+        os.posix_fallocate(descriptor, 0, size)
+    except OSError as error:
+        if error.errno not in (errno.EINVAL, errno.EOPNOTSUPP, errno.ENOSYS):
+            raise  # unsupported here: the write itself will tell
+
+
+def _read_from_start(descriptor: int, size: int) -> bytes:
+    chunks: list[bytes] = []
+    offset = 0
+    while offset < size:
+        chunk = os.pread(descriptor, min(size - offset, 1 << 20), offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
+def _write_from_start(descriptor: int, data: bytes) -> None:
+    """The file's content becomes `data`, on disk (the same inode; nothing beyond it is kept)."""
+    view = memoryview(data)
+    offset = 0
+    while offset < len(data):
+        offset += os.pwrite(descriptor, view[offset:], offset)
+    os.ftruncate(descriptor, len(data))
+    os.fsync(descriptor)
+
+
+def _temporary_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file in `path`'s folder, named `.<name>.XXXXXXXX.tmp` (the pattern that
+    remove_stale_temporaries knows), with the name cut so that a long one still fits NAME_MAX."""
+    name = path.name[:_TEMPORARY_NAME_BYTES]
+    while len(os.fsencode(name)) > _TEMPORARY_NAME_BYTES:  # wide characters: a name is at most 255 bytes
+        name = name[:-1]
+    return tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=path.parent)
+
+
+def _write_synced(stream: BinaryIO, data: bytes) -> None:
+    stream.write(data)
+    stream.flush()
+    os.fsync(stream.fileno())
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in `folder` durable; a folder that cannot be opened or synced is no error."""
+    with contextlib.suppress(OSError):
+        descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
 
 def remove_stale_temporaries(folder: Path, older_than: float = STALE_TEMPORARY_SECONDS) -> list[Path]:
