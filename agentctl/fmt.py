@@ -11,20 +11,33 @@
 - A rewrite is kept only if Claude Code's model reads the result with the same name,
   description and tools as the author meant, and a standard YAML parser accepts it.
   Running fmt again changes nothing.
+
+Hostile files are findings, never hangs: reads are bounded (bounds.AGENT_FILE_BYTES, regular files
+only), frontmatter over the parser's budget is left alone, and every walk over values here is
+iterative and visits each value once, however often YAML aliases repeat it.
+
+Writes keep the file what it was (fsutil.rewrite_bytes: owner, mode, hard links; atomic where it
+can be) and never leave the folders agentctl may write in: a symlink is written through only to a
+target inside the team (or inside what the user named); a read-only file is left as it is.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from agentctl import ccyaml, claude_code, spec
+from agentctl import bounds, ccyaml, claude_code, fsutil, spec
 from agentctl.spec import AgentFile, AuthorEntry
+
+if TYPE_CHECKING:
+    from agentctl.config import Settings
 
 LIST_AS_LINE = frozenset({"tools", "disallowedTools"})
 _PLAIN_SAFE = re.compile(r"[A-Za-z0-9(][^\n\t]*")
@@ -44,16 +57,52 @@ class FormatResult:
         return self.problem is None and self.formatted != self.original
 
 
+@dataclass(slots=True)
+class FormatRun:
+    """What one `agentctl fmt` did: a result per agent file, and the stale temporaries it removed."""
+
+    results: list[FormatResult]
+    removed: list[Path] = field(default_factory=list)
+
+
+def format_paths(targets: list[Path], settings: Settings | None, write: bool) -> FormatRun:
+    """Format every agent file below `targets` (absolute); with `write`, write the changes back.
+
+    Writes stay inside the team's root and the folders in `targets`, and keep each file what it
+    was (owner, mode, hard links); a file that cannot be written so gets a problem instead."""
+    from agentctl.validate.discovery import discover
+
+    candidates = [candidate for candidate in discover(targets, settings) if candidate.kind == "agent"]
+    results = [format_file(candidate.path) for candidate in candidates]
+    if not write:
+        return FormatRun(results)
+    areas = writable_areas(targets, settings)
+    removed = _remove_stale_temporaries_beside(results, areas)
+    where = "the team" if settings is not None else "the folders named"
+    for result in results:
+        if result.changed:
+            write_result(result, areas, where)
+    return FormatRun(results, removed)
+
+
 def format_file(path: Path) -> FormatResult:
     try:
-        data = path.read_bytes()
+        data = fsutil.read_bounded(path, bounds.AGENT_FILE_BYTES)
+    except fsutil.FileTooLargeError as error:
+        return FormatResult(path, problem=f"{error.strerror}: Claude Code skips agent files this large; shorten it")
+    except fsutil.NotRegularFileError as error:
+        return FormatResult(path, problem=f"{error.strerror}: nothing to format")
     except OSError as error:
-        return FormatResult(path, problem=f"cannot read: {error.strerror}")
+        return FormatResult(path, problem=f"cannot read: {error.strerror or error}")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return FormatResult(path, problem="not UTF-8: re-save it as UTF-8 first")
-    return format_text(path, text)
+    try:
+        return format_text(path, text)
+    except RecursionError:
+        # The last line of defence: the parser and the walks here measure depth before they recurse.
+        return FormatResult(path, text, text, problem=_too_deep())
 
 
 def format_text(path: Path, text: str) -> FormatResult:
@@ -65,6 +114,9 @@ def format_text(path: Path, text: str) -> FormatResult:
         return FormatResult(path, text, text, problem="the frontmatter is never closed by a `---` line")
     head, frontmatter, tail = region
     entries = spec.author_entries(agent.reading)
+    over_budget = _over_budget(agent, frontmatter, entries)
+    if over_budget is not None:
+        return FormatResult(path, text, text, problem=over_budget)
     newline = "\r\n" if "\r\n" in frontmatter else "\n"
     if _needs_full_rewrite(agent):
         new_frontmatter, notes = _full_rewrite(frontmatter, entries, newline), ["rewrote the frontmatter as valid YAML"]
@@ -123,9 +175,6 @@ def _full_rewrite(frontmatter: str, entries: list[AuthorEntry], newline: str) ->
 
 def _entry_fixes(frontmatter: str, entries: list[AuthorEntry], agent: AgentFile, newline: str) -> tuple[str, list[str]]:
     lines = frontmatter.split("\n")
-    duplicates = {
-        line for _, line in (agent.reading.parsed.duplicate_keys if agent.reading and agent.reading.parsed else [])
-    }
     replacements: dict[int, tuple[int, list[str]]] = {}  # first line -> (line count, new lines)
     notes = []
     for entry in entries:
@@ -134,11 +183,9 @@ def _entry_fixes(frontmatter: str, entries: list[AuthorEntry], agent: AgentFile,
         if reason is not None:
             replacements[entry.line - 1] = (span, emit_entry(entry.key, entry.value))
             notes.append(reason)
-    for duplicate_line in sorted(duplicates):
-        shadowed = _shadowed_span(lines, duplicate_line, entries)
-        if shadowed is not None:
-            replacements[shadowed[0]] = (shadowed[1], [])
-            notes.append("removed a shadowed duplicate key")
+    for first, count in _shadowed_copies(lines, agent.reading.parsed if agent.reading else None):
+        replacements[first] = (count, [])
+        notes.append("removed a shadowed duplicate key")
     output: list[str] = []
     index = 0
     while index < len(lines):
@@ -149,7 +196,7 @@ def _entry_fixes(frontmatter: str, entries: list[AuthorEntry], agent: AgentFile,
             continue
         output.append(lines[index])
         index += 1
-    return "\n".join(output), notes
+    return "\n".join(output), list(dict.fromkeys(notes))  # each change said once
 
 
 def _value_span(entry: AuthorEntry) -> int:
@@ -172,27 +219,36 @@ def _entry_fix_reason(entry: AuthorEntry) -> str | None:
 
 
 def _holds_dashes(value: Any) -> bool:
-    if isinstance(value, str):
-        return "---" in value
-    if isinstance(value, list):
-        return any(_holds_dashes(item) for item in value)
-    if isinstance(value, dict):
-        return any(_holds_dashes(item) for item in value.values())
-    return False
+    return any(isinstance(item, str) and "---" in item for item in _scalars(value))
 
 
-def _shadowed_span(lines: list[str], duplicate_line: int, entries: list[AuthorEntry]) -> tuple[int, int] | None:
-    """The first copy of a key written twice: its first line and line count."""
-    later = next((entry for entry in entries if entry.line == duplicate_line), None)
-    key = later.key if later else None
-    pattern = re.compile(rf"{re.escape(key)}\s*:") if key else None
-    for number in range(duplicate_line - 1):
-        if pattern and pattern.match(lines[number]):
-            end = number + 1
-            while end < len(lines) and (lines[end].startswith((" ", "\t")) or not lines[end].strip()):
-                end += 1
-            return number, end - number
-    return None
+def _shadowed_copies(lines: list[str], parsed: ccyaml.YamlResult | None) -> list[tuple[int, int]]:
+    """Every copy of a key written more than once except the last (the one YAML keeps): the first
+    line (0-based) and line count of each. One pass over the lines, however many copies."""
+    later: dict[str, list[int]] = {}  # key -> 0-based lines of its second and later copies
+    for key, line in parsed.duplicate_keys if parsed else []:
+        later.setdefault(key, []).append(line - 1)
+    shadowed = [line for copies in later.values() for line in sorted(copies)[:-1]]
+    shadowed += _first_copies(lines, {key: min(copies) for key, copies in later.items()})
+    return [(start, _entry_line_count(lines, start)) for start in sorted(set(shadowed))]
+
+
+def _first_copies(lines: list[str], before: dict[str, int]) -> list[int]:
+    """The line of each key's first copy (`key:` at the start of a line, before `before[key]`)."""
+    found: dict[str, int] = {}
+    for number, line in enumerate(lines[: max(before.values(), default=0)]):
+        key = line.split(":", 1)[0].rstrip() if ":" in line else None
+        if key is not None and key not in found and number < before.get(key, -1):
+            found[key] = number
+    return list(found.values())
+
+
+def _entry_line_count(lines: list[str], start: int) -> int:
+    """Lines of the entry starting at `start`: its own, and the indented or blank ones after it."""
+    end = start + 1
+    while end < len(lines) and (lines[end].startswith((" ", "\t")) or not lines[end].strip()):
+        end += 1
+    return end - start
 
 
 # --- emitting canonical YAML ----------------------------------------------------------------------
@@ -248,6 +304,51 @@ def _reads_back(scalar: str, expected: str) -> bool:
         return False
 
 
+# --- budgets: hostile frontmatter ---------------------------------------------------------------
+
+
+def _over_budget(agent: AgentFile, frontmatter: str, entries: list[AuthorEntry]) -> str | None:
+    """Why the frontmatter must be left as it is: a parse behind the author's reading went over the
+    parser's budget (it left values out: a rewrite would drop them, or write their text back as a
+    string)."""
+    reason = next(
+        (result.over_budget for result in _author_parses(agent, frontmatter, entries) if result.over_budget), None
+    )
+    return f"{reason.rstrip('.')}: not rewritten" if reason is not None else None
+
+
+def _author_parses(agent: AgentFile, frontmatter: str, entries: list[AuthorEntry]) -> Iterator[ccyaml.YamlResult]:
+    """The parses the author's reading rests on (spec.author_entries keeps their values, not their
+    budget reasons): Claude Code's text; all of it when Claude Code stopped at a `---` inside a
+    value; each entry alone when the frontmatter is not valid YAML (an entry over the budget then
+    reads as its text)."""
+    reading = agent.reading
+    if reading is not None and reading.parsed is not None:
+        yield reading.parsed
+    if reading is not None and reading.block is not None and frontmatter != reading.block.text:
+        yield ccyaml.parse(frontmatter)
+    if _needs_full_rewrite(agent):
+        yield from (ccyaml.parse(entry.source) for entry in entries)
+
+
+def _too_deep() -> str:
+    return f"the frontmatter nests too deeply (agentctl's limit is {bounds.YAML_DEPTH} levels): not rewritten"
+
+
+def _scalars(value: Any) -> Iterator[Any]:
+    """Every scalar inside `value`, without recursion. A list or mapping is walked once however
+    often YAML aliases repeat it, so an alias bomb costs what its text does."""
+    seen: set[int] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, (dict, list)):
+            yield item
+        elif id(item) not in seen:
+            seen.add(id(item))
+            stack.extend(item.values() if isinstance(item, dict) else item)
+
+
 # --- verification -----------------------------------------------------------------------------------
 
 
@@ -268,3 +369,50 @@ def _verify(path: Path, formatted: str, entries: list[AuthorEntry]) -> str | Non
     ):
         return "the rewrite would change what Claude Code reads (please report this)"
     return None
+
+
+# --- writing back --------------------------------------------------------------------------------
+
+
+def writable_areas(targets: list[Path], settings: Settings | None) -> list[Path]:
+    """The folders fmt may write in, symlinks resolved: the team's root, and each folder the user
+    named (a named file's own folder). A symlink that leads anywhere else is not written through."""
+    folders = [settings.root] if settings is not None else []
+    folders += [target if target.is_dir() else target.parent for target in targets]
+    return [Path(os.path.realpath(folder)) for folder in folders]
+
+
+def write_result(result: FormatResult, areas: list[Path], where: str = "the team") -> None:
+    """Write a changed file back: through a symlink only to a target inside `areas`, keeping the
+    file's owner, mode and hard links. A file that cannot be written so keeps its text and gets a
+    problem instead (it counts as not formatted)."""
+    target = Path(os.path.realpath(result.path))
+    if not _inside(target, areas):
+        result.problem = (
+            f"a symlink leads it outside {where}, to {target}: not rewritten; "
+            f"run `agentctl fmt {target}` on the target itself, or copy it into {where}"
+        )
+        return
+    try:
+        fsutil.rewrite_bytes(target, result.formatted.encode("utf-8"))
+    except fsutil.ReadOnlyFileError:
+        result.problem = "read-only: not rewritten (make it writable, e.g. `chmod u+w`, to format it)"
+    except OSError as error:
+        result.problem = f"cannot write: {error.strerror or error}; not rewritten"
+
+
+def _inside(path: Path, areas: list[Path]) -> bool:
+    return any(path.is_relative_to(area) for area in areas)
+
+
+def _remove_stale_temporaries_beside(results: list[FormatResult], areas: list[Path]) -> list[Path]:
+    """Delete the temporaries that killed runs left in the folders fmt writes in (the files' own
+    folders and their symlinks' targets' folders), never outside `areas`."""
+    folders: set[Path] = set()
+    for result in results:
+        folders |= {Path(os.path.realpath(result.path.parent)), Path(os.path.realpath(result.path)).parent}
+    removed: list[Path] = []
+    for folder in sorted(folders):
+        if _inside(folder, areas):
+            removed += fsutil.remove_stale_temporaries(folder)
+    return removed

@@ -91,6 +91,12 @@ def test_shadowed_duplicate_keys_are_removed() -> None:
     assert fmt(text) == "---\ndescription: Dup.\nname: dup\n---\nBody.\n"
 
 
+def test_every_shadowed_copy_goes_in_one_run() -> None:
+    text = "---\nname: a\ndescription: Dup.\nname: b\nmodel: opus\nname: c\n---\nBody.\n"
+    assert fmt(text) == "---\ndescription: Dup.\nmodel: opus\nname: c\n---\nBody.\n"
+    assert fmt(fmt(text)) == fmt(text)
+
+
 def test_an_already_clean_file_is_left_alone() -> None:
     text = agent_text("clean", extra="tools: Read, Grep\n")
     result = format_text(Path("clean.md"), text)
@@ -132,7 +138,9 @@ def test_fmt_check_and_write(tmp_path: Path, cli: RunCli) -> None:
 def test_fmt_json_and_unformattable_files(tmp_path: Path, cli: RunCli) -> None:
     root = make_team(tmp_path, {"none.md": "# no frontmatter\n", "ok.md": agent_text("ok")})
     (root / "agents" / "latin1.md").write_bytes(b"---\nname: l\ndescription: caf\xe9\n---\n")
-    data = cli("fmt", "--format", "json", cwd=root).json()
+    result = cli("fmt", "--format", "json", cwd=root)
+    assert result.exit_code == 1  # a file fmt cannot format is a problem, as in --check
+    data = result.json()
     problems = {Path(f["path"]).name: f["problem"] for f in data["files"]}
     assert problems["none.md"] == "no frontmatter to format"
     assert problems["latin1.md"].startswith("not UTF-8")

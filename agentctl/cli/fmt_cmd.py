@@ -13,7 +13,7 @@ from agentctl.cli.common import DataFormat, FormatOption, RootOption, try_settin
 from agentctl.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
-    from agentctl.fmt import FormatResult
+    from agentctl.fmt import FormatRun
 
 
 def fmt_command(
@@ -25,10 +25,17 @@ def fmt_command(
     output: FormatOption = DataFormat.text,
     root: RootOption = None,
 ) -> int:
-    """Rewrite agent frontmatter as valid YAML that Claude Code reads as intended."""
-    from agentctl.fmt import format_file
-    from agentctl.fsutil import atomic_write_text
-    from agentctl.validate.discovery import discover
+    """Rewrite agent frontmatter as valid YAML that Claude Code reads as intended.
+
+    A rewritten file stays the same file: a symlink stays a link and its target gets the new text
+    (only a target inside the team or the paths named), hard links stay linked, owner and mode are
+    kept. Read-only files are left as they are.
+
+    Exit codes: 0 every file is formatted; 1 a file could not be formatted (read-only, a symlink
+    leading out of the team, no frontmatter, not UTF-8, ...), or with --check a file would change;
+    2 usage error (no such path, no team).
+    """
+    from agentctl.fmt import format_paths
 
     current = environment.current()
     settings = try_settings(root)
@@ -37,21 +44,18 @@ def fmt_command(
         if settings is None:
             raise UsageError("no paths to format", hint="pass agent files or folders, or run inside a team")
         targets = [settings.agents_dir]
-    candidates = discover(targets, settings)
-    results = [format_file(candidate.path) for candidate in candidates if candidate.kind == "agent"]
-    if not (check or diff):
-        for result in results:
-            if result.changed:
-                atomic_write_text(result.path, result.formatted)
-    _report(results, check or diff, diff, output, current.cwd)
-    would_change = any(result.changed for result in results)
-    return ExitCode.PROBLEMS if check and would_change else ExitCode.OK
+    run = format_paths(targets, settings, write=not (check or diff))
+    _report(run, check or diff, diff, output, current.cwd)
+    failed = any(result.problem for result in run.results)
+    would_change = check and any(result.changed for result in run.results)
+    return ExitCode.PROBLEMS if failed or would_change else ExitCode.OK
 
 
-def _report(results: list[FormatResult], dry_run: bool, diff: bool, output: DataFormat, cwd: Path) -> None:
+def _report(run: FormatRun, dry_run: bool, diff: bool, output: DataFormat, cwd: Path) -> None:
     from agentctl.validate import display_path
 
     current = environment.current()
+    results = run.results
     changed = [result for result in results if result.changed]
     failed = [result for result in results if result.problem]
     if output is DataFormat.json:
@@ -61,10 +65,13 @@ def _report(results: list[FormatResult], dry_run: bool, diff: bool, output: Data
                     {"path": display_path(r.path, cwd), "changed": r.changed, "problem": r.problem, "notes": r.notes}
                     for r in results
                 ],
+                "removed": [display_path(path, cwd) for path in run.removed],
                 "summary": {"files": len(results), "changed": len(changed), "failed": len(failed)},
             }
         )
         return
+    for path in run.removed:
+        current.err(f"removed {display_path(path, cwd)}: a temporary file left by a killed run")
     verb = "would reformat" if dry_run else "reformatted"
     for result in changed:
         shown = display_path(result.path, cwd)
