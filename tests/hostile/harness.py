@@ -250,8 +250,9 @@ def snapshot(folder: Path) -> dict[str, tuple[int, str]]:
             path = Path(current, name)
             if path.is_symlink() or not path.is_file():
                 continue
-            data = path.read_bytes()
-            found[path.relative_to(folder).as_posix()] = (len(data), hashlib.sha256(data).hexdigest())
+            with path.open("rb") as stream:  # in chunks: a case may put a 2 GB sparse file there
+                digest = hashlib.file_digest(stream, "sha256").hexdigest()
+            found[path.relative_to(folder).as_posix()] = (path.stat().st_size, digest)
     return found
 
 
