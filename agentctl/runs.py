@@ -11,6 +11,9 @@ A run directory holds:
 - `summary.json`: what `agentctl runs list` shows, written when the recorder closes. It records the
   size of events.jsonl it describes; when the log has grown since (a resumed run) or the run was
   killed before closing, readers parse the log instead. It is a cache, never the truth.
+- `lock`: the pid of the process that writes the run (or resumes it), under an exclusive `flock`
+  held while it does. The kernel drops the lock when that process ends, however it ends, so a
+  killed run can be resumed at once and a live one cannot be resumed twice (RunLock).
 
 Every string that reaches a record passes through the secret filter (redact.SecretFilter: the
 values given as `secrets`, and anything shaped like a known kind of key, become "[redacted]"): the
@@ -22,18 +25,21 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import errno
 import json
 import math
 import os
 import re
+import stat
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentctl.bounds import RUN_FILE_BYTES
 from agentctl.errors import AgentctlError, ExitCode, UsageError
-from agentctl.fsutil import atomic_create_text, atomic_write_text
+from agentctl.fsutil import atomic_create_text, atomic_write_text, read_bounded
 from agentctl.providers.base import Usage
 from agentctl.redact import SecretFilter
 
@@ -41,6 +47,7 @@ RUN_FILE = "run.json"
 EVENTS_FILE = "events.jsonl"
 RESULT_FILE = "result.md"
 SUMMARY_FILE = "summary.json"
+LOCK_FILE = "lock"
 RECORD_FORMAT = 1  # bump when a reader could misread an older record
 LIST_HINT = "agentctl runs list shows the runs"
 NEWEST = ("last", "latest")
@@ -48,7 +55,9 @@ FINISHED_CALL = ("ok", "replayed")  # what resume may reuse
 Clock = Callable[[], datetime.datetime]
 
 _ENTROPY = re.compile(r"[0-9a-f]{6}")
-_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
+# O_NOFOLLOW: a record folder is ours, but a symlink planted in it must not send our writes outside.
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | _NO_FOLLOW
 
 
 class RunExistsError(AgentctlError):
@@ -72,12 +81,110 @@ def new_run_id(now: datetime.datetime, entropy: str) -> str:
 # Writing
 
 
+class RunLockedError(UsageError):
+    """Another process holds the run: it is still running, or being resumed (exit 2)."""
+
+
+class RunLock:
+    """An exclusive `flock` on `<run>/lock`, held by the one process that writes or resumes a run.
+
+    Resuming a run that is still going would send its calls in flight a second time; two resumes of
+    one run would pay for everything left twice. The kernel drops the lock when the holder ends,
+    even on SIGKILL, so there is never a stale lock to clean up by hand."""
+
+    def __init__(self, directory: Path, fd: int | None) -> None:
+        self.directory = directory
+        self._fd = fd
+
+    @classmethod
+    def acquire(cls, directory: Path) -> RunLock:
+        """Take the run's lock, or raise RunLockedError naming the pid that holds it."""
+        try:
+            import fcntl
+        except ImportError:  # no flock on this platform: runs go unlocked, as before locks existed
+            return cls(directory, None)
+        fd = _open_lock_file(directory / LOCK_FILE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _lock_holder(fd)
+            os.close(fd)
+            raise _locked_error(directory.name, holder) from None
+        except OSError:  # a file system without flock (some network mounts): go on unlocked
+            os.close(fd)
+            return cls(directory, None)
+        _write_holder(fd)
+        return cls(directory, fd)
+
+    def release(self) -> None:
+        """Drop the lock (closing the descriptor does it). Safe to call twice."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def __enter__(self) -> RunLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def lock_run(runs_dir: Path, run_id: str) -> RunLock:
+    """Hold an existing run (for a resume, until it ends); RunLockedError while another process does."""
+    return RunLock.acquire(_run_directory(runs_dir, run_id))
+
+
+def _open_lock_file(path: Path) -> int:
+    try:
+        # O_NONBLOCK: a FIFO planted as `lock` must not hang the open; it is refused just below.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | _NO_FOLLOW, 0o600)
+    except OSError as error:
+        raise _write_error(path, error) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or device planted as `lock`: not ours to write
+        os.close(fd)
+        raise _write_error(path, OSError(errno.EINVAL, "not a regular file"))
+    return fd
+
+
+def _write_holder(fd: int) -> None:
+    """Our pid in the lock file, for the message of a process that is refused the lock."""
+    with contextlib.suppress(OSError):  # the lock holds without it; only the message loses the pid
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+
+
+def _lock_holder(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _locked_error(run_id: str, pid: int | None) -> RunLockedError:
+    holder = f"pid {pid}" if pid is not None else "another process"
+    stop = f"`kill {pid}`" if pid is not None else "Ctrl-C in its terminal"
+    return RunLockedError(
+        f"run {run_id} is still running ({holder}); wait for it or stop it",
+        hint=f"a dispatch or a `runs resume` of it is in progress; stop it ({stop}) and resume once it has ended",
+    )
+
+
 class RunRecorder:
     """Appends the events of one run to its directory; owns the `seq` and `time` of each event."""
 
-    def __init__(self, directory: Path, fd: int, clock: Clock, secrets: Sequence[str], last_seq: int = 0) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        fd: int,
+        clock: Clock,
+        secrets: Sequence[str],
+        last_seq: int = 0,
+        lock: RunLock | None = None,
+    ) -> None:
         self.directory = directory
         self._fd: int | None = fd
+        self._run_lock = lock  # held until close: no other process writes or resumes this run meanwhile
         self._clock = clock
         self.filter = SecretFilter(secrets)  # the engine redacts memory notes with it too
         self._seq = last_seq
@@ -103,7 +210,12 @@ class RunRecorder:
             raise RunExistsError(f"the run record {directory} already exists") from None
         except OSError as error:
             raise _write_error(directory, error) from None
-        recorder = cls(directory, _open_log(directory / EVENTS_FILE, create=True), clock, secrets)
+        lock = RunLock.acquire(directory)
+        try:
+            recorder = cls(directory, _open_log(directory / EVENTS_FILE, create=True), clock, secrets, lock=lock)
+        except BaseException:
+            lock.release()
+            raise
         header = {**meta, "run_id": run_id, "format": RECORD_FORMAT, "created": clock().isoformat()}
         try:
             recorder._write_json_file(RUN_FILE, header | {"agentctl_version": _version()})
@@ -116,9 +228,14 @@ class RunRecorder:
     def reopen(cls, runs_dir: Path, run_id: str, clock: Clock, secrets: Sequence[str] = ()) -> RunRecorder:
         """Append to an existing run (resume); `seq` continues after the last recorded event."""
         directory = _run_directory(runs_dir, run_id)
+        lock = RunLock.acquire(directory)  # RunLockedError while another process writes the run
         log = directory / EVENTS_FILE
-        last_seq, ends_cleanly = _log_tail_state(log)
-        recorder = cls(directory, _open_log(log, create=not log.exists()), clock, secrets, last_seq)
+        try:
+            last_seq, ends_cleanly = _log_tail_state(log)
+            recorder = cls(directory, _open_log(log, create=not log.exists()), clock, secrets, last_seq, lock)
+        except BaseException:
+            lock.release()
+            raise
         if not ends_cleanly:  # a line cut by a crash: end it, so the next event starts a line of its own
             recorder._write(b"\n")
         return recorder
@@ -147,11 +264,15 @@ class RunRecorder:
             fd, self._fd = self._fd, None
         if fd is None:
             return
-        with contextlib.suppress(OSError):  # some file systems cannot fsync; the data is written all the same
-            os.fsync(fd)
-        size = os.fstat(fd).st_size
-        os.close(fd)
-        _write_summary(self.directory, size)
+        try:
+            with contextlib.suppress(OSError):  # some file systems cannot fsync; the data is written all the same
+                os.fsync(fd)
+            size = os.fstat(fd).st_size
+            os.close(fd)
+            _write_summary(self.directory, size)
+        finally:
+            if self._run_lock is not None:  # last: the summary is written under the lock too
+                self._run_lock.release()
 
     def __enter__(self) -> RunRecorder:
         return self
@@ -215,7 +336,7 @@ def _open_log(path: Path, create: bool) -> int:
 def _log_tail_state(log: Path) -> tuple[int, bool]:
     """The highest `seq` in the log, and whether it ends with a newline (False: cut mid-line)."""
     try:
-        data = log.read_bytes()
+        data = read_bounded(log, RUN_FILE_BYTES)
     except FileNotFoundError:
         return 0, True
     except OSError as error:
@@ -338,6 +459,38 @@ class HandoffRecord:
 
 
 @dataclass(slots=True)
+class MemoryRecord:
+    """A memory note an agent's answer asked to save: where it was written, or why it was not."""
+
+    agent: str | None
+    status: str  # saved, refused
+    path: str | None  # relative to the root, as the engine reported it; None when refused
+    topic: str | None
+    reason: str | None
+    call_id: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent,
+            "path": self.path,
+            "status": self.status,
+            "reason": self.reason,
+            "call_id": self.call_id,
+            "topic": self.topic,
+        }
+
+
+@dataclass(slots=True)
+class WaitRecord:
+    """A pause before a call's retry (a 429's retry-after, an overload backoff)."""
+
+    call_id: str | None
+    seconds: float | None
+    attempt: int | None
+    reason: str | None
+
+
+@dataclass(slots=True)
 class AgentTotal:
     agent: str
     calls: int
@@ -416,7 +569,8 @@ class RunRecord:
     finished: str | None = None
     info: dict[str, Any] = field(default_factory=dict)  # the last run_started event
     warnings: list[str] = field(default_factory=list)
-    memory: list[dict[str, Any]] = field(default_factory=list)  # memory_saved / memory_refused events
+    memory: list[MemoryRecord] = field(default_factory=list)  # memory_saved / memory_refused events
+    waits: list[WaitRecord] = field(default_factory=list)  # waiting events: retries after a pause
 
     @property
     def agent(self) -> str | None:
@@ -492,6 +646,7 @@ class RunRecord:
             "reason": self.reason,
             "warnings": self.warnings,
             "problems": self.problems,
+            "memory": [note.to_json() for note in self.memory],
         }
 
 
@@ -578,7 +733,7 @@ def _read_run(directory: Path) -> RunRecord:
 
 def _read_meta(directory: Path, problems: list[str]) -> dict[str, Any]:
     try:
-        meta = json.loads((directory / RUN_FILE).read_bytes())
+        meta = json.loads(read_bounded(directory / RUN_FILE, RUN_FILE_BYTES))
     except FileNotFoundError:
         problems.append(f"{RUN_FILE} is missing")
         return {}
@@ -593,7 +748,7 @@ def _read_meta(directory: Path, problems: list[str]) -> dict[str, Any]:
 
 def _read_log(directory: Path, problems: list[str]) -> bytes:
     try:
-        return (directory / EVENTS_FILE).read_bytes()
+        return read_bounded(directory / EVENTS_FILE, RUN_FILE_BYTES)
     except FileNotFoundError:
         problems.append(f"{EVENTS_FILE} is missing")
     except OSError as error:
@@ -707,7 +862,25 @@ class _Builder:
         known.to, known.call_id = new.to or known.to, new.call_id or known.call_id
 
     def memory(self, event: dict[str, Any], line: int) -> None:
-        self.record.memory.append({key: value for key, value in event.items() if key not in ("seq", "time")})
+        saved = event["event"] == "memory_saved"
+        note = MemoryRecord(
+            agent=_str(event.get("agent")),
+            status="saved" if saved else "refused",
+            path=_str(event.get("path")),
+            topic=_str(event.get("topic")),
+            reason=_str(event.get("reason")),
+            call_id=_str(event.get("call_id")),
+        )
+        self.record.memory.append(note)
+
+    def waiting(self, event: dict[str, Any], line: int) -> None:
+        wait = WaitRecord(
+            _str(event.get("call_id")),
+            _float(event.get("seconds")),
+            _int(event.get("attempt")),
+            _str(event.get("reason")),
+        )
+        self.record.waits.append(wait)
 
     def warning(self, event: dict[str, Any], line: int) -> None:
         self.record.warnings.append(str(event.get("message", "")))
@@ -729,6 +902,7 @@ _HANDLERS: dict[str, Callable[[_Builder, dict[str, Any], int], None]] = {
     "memory_saved": _Builder.memory,
     "memory_refused": _Builder.memory,
     "warning": _Builder.warning,
+    "waiting": _Builder.waiting,
     "run_finished": _Builder.run_finished,
 }
 
@@ -741,7 +915,7 @@ def _summary_of(directory: Path) -> RunSummary:
 def _cached_summary(directory: Path) -> RunSummary | None:
     """summary.json, if it describes the log as it is now (same size: nothing appended since)."""
     try:
-        data = json.loads((directory / SUMMARY_FILE).read_bytes())
+        data = json.loads(read_bounded(directory / SUMMARY_FILE, RUN_FILE_BYTES))
         size = (directory / EVENTS_FILE).stat().st_size
     except (OSError, ValueError):
         return None

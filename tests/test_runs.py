@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,12 @@ from agentctl.providers.base import Usage
 from agentctl.redact import REDACTED
 from agentctl.runs import (
     RunExistsError,
+    RunLockedError,
     RunRecorder,
     find_run,
     list_runs,
     load_run,
+    lock_run,
     new_run_id,
 )
 from tests.conftest import RunCli, agent_text, make_team
@@ -218,22 +221,51 @@ def test_odd_values_are_recorded_not_raised(tmp_path: Path) -> None:
 
 
 def test_concurrent_writers_never_interleave_lines(tmp_path: Path) -> None:
-    RunRecorder.create(tmp_path, RUN_ID, {}, Clock()).close()
-    writers = [RunRecorder.reopen(tmp_path, RUN_ID, Clock()) for _ in range(4)]
+    # One recorder per run (its lock sees to that), written from many threads: the engine's case.
+    recorder = RunRecorder.create(tmp_path, RUN_ID, {}, Clock())
 
-    def write(recorder: RunRecorder, letter: str) -> None:
+    def write(letter: str) -> None:
         for _ in range(25):
             recorder.append({"event": "warning", "message": letter * 200_000})
 
-    threads = [threading.Thread(target=write, args=(w, "abcd"[n])) for n, w in enumerate(writers)]
+    threads = [threading.Thread(target=write, args=(letter,)) for letter in "abcd"]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    for writer in writers:
-        writer.close()
-    messages = [event["message"] for event in events(tmp_path / RUN_ID)]
-    assert len(messages) == 100 and all(len(set(message)) == 1 for message in messages)
+    recorder.close()
+    written = events(tmp_path / RUN_ID)
+    assert len(written) == 100 and all(len(set(event["message"])) == 1 for event in written)
+    assert [event["seq"] for event in written] == list(range(1, 101))
+
+
+def test_a_run_being_written_cannot_be_reopened_or_locked_until_it_closes(tmp_path: Path) -> None:
+    recorder = RunRecorder.create(tmp_path, RUN_ID, {}, Clock())
+    with pytest.raises(RunLockedError) as refused:
+        RunRecorder.reopen(tmp_path, RUN_ID, Clock())
+    assert f"run {RUN_ID} is still running (pid {os.getpid()}); wait for it or stop it" == refused.value.message
+    assert refused.value.exit_code == ExitCode.USAGE and f"kill {os.getpid()}" in (refused.value.hint or "")
+    with pytest.raises(RunLockedError):
+        lock_run(tmp_path, RUN_ID)
+    recorder.close()
+    with lock_run(tmp_path, RUN_ID), pytest.raises(RunLockedError):  # free once the writer closed; now ours
+        RunRecorder.reopen(tmp_path, RUN_ID, Clock())
+    RunRecorder.reopen(tmp_path, RUN_ID, Clock()).close()
+
+
+def test_a_symlink_or_fifo_planted_as_the_lock_is_never_written_through(tmp_path: Path) -> None:
+    RunRecorder.create(tmp_path, RUN_ID, {}, Clock()).close()
+    outside = tmp_path / "outside.txt"
+    outside.write_text("precious\n")
+    (tmp_path / RUN_ID / "lock").unlink()
+    (tmp_path / RUN_ID / "lock").symlink_to(outside)
+    with pytest.raises(AgentctlError, match="cannot write the run record"):
+        RunRecorder.reopen(tmp_path, RUN_ID, Clock())
+    (tmp_path / RUN_ID / "lock").unlink()
+    os.mkfifo(tmp_path / RUN_ID / "lock")
+    with pytest.raises(AgentctlError, match="not a regular file"):
+        lock_run(tmp_path, RUN_ID)
+    assert outside.read_text() == "precious\n"
 
 
 def test_the_api_key_never_reaches_a_record(tmp_path: Path) -> None:
