@@ -10,9 +10,14 @@
         continuation call with every result ─► handoff requests? ...   (at most max_rounds times)
 
 Every call is recorded as it starts and ends (runs.RunRecorder). A call that fails for good is a
-failed result for its requester; authentication errors stop the run; a reached limit lets the
-calls in flight finish and starts no new one. Resume replays the calls a previous run completed,
-matched by their place in the tree (`key`), so they are not paid for twice.
+failed result for its requester; authentication errors stop the run. Resume replays the calls a
+previous run completed, matched by their place in the tree (`key`), so they are not paid for twice.
+
+Spending has a ceiling (Budget): the caps have safe defaults, and a call starts only when what the
+run spent, what the calls in flight hold, and the call's own worst case (the tokens its prompt and
+max_tokens allow, at its model's price) stay within them. A usage report beyond that worst case is
+counted at it, with a warning. `--timeout` ends the whole run: the calls in flight are cancelled.
+Answers are parsed in a worker thread, so that one long answer does not stall the other calls.
 """
 
 from __future__ import annotations
@@ -24,8 +29,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from agentctl.bounds import ANSWER_CHARS
 from agentctl.errors import ExitCode
-from agentctl.providers.base import CallMode, CallRequest, ProviderError, Usage
+from agentctl.providers.base import (
+    DEFAULT_MAX_TOKENS,
+    CallMode,
+    CallRequest,
+    CallResponse,
+    ProviderError,
+    Usage,
+    UsageBound,
+    Wait,
+    plausible_usage,
+    usage_problem,
+)
 
 if TYPE_CHECKING:
     from agentctl.handoff import AgentOutput, HandoffRequest
@@ -39,17 +56,28 @@ if TYPE_CHECKING:
     from agentctl.team import Team
 
 RunStatus = Literal["ok", "failed", "budget", "interrupted"]
-DEFAULT_MAX_TOKENS = 8192
+__all__ = ["DEFAULT_MAX_TOKENS", "Budget", "Engine", "Limits", "RunResult"]  # DEFAULT_MAX_TOKENS: from base
+
+# Safe defaults, raised on purpose (--max-calls / --max-cost, [dispatch] max_calls / max_cost). One task
+# of the shipped team takes a first answer, a handful of handoffs and a continuation or two: 3 to 15
+# calls, under a dollar with the prompt cache (its 12k-token prompts cost $0.05-0.15 a call on an
+# opus-class model). The cost cap holds up to ~$0.40 for each such call while it runs (its whole
+# prompt at the cache-write price and a full 8,192-token answer), so $2 lets a task of 10-20 calls
+# finish, and stops a team whose answers keep handing off (9,424 calls, about $445, before there
+# were defaults) within a couple of dollars. 40 calls is depth 3 x 3 rounds with a few handoffs each.
+DEFAULT_MAX_CALLS = 40
+DEFAULT_MAX_COST = 2.0  # USD
 
 
 @dataclass(slots=True)
 class Limits:
     max_depth: int = 3  # how deep delegates may hand off further (the first agent is depth 0)
     max_rounds: int = 3  # continuation calls per agent and task: an agent that keeps asking stops
-    max_calls: int | None = None
+    max_calls: int | None = DEFAULT_MAX_CALLS  # None (library callers only): no cap
     max_tokens: int | None = None  # every token billed in the run, cached or not
-    max_cost: float | None = None  # USD
+    max_cost: float | None = DEFAULT_MAX_COST  # USD; None (library callers only): no cap
     parallel: int = 4  # calls in flight at once
+    timeout: float | None = None  # seconds for the whole run; the calls in flight are cancelled
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -59,34 +87,87 @@ class Limits:
             "max_tokens": self.max_tokens,
             "max_cost": self.max_cost,
             "parallel": self.parallel,
+            "timeout": self.timeout,
         }
 
 
 @dataclass(slots=True)
+class Claim:
+    """What one admitted call holds against the caps until it ends."""
+
+    tokens: int
+    cost: float
+
+
+@dataclass(slots=True)
 class Budget:
-    """What the run has spent against its limits. Checked before a call starts, never during one."""
+    """What the run spent, and what the calls in flight hold, against its caps.
+
+    A call is admitted only when the spent amount, the held amount and its own worst case stay
+    within every cap, so that parallel calls cannot overshoot. A call that does not fit while
+    others run waits for them to end (they usually cost far less than they hold); one that does
+    not fit when none runs ends the run: `reason` is set, and no call starts after that."""
 
     limits: Limits
     calls: int = 0
     tokens: int = 0
     cost: float = 0.0
-    reason: str | None = None  # set once a limit is reached: no call starts after that
+    held_tokens: int = 0
+    held_cost: float = 0.0
+    holders: int = 0
+    reason: str | None = None
+    _released: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def admit(self) -> bool:
-        if self.reason is None and self.limits.max_calls is not None and self.calls >= self.limits.max_calls:
-            self.reason = f"--max-calls {self.limits.max_calls} reached"
-        if self.reason is not None:
-            return False
-        self.calls += 1
-        return True
+    async def admit(self, tokens: int, cost: float | None) -> Claim | None:
+        """Hold `tokens` and `cost` (None: no price) for one call, or None when the run may start no more."""
+        while self.reason is None:
+            if self.limits.max_calls is not None and self.calls >= self.limits.max_calls:
+                self.reason = f"--max-calls {self.limits.max_calls} reached{_RAISE.format('max-calls', 'max_calls')}"
+                break
+            over = self._over(tokens, cost)
+            if over is None:
+                return self._hold(tokens, cost or 0.0)
+            if not self.holders:
+                self.reason = over
+                break
+            released = self._released
+            await released.wait()
+        return None
 
-    def spend(self, usage: Usage, cost: float | None) -> None:
-        self.tokens += usage.total_tokens
+    def spend(self, tokens: int, cost: float | None) -> None:
+        self.tokens += tokens
         self.cost += cost or 0.0
-        if self.reason is None and self.limits.max_tokens is not None and self.tokens >= self.limits.max_tokens:
-            self.reason = f"--max-tokens {self.limits.max_tokens} reached ({self.tokens} tokens)"
-        if self.reason is None and self.limits.max_cost is not None and self.cost >= self.limits.max_cost:
-            self.reason = f"--max-cost {self.limits.max_cost} reached (${self.cost:.4f})"
+
+    def release(self, claim: Claim) -> None:
+        self.holders -= 1
+        self.held_tokens -= claim.tokens
+        self.held_cost = self.held_cost - claim.cost if self.holders else 0.0  # no float dust left over
+        self._released.set()  # wakes every waiting call; each checks again
+        self._released = asyncio.Event()
+
+    def _hold(self, tokens: int, cost: float) -> Claim:
+        self.calls += 1
+        self.holders += 1
+        self.held_tokens += tokens
+        self.held_cost += cost
+        return Claim(tokens, cost)
+
+    def _over(self, tokens: int, cost: float | None) -> str | None:
+        max_tokens, max_cost = self.limits.max_tokens, self.limits.max_cost
+        if max_tokens is not None and self.tokens + self.held_tokens + tokens > max_tokens:
+            return (
+                f"--max-tokens {max_tokens} reached: {self.tokens:,} tokens used, and the next call may use "
+                f"up to {tokens:,}{_RAISE.format('max-tokens', 'max_tokens')}"
+            )
+        if max_cost is not None and cost is not None and self.cost + self.held_cost + cost > max_cost:
+            return (
+                f"--max-cost {max_cost:g} reached: ${self.cost:.4f} spent, and the next call may cost up to "
+                f"${cost:.4f}{_RAISE.format('max-cost', 'max_cost')}"
+            )
+        return None
+
+
+_RAISE = " (raise it with --{0} or [dispatch] {1})"
 
 
 @dataclass(slots=True)
@@ -152,7 +233,9 @@ class Engine:
     ) -> None:
         self.team, self.provider, self.builder, self.recorder = team, provider, builder, recorder
         self.models, self.prices, self.limits, self.store = models, prices, limits, store
-        self.model_override, self.max_tokens, self.today = model_override, max_tokens, today
+        self.model_override, self.today = model_override, today
+        # As a provider reads a request without one: the default. Every call's worst case is sized by it.
+        self.max_tokens = max_tokens if max_tokens > 0 else DEFAULT_MAX_TOKENS
         self.replay = replay or {}
         self.on_event = on_event
         self.budget = Budget(limits)
@@ -162,6 +245,7 @@ class Engine:
         self.warned_prices: set[str] = set()
         self._replayed: set[str] = set()  # call ids answered from a previous run's record
         self.warnings: list[str] = []
+        self.latest_answer: str | None = None  # the first agent's, for a run that its deadline ends
 
     # --- the run -----------------------------------------------------------------------------------------
 
@@ -172,14 +256,28 @@ class Engine:
     async def run(self, agent: AgentFile, task: str, context: str | None = None) -> RunResult:
         name = agent.name or agent.path.stem
         work = Work(agent, name, task, 0, "r", ((name, _words(task)),), None, None)
+        deadline = asyncio.timeout(self.limits.timeout)
         try:
-            outcome = await self._work(work, self.builder.fresh(agent, task, self.today, context), "fresh")
+            async with deadline:
+                outcome = await self._work(work, self.builder.fresh(agent, task, self.today, context), "fresh")
         except StopRun as stop:
             return self._finish("failed", None, ExitCode.PROVIDER, stop.error.message, stop.error.hint)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            return self._timed_out()
         except asyncio.CancelledError:
-            self._finish("interrupted", None, ExitCode.INTERRUPTED, "interrupted (Ctrl-C)")
+            # dispatch.run_dispatch sets these when SIGTERM, not Ctrl-C, cancelled the run.
+            code = getattr(self, "stop_exit_code", ExitCode.INTERRUPTED)
+            self._finish("interrupted", None, code, getattr(self, "stop_reason", "interrupted (Ctrl-C)"))
             raise
         return self._conclude(outcome)
+
+    def _timed_out(self) -> RunResult:
+        """--timeout passed: the calls in flight were cancelled (recorded interrupted); keep the last answer."""
+        assert self.limits.timeout is not None
+        self.budget.reason = f"--timeout {self.limits.timeout:g} s reached"
+        return self._finish("budget", self.latest_answer, ExitCode.BUDGET, self.budget.reason)
 
     def _conclude(self, outcome: Outcome) -> RunResult:
         if outcome.status == "failed":
@@ -213,7 +311,7 @@ class Engine:
         first_call = call_id
         if text is None:
             return Outcome("budget" if error is None else "failed", None, first_call, error)
-        parsed = self._read_answer(work, text, call_id)
+        parsed = await self._read_answer(work, text, call_id)
         for round_number in range(1, self.limits.max_rounds + 1):
             if not parsed.handoffs or self.budget.reason is not None:
                 break
@@ -223,14 +321,17 @@ class Engine:
             next_id, next_text, error = await self._call(work, prompt, "continuation", call_id, key)
             if next_text is None:  # the continuation failed or was not allowed: keep the last answer
                 break
-            call_id, parsed = next_id, self._read_answer(work, next_text, next_id)
+            call_id, parsed = next_id, await self._read_answer(work, next_text, next_id)
         return Outcome("ok", parsed.answer, first_call)
 
-    def _read_answer(self, work: Work, text: str, call_id: str | None) -> AgentOutput:
+    async def _read_answer(self, work: Work, text: str, call_id: str | None) -> AgentOutput:
         from agentctl.handoff import parse_output, resolve_targets
 
-        parsed = parse_output(text)
-        resolve_targets(parsed, self.team)
+        # In a worker thread: the calls in flight keep streaming while a long answer is parsed.
+        parsed = await asyncio.to_thread(parse_output, text)
+        resolve_targets(parsed, self.team)  # on the loop: the team is not shared with threads
+        if work.depth == 0:
+            self.latest_answer = parsed.answer
         if call_id is not None and call_id not in self._replayed:
             self._save_notes(work, parsed, call_id)
         return parsed
@@ -244,10 +345,22 @@ class Engine:
         model = self.model_override or self.models.resolve(work.agent.spec.model, work.inherited_model)
         if key in self.replay:
             return self._replay(work, prompt, mode, parent, key, model)
-        if not self.budget.admit():
+        request = CallRequest("", work.name, mode, model, prompt.system, prompt.user, self.max_tokens)
+        bound = request.bound()
+        claim = await self.budget.admit(bound.total_tokens, self._ceiling(model, bound))
+        if claim is None:
             return None, None, None
-        call_id = self._start(work, prompt, mode, parent, key, model)
-        request = CallRequest(call_id, work.name, mode, model, prompt.system, prompt.user, self.max_tokens)
+        try:
+            call_id = self._start(work, prompt, mode, parent, key, model)
+            return await self._send(call_id, request, bound)
+        finally:
+            self.budget.release(claim)
+
+    async def _send(
+        self, call_id: str, request: CallRequest, bound: UsageBound
+    ) -> tuple[str | None, str | None, ProviderError | None]:
+        request.call_id = call_id
+        request.on_wait = lambda wait: self._waiting(call_id, wait)
         started = time.perf_counter()
         try:
             async with self.slots:
@@ -257,10 +370,53 @@ class Engine:
         except asyncio.CancelledError:
             self._emit(_finished(call_id, "interrupted", Usage(), None, started, None, {"kind": "interrupted"}))
             raise
-        cost = self._cost(response.model or model, response.usage)
-        self.budget.spend(response.usage, cost)
-        self._emit(_finished(call_id, "ok", response.usage, cost, started, response.text, None, response.warnings))
+        return self._answered(call_id, request, bound, response, started)
+
+    def _answered(
+        self, call_id: str, request: CallRequest, bound: UsageBound, response: CallResponse, started: float
+    ) -> tuple[str | None, str | None, ProviderError | None]:
+        """Count an answer's usage (checked, and at most `bound`), record it, and hand back its text."""
+        problem = usage_problem(response.usage)
+        if problem is not None:
+            hint = "the provider reported token counts that are not whole numbers >= 0; report it if it persists"
+            unreadable = ProviderError(
+                f"{self.provider.name}: unreadable usage report: {problem}", "bad_response", hint
+            )
+            return call_id, None, self._failed(call_id, unreadable, started)
+        usage = self._counted(call_id, request, bound, response.usage)
+        cost = self._cost(request.model, usage)
+        self.budget.spend(usage.total_tokens, cost)
+        extra = {} if usage is response.usage else {"reported_usage": response.usage.to_json()}
+        if len(response.text) > ANSWER_CHARS:
+            too_long = _too_long(self.provider.name, len(response.text))
+            return call_id, None, self._failed(call_id, too_long, started, usage, cost, extra)
+        self._emit(_finished(call_id, "ok", usage, cost, started, response.text, None, response.warnings) | extra)
         return call_id, response.text, None
+
+    def _counted(self, call_id: str, request: CallRequest, bound: UsageBound, reported: Usage) -> Usage:
+        """The usage to count: as reported, or cut down to what the request could use (with a warning)."""
+        plausible = plausible_usage(reported, bound)
+        if plausible is None:
+            return reported
+        sent = reported.input_tokens + reported.cache_read_input_tokens + reported.cache_creation_input_tokens
+        self._warn(
+            f"call {call_id}: the usage report is implausible ({sent:,} input and {reported.output_tokens:,} "
+            f"output tokens, for a prompt that allows at most {bound.input_tokens:,} and max_tokens "
+            f"{request.max_tokens:,}): counted at that bound",
+            call_id,
+        )
+        return plausible
+
+    def _waiting(self, call_id: str, wait: Wait) -> None:
+        self._emit(
+            {
+                "event": "waiting",
+                "call_id": call_id,
+                "seconds": wait.seconds,
+                "attempt": wait.attempt,
+                "reason": wait.reason,
+            }
+        )
 
     def _start(self, work: Work, prompt: Prompt, mode: CallMode, parent: str | None, key: str, model: str) -> str:
         self.next_call += 1
@@ -282,10 +438,17 @@ class Engine:
         )
         return call_id
 
-    def _failed(self, call_id: str, error: ProviderError, started: float) -> ProviderError:
-        self._emit(
-            _finished(call_id, "failed", Usage(), None, started, None, {"kind": error.kind, "message": error.message})
-        )
+    def _failed(
+        self,
+        call_id: str,
+        error: ProviderError,
+        started: float,
+        usage: Usage | None = None,
+        cost: float | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> ProviderError:
+        details = {"kind": error.kind, "message": error.message}
+        self._emit(_finished(call_id, "failed", usage or Usage(), cost, started, None, details) | (extra or {}))
         if error.stops_the_run:
             raise StopRun(error)
         self.failed_calls += 1
@@ -304,13 +467,32 @@ class Engine:
         return call_id, record.output or "", None
 
     def _cost(self, model: str, usage: Usage) -> float | None:
+        """Priced at the model asked for, as its reservation was: an answer naming another cannot pass the cap."""
         cost = self.prices.cost(model, usage)
-        if cost is None and model not in self.warned_prices:
-            self.warned_prices.add(model)
-            message = f"no price for model {model}: its cost is unknown (null); add it under [prices] in agentctl.toml"
-            self.warnings.append(message)
-            self._emit({"event": "warning", "message": message})
+        if cost is None:
+            self._unpriced(model)
         return cost
+
+    def _ceiling(self, model: str, bound: UsageBound) -> float | None:
+        ceiling = self.prices.ceiling(model, bound)
+        if ceiling is None:
+            self._unpriced(model)
+        return ceiling
+
+    def _unpriced(self, model: str) -> None:
+        if model in self.warned_prices:
+            return
+        self.warned_prices.add(model)
+        message = f"no price for model {model}: its cost is unknown (null); add it under [prices] in agentctl.toml"
+        if self.limits.max_cost is not None:
+            calls = self.limits.max_calls
+            bounded = f"only --max-calls {calls} does" if calls is not None else "nothing does"
+            message += f". Until then --max-cost cannot bound its calls; {bounded}"
+        self._warn(message)
+
+    def _warn(self, message: str, call_id: str | None = None) -> None:
+        self.warnings.append(message)
+        self._emit({"event": "warning", "message": message} | ({"call_id": call_id} if call_id else {}))
 
     # --- handoffs ---------------------------------------------------------------------------------------
 
@@ -389,8 +571,9 @@ class Engine:
         self._handoff_event(work, request, from_call, delegate.name, "dispatched", None, None)
         outcome = await self._work(delegate, prompt, "handoff")
         status = outcome.status
-        self._handoff_event(work, request, from_call, delegate.name, status, _why(outcome), outcome.call_id)
-        output = outcome.text if outcome.text is not None else f"Not answered: {_why(outcome)}."
+        why = _why(outcome, self.budget.reason)
+        self._handoff_event(work, request, from_call, delegate.name, status, why, outcome.call_id)
+        output = outcome.text if outcome.text is not None else f"Not answered: {why}."
         display = self.team.display_name(delegate.name) or delegate.name
         return HandoffResult(delegate.name, display, request.task, status, output)
 
@@ -426,8 +609,9 @@ class Engine:
         from agentctl.errors import AgentctlError
         from agentctl.memory import note_fields
 
+        redact = self.recorder.filter.redact  # the run record's filter: a key in an answer stays out of memory too
         for note in parsed.memory_notes:
-            fields = note_fields(note.topic, note.text)
+            fields = {name: redact(value) for name, value in note_fields(note.topic, note.text).items()}
             try:
                 entry = self.store.write(
                     work.name,
@@ -436,7 +620,7 @@ class Engine:
                     fields["body"],
                     domain=fields["domain"],
                     source=fields["source"],
-                    slug=note.slug or None,
+                    slug=redact(note.slug) if note.slug else None,
                 )
             except AgentctlError as error:
                 self._emit(
@@ -476,11 +660,20 @@ def _finished(
     }
 
 
-def _why(outcome: Outcome) -> str | None:
+def _too_long(provider: str, length: int) -> ProviderError:
+    return ProviderError(
+        f"{provider}: the answer has {length:,} characters, more than the {ANSWER_CHARS:,} agentctl reads; "
+        "it was not parsed",
+        "bad_response",
+        hint="ask for a shorter answer (a lower max_tokens), or split the task",
+    )
+
+
+def _why(outcome: Outcome, budget_reason: str | None) -> str | None:
     if outcome.error is not None:
         return outcome.error.message
     if outcome.status == "budget":
-        return "a limit of the run was reached before it started"
+        return f"not run: {budget_reason or 'a limit of the run was reached before it started'}"
     return None
 
 

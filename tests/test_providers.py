@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,18 @@ from pathlib import Path
 import pytest
 
 from agentctl.errors import AgentctlError
-from agentctl.providers.base import CallRequest, ProviderError, SystemBlock, Usage
+from agentctl.providers.base import (
+    INPUT_FRAMING_TOKENS,
+    OUTPUT_SLACK_TOKENS,
+    BadUsage,
+    CallRequest,
+    ProviderError,
+    SystemBlock,
+    Usage,
+    UsageBound,
+    plausible_usage,
+    usage_bound,
+)
 from agentctl.providers.models import ModelMap, newest_ids
 from agentctl.providers.pricing import PriceTable
 from agentctl.providers.scripted import ScriptedProvider, parse_script
@@ -43,6 +55,46 @@ def test_prices_and_unknown_models() -> None:
     assert prices.cost("my-model", usage) == 1.0 + 2.0 + 1.25
     assert prices.cost("claude-haiku-4-5-20251001", Usage(input_tokens=1_000_000)) == 1.0, "dated ids price as undated"
     assert prices.cost("nobody-knows", usage) is None
+
+
+def test_the_usage_bound_is_the_bytes_sent_and_max_tokens() -> None:
+    system = [SystemBlock("agent", "héllo"), SystemBlock("team", "x" * 10, cache=True)]
+    bound = usage_bound(system, "ü", 100)
+    assert bound.input_tokens == 6 + 10 + 2 + INPUT_FRAMING_TOKENS, "a token is at least one byte of UTF-8"
+    assert bound.output_tokens == 100 + OUTPUT_SLACK_TOKENS
+    assert usage_bound([], "\ud800", 1).input_tokens == 3 + INPUT_FRAMING_TOKENS, "a lone surrogate has a length"
+
+
+def test_an_implausible_usage_is_cut_to_the_bound_in_proportion() -> None:
+    bound = UsageBound(input_tokens=1000, output_tokens=116)
+    assert plausible_usage(Usage(600, 116, 300, 100), bound) is None, "within the bound: as reported"
+    cut = plausible_usage(Usage(3000, 10**12, 1000, 0), bound)
+    assert cut == Usage(750, 116, 250, 0)
+    assert cut is not None and cut.input_tokens + cut.cache_read_input_tokens <= 1000
+
+
+@pytest.mark.parametrize(
+    ("counts", "problem"),
+    [
+        ({"input_tokens": -1}, "input_tokens is -1, below 0"),
+        ({"output_tokens": 2.5}, "output_tokens is 2.5, not a whole number"),
+        ({"output_tokens": True}, "output_tokens is True, not a whole number"),
+        ({"cache_read_input_tokens": "9" * 80}, "cache_read_input_tokens is '999"),
+    ],
+)
+def test_usage_counts_must_be_whole_numbers_from_zero(counts: dict[str, object], problem: str) -> None:
+    with pytest.raises(BadUsage, match=re.escape(problem)):
+        Usage.from_counts(counts)
+    assert Usage.from_counts({"input_tokens": 3, "output_tokens": 4, "cache_read_input_tokens": None}) == Usage(3, 4)
+
+
+def test_the_price_ceiling_covers_every_split_of_the_input() -> None:
+    prices = PriceTable({"m": {"input": 1.0, "output": 2.0, "cache_read": 0.1}})
+    bound = UsageBound(input_tokens=1_000_000, output_tokens=1_000_000)
+    assert prices.ceiling("m", bound) == 1.25 + 2.0, "every input token at the cache-write price"
+    for split in (Usage(1_000_000, 1_000_000), Usage(0, 1_000_000, 0, 1_000_000), Usage(0, 1_000_000, 1_000_000)):
+        assert (prices.cost("m", split) or 0) <= (prices.ceiling("m", bound) or 0)
+    assert prices.ceiling("nobody", bound) is None
 
 
 def test_an_unpriced_model_has_null_cost_and_a_warning(cli: RunCli, team: Path) -> None:

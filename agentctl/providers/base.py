@@ -2,16 +2,26 @@
 
 A provider turns one `CallRequest` (system blocks, one user turn) into one `CallResponse`
 (text and usage) or raises `ProviderError`. Retries of transient faults are the provider's
-business (the SDK's own retry loop); what reaches the engine has failed for good.
+business; it reports each wait before sleeping through `CallRequest.on_wait`, and what reaches
+the engine has failed for good.
+
+What a call can use is bounded by what it sends and asks for (`usage_bound`): a token stands for
+at least one byte of UTF-8 text, so the input side (input plus cache read and creation tokens) is
+at most the bytes sent plus the API's own framing, and the output at most `max_tokens`. The engine
+reserves that bound against the run's caps before a call starts, and counts a usage report that
+claims more at the bound (`plausible_usage`).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from agentctl.errors import AgentctlError, ExitCode
 
+DEFAULT_MAX_TOKENS = 8192  # the length limit of one answer, unless [anthropic] max_tokens says otherwise
 CallMode = Literal["fresh", "continuation", "handoff"]
 ErrorKind = Literal[
     "auth",
@@ -60,6 +70,97 @@ class Usage:
         values = data if isinstance(data, dict) else {}
         return cls(*(int(values.get(key) or 0) for key in cls.__slots__))
 
+    @classmethod
+    def from_counts(cls, counts: Mapping[str, object]) -> Usage:
+        """A usage report from outside (a provider's answer): BadUsage unless every count is a whole number >= 0."""
+        problem = count_problem(counts)
+        if problem is not None:
+            raise BadUsage(problem)
+        values = [counts.get(key) for key in cls.__slots__]
+        return cls(*(value if isinstance(value, int) else 0 for value in values))  # None: not reported
+
+
+class BadUsage(ValueError):
+    """A usage report whose counts are not whole numbers >= 0: the provider's error, never a crash."""
+
+
+def count_problem(counts: Mapping[str, object]) -> str | None:
+    """What is wrong with a usage report's counts (None: each is absent or a whole number >= 0)."""
+    for key in Usage.__slots__:
+        value = counts.get(key, 0)
+        if value is None:
+            continue
+        # bool is an int to Python, and 3.0 or "3" are not counts of tokens.
+        if type(value) is not int:
+            return f"{key} is {_shown(value)}, not a whole number"
+        if value < 0:
+            return f"{key} is {value}, below 0"
+    return None
+
+
+def usage_problem(usage: Usage) -> str | None:
+    """count_problem of a Usage a provider built: a provider of a library caller may fill it with anything."""
+    return count_problem({key: getattr(usage, key) for key in Usage.__slots__})
+
+
+def in_range(value: object, whole: bool, lowest: float, highest: float = math.inf, above: bool = False) -> bool:
+    """Whether a setting or flag is a finite number (an int where `whole`) from `lowest` (or `above` it) to
+    `highest`. bool is not a number here, NaN and infinities never fit: dispatch's limits and [anthropic]."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or (whole and not isinstance(value, int)):
+        return False
+    return math.isfinite(value) and (value > lowest if above else value >= lowest) and value <= highest
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+# The API wraps the text of a request in a few tokens of its own (roles, block boundaries, the system
+# prompt's framing); these allow for it, and for an answer's end-of-turn marker, generously.
+INPUT_FRAMING_TOKENS = 512
+OUTPUT_SLACK_TOKENS = 16
+
+
+@dataclass(slots=True)
+class UsageBound:
+    """The most tokens one call can be billed for: see the module docstring."""
+
+    input_tokens: int  # input + cache read + cache creation
+    output_tokens: int
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+def usage_bound(system: list[SystemBlock], user: str, max_tokens: int) -> UsageBound:
+    """The plausible ceiling of a call that sends `system` and `user` and asks for `max_tokens`."""
+    sent = sum(_utf8_length(block.text) for block in system) + _utf8_length(user)
+    return UsageBound(sent + INPUT_FRAMING_TOKENS, max(0, max_tokens) + OUTPUT_SLACK_TOKENS)
+
+
+def _utf8_length(text: str) -> int:
+    # surrogatepass: a lone surrogate from badly decoded input still has a length, not an error.
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def plausible_usage(usage: Usage, bound: UsageBound) -> Usage | None:
+    """`usage` cut down to `bound`; None when it is within it (the report is plausible as it is)."""
+    sent = usage.input_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens
+    if sent <= bound.input_tokens and usage.output_tokens <= bound.output_tokens:
+        return None
+
+    def scaled(count: int) -> int:  # each input-side count in proportion: their sum stays within the bound
+        return count if sent <= bound.input_tokens else count * bound.input_tokens // sent
+
+    return Usage(
+        input_tokens=scaled(usage.input_tokens),
+        output_tokens=min(usage.output_tokens, bound.output_tokens),
+        cache_read_input_tokens=scaled(usage.cache_read_input_tokens),
+        cache_creation_input_tokens=scaled(usage.cache_creation_input_tokens),
+    )
+
 
 @dataclass(slots=True)
 class SystemBlock:
@@ -71,6 +172,15 @@ class SystemBlock:
 
 
 @dataclass(slots=True)
+class Wait:
+    """A pause before another attempt at a call, reported before the provider sleeps through it."""
+
+    seconds: float
+    attempt: int  # the attempt that follows the wait (2: the first retry)
+    reason: str  # "429 rate_limit_error, retry-after 30 s"
+
+
+@dataclass(slots=True)
 class CallRequest:
     call_id: str
     agent: str
@@ -79,6 +189,10 @@ class CallRequest:
     system: list[SystemBlock]
     user: str
     max_tokens: int
+    on_wait: Callable[[Wait], None] | None = field(default=None, repr=False, compare=False)
+
+    def bound(self) -> UsageBound:
+        return usage_bound(self.system, self.user, self.max_tokens)
 
 
 @dataclass(slots=True)

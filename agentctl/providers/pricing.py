@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from agentctl.providers.base import Usage
+from agentctl.providers.base import Usage, UsageBound
 
 CACHE_WRITE_FACTOR = 1.25  # 5-minute cache writes cost 1.25x the input price
 CACHE_READ_FACTOR = 0.1  # the usual read price, where the table gives none
@@ -45,6 +45,13 @@ class Price:
         )
         return round(total / 1_000_000, 6)
 
+    def ceiling(self, bound: UsageBound) -> float:
+        """The most a call within `bound` can cost, however its input splits into fresh, cache-read and
+        cache-written tokens: every input token at the dearest of the three (cache writes, usually)."""
+        dearest = max(self.input, self.cache_write, self.cache_read)
+        total = bound.input_tokens * dearest + bound.output_tokens * self.output
+        return round(total / 1_000_000, 6)
+
 
 @cache
 def default_prices() -> dict[str, dict[str, float]]:
@@ -68,3 +75,8 @@ class PriceTable:
     def cost(self, model: str, usage: Usage) -> float | None:
         price = self.price_of(model)
         return None if price is None else price.cost(usage)
+
+    def ceiling(self, model: str, bound: UsageBound) -> float | None:
+        """What the run's cost cap holds for a call to `model` while it runs (None: no price)."""
+        price = self.price_of(model)
+        return None if price is None else price.ceiling(bound)
