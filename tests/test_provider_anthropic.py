@@ -2,7 +2,8 @@
 
 What the SDK (2.12, httpx2) raises, and what the provider makes of it, is pinned here:
 - before the answer's first byte (HTTP errors, refused connections, a reply slower than the
-  timeout) the SDK raises its own classes, after its own retries;
+  timeout) the SDK raises its own classes (it runs with max_retries=0: the retries are the
+  provider's, with bounded, reported waits);
 - once the stream is open nothing is retried by the SDK and nothing is wrapped: a dropped
   connection is a bare `httpx2.RemoteProtocolError` (incomplete chunked read), silence past the
   timeout a bare `httpx2.ReadTimeout`, an `event: error` an `APIStatusError` with status 200, and a
@@ -18,13 +19,21 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from agentctl.bounds import ANSWER_CHARS
 from agentctl.errors import ExitCode
-from agentctl.providers.anthropic import MISSING_KEY_HINT, AnthropicConfig, AnthropicProvider, build_provider
-from agentctl.providers.base import CallRequest, CallResponse, ProviderError, SystemBlock
+from agentctl.providers.anthropic import (
+    MISSING_KEY_HINT,
+    AnthropicConfig,
+    AnthropicProvider,
+    build_provider,
+    retry_after,
+)
+from agentctl.providers.base import CallRequest, CallResponse, ProviderError, SystemBlock, Wait
 from tests.messages_server import Fault, MessagesServer, Reply, route
 
 KEY = "sk-ant-SENTINEL-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -32,10 +41,13 @@ MODEL = "claude-sonnet-4-6"
 
 
 def request(
-    user: str = "Design the index.", system: list[SystemBlock] | None = None, max_tokens: int = 1024
+    user: str = "Design the index.",
+    system: list[SystemBlock] | None = None,
+    max_tokens: int = 1024,
+    on_wait: Callable[[Wait], None] | None = None,
 ) -> CallRequest:
     blocks = system if system is not None else [SystemBlock("agent", "You are DB Architect.")]
-    return CallRequest("c1", "db-architect", "fresh", MODEL, blocks, user, max_tokens)
+    return CallRequest("c1", "db-architect", "fresh", MODEL, blocks, user, max_tokens, on_wait)
 
 
 def config(server: MessagesServer, **overrides: Any) -> AnthropicConfig:
@@ -140,13 +152,85 @@ def test_an_answer_cut_at_max_tokens_says_so(messages_server: MessagesServer) ->
     assert response.warnings == ["the answer was cut at max_tokens=64"]
 
 
-def test_a_429_with_retry_after_is_retried_by_the_sdk_and_the_call_succeeds(messages_server: MessagesServer) -> None:
+def test_a_429_with_retry_after_is_retried_and_the_wait_reported_first(messages_server: MessagesServer) -> None:
     messages_server.inject(Fault.rate_limit(retry_after=0.01), nth=1)
     messages_server.set_reply("after the wait")
-    assert call(messages_server).text == "after the wait"
+    waits: list[Wait] = []
+    assert call(messages_server, request(on_wait=waits.append)).text == "after the wait"
     first, second = messages_server.wait_for(2)
     assert (first.outcome, second.outcome) == ("429 rate_limit_error", "ok")
-    assert second.headers["x-stainless-retry-count"] == "1"
+    assert second.headers["x-stainless-retry-count"] == "1", "the API is told it is a retry, as the SDK would"
+    assert waits == [Wait(0.01, 2, "429 rate_limit_error, retry-after 0.01 s")]
+
+
+@pytest.mark.timeout(60)
+def test_a_retry_after_longer_than_the_cap_fails_at_once_and_says_how_long(messages_server: MessagesServer) -> None:
+    messages_server.set_reply(Fault.rate_limit(retry_after=3600))
+    waits: list[Wait] = []
+    error = failure(messages_server, request(on_wait=waits.append), max_retries=3, max_retry_wait=60.0)
+    assert (error.kind, error.status) == ("rate_limit", 429)
+    assert "(the API asked to wait 3600 s before a retry, longer than [anthropic] max_retry_wait (60 s))" in str(error)
+    assert "max_retry_wait" in (error.hint or "") and waits == []
+    assert len(messages_server.wait_for(1, finished=True)) == 1
+
+
+def test_retry_after_ms_and_dates_are_read_and_nonsense_is_no_wait() -> None:
+    now = 1_000_000.0
+    assert retry_after({"retry-after-ms": "1500", "retry-after": "99"}) == 1.5
+    assert retry_after({"retry-after": "30"}) == 30.0
+    assert retry_after({"retry-after": "Mon, 12 Jan 1970 13:47:10 GMT"}, now=lambda: now) == 30.0
+    assert retry_after({"retry-after": "inf"}) == float("inf"), "more than any cap: refused, not slept"
+    for nonsense in ("0", "-4", "nan", "soon", ""):
+        assert retry_after({"retry-after": nonsense}) is None
+    assert retry_after({}) is None
+
+
+def test_without_retry_after_the_provider_backs_off_exponentially(messages_server: MessagesServer) -> None:
+    messages_server.set_reply(Fault.overloaded(retry_after=None))
+    waits: list[Wait] = []
+    error = failure(messages_server, request(on_wait=waits.append), max_retries=3, retry_delay=0.01)
+    assert [(wait.seconds, wait.attempt) for wait in waits] == [(0.01, 2), (0.02, 3), (0.04, 4)]
+    assert waits[0].reason == "529 overloaded_error, backoff 0.01 s"
+    assert error.kind == "overloaded" and "(after 3 retries)" in str(error)
+
+
+def test_the_api_saying_do_not_retry_is_obeyed(messages_server: MessagesServer) -> None:
+    fault = Fault.overloaded()
+    fault.headers["x-should-retry"] = "false"
+    messages_server.set_reply(fault)
+    assert failure(messages_server, max_retries=3).kind == "overloaded"
+    assert len(messages_server.wait_for(1, finished=True)) == 1
+
+
+@pytest.mark.timeout(60)
+def test_the_call_deadline_includes_every_try(messages_server: MessagesServer) -> None:
+    messages_server.set_reply(Reply("late", event_delay=0.2, chunk_size=1))  # bytes keep coming: no read timeout
+    error = failure(messages_server, timeout=5.0, call_timeout=0.5)
+    assert error.kind == "timeout"
+    assert "did not end within [anthropic] call_timeout (0.5 s, tries and waits included)" in str(error)
+    assert "call_timeout" in (error.hint or "")
+
+
+def test_an_answer_over_the_limit_stops_being_read(messages_server: MessagesServer) -> None:
+    messages_server.set_reply(Reply("z" * (ANSWER_CHARS + 1), chunk_size=512 * 1024))
+    error = failure(messages_server, max_retries=2)
+    assert error.kind == "bad_response"
+    assert f"the answer is longer than {ANSWER_CHARS:,} characters; it was not read further" in str(error)
+    assert len(messages_server.wait_for(1, finished=True)) == 1, "not retried"
+
+
+@pytest.mark.parametrize("count", [-1, 2.5, "lots"], ids=["negative", "fraction", "text"])
+def test_a_usage_that_is_not_a_count_is_bad_response(messages_server: MessagesServer, count: Any) -> None:
+    messages_server.set_reply(Reply("ok", output_tokens=count))
+    error = failure(messages_server, max_retries=2)
+    assert error.kind == "bad_response" and "output_tokens is" in str(error)
+    assert len(messages_server.wait_for(1, finished=True)) == 1
+
+
+def test_the_sdk_never_retries_on_its_own(messages_server: MessagesServer) -> None:
+    provider = build_provider(config(messages_server, max_retries=4))
+    assert provider._client.max_retries == 0
+    asyncio.run(provider.aclose())
 
 
 @pytest.mark.parametrize(
@@ -163,7 +247,7 @@ def test_a_429_with_retry_after_is_retried_by_the_sdk_and_the_call_succeeds(mess
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )
-def test_http_errors_map_to_kinds_after_the_sdk_retries(
+def test_http_errors_map_to_kinds_after_the_retries(
     messages_server: MessagesServer, fault: Fault, kind: str, status: int, attempts: int
 ) -> None:
     messages_server.set_reply(fault)

@@ -4,11 +4,16 @@ Importing this module is cheap: the SDK (about 2 s to import) is imported by `bu
 `AnthropicProvider(...)`, and only once a key is known to be there. Calls stream (`messages.stream`),
 so a long answer never meets the SDK's ten-minute ceiling for non-streaming requests.
 
-Retries: the SDK retries what fails before the first byte of the answer (429, 5xx, 529, timeouts,
-refused connections) `max_retries` times, honouring `retry-after`. A stream that breaks midway
-(a dropped connection, an `event: error` such as overloaded_error, silence past the timeout) is
-not the SDK's business; this provider retries it, up to `max_retries` times as well, and says so
-in the response's warnings. What reaches the engine has failed for good.
+Retries are this provider's, not the SDK's (its client runs with `max_retries=0`): the SDK would
+sleep through whatever `retry-after` the API sends, up to 49 days, without a word. Here a transient
+failure (429, 5xx, 529, a refused or dropped connection, a stream that breaks midway, silence past
+the read timeout) is tried again up to `max_retries` times; before each wait the provider reports it
+through the request's `on_wait` (the engine records a `waiting` event), waits what `retry-after`
+asks or backs off exponentially, and fails the call at once when the API asks for longer than
+`max_retry_wait`. `call_timeout` bounds the whole call, retries and waits included.
+
+The answer is read up to `bounds.ANSWER_CHARS` characters: a longer one fails the call
+(bad_response) instead of filling memory.
 
 The API key never appears in a ProviderError's message or hint, nor in any string a response
 carries: everything the SDK says is passed through the secret filter (agentctl.redact) first, and
@@ -19,11 +24,25 @@ rides along as context.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import email.utils
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from agentctl.providers.base import CallRequest, CallResponse, ErrorKind, ProviderError, Usage
+from agentctl.bounds import ANSWER_CHARS
+from agentctl.errors import UsageError
+from agentctl.providers.base import (
+    DEFAULT_MAX_TOKENS,
+    BadUsage,
+    CallRequest,
+    CallResponse,
+    ErrorKind,
+    ProviderError,
+    Usage,
+    Wait,
+    in_range,
+)
 from agentctl.redact import SecretFilter
 
 if TYPE_CHECKING:
@@ -31,8 +50,9 @@ if TYPE_CHECKING:
     from anthropic.types import Message, MessageParam, TextBlockParam
 
 MISSING_KEY_HINT = "set ANTHROPIC_API_KEY, or run with --dry-run"
-# Kinds worth another try when they break a stream that had started (the SDK retried the rest).
-MIDSTREAM_RETRY = frozenset({"network", "timeout", "overloaded", "server", "rate_limit"})
+# Kinds worth another try, before the stream opened or after (409 is "server", 408 "timeout").
+RETRYABLE = frozenset({"network", "timeout", "overloaded", "server", "rate_limit"})
+MAX_BACKOFF = 8.0  # seconds: the longest wait between tries when the API names none (the SDK's own cap)
 _KIND_BY_TYPE: dict[str, ErrorKind] = {
     "authentication_error": "auth",
     "permission_error": "permission",
@@ -74,10 +94,13 @@ class AnthropicConfig:
 
     api_key: str | None = field(default=None, repr=False)
     base_url: str | None = None  # None: ANTHROPIC_BASE_URL, else the SDK's default
-    max_tokens: int = 8192  # for a request that gives none (max_tokens <= 0)
+    max_tokens: int = DEFAULT_MAX_TOKENS  # for a request that gives none (max_tokens <= 0)
     timeout: float = 600.0  # seconds, per read (a stream may run longer, as long as bytes come)
-    max_retries: int = 2  # the SDK's retries, and separately the retries of a broken stream
-    retry_delay: float = 0.5  # seconds before retrying a broken stream, doubled each time
+    max_retries: int = 2  # further tries of a call after a transient failure
+    retry_delay: float = 0.5  # seconds before the first retry when the API names no wait, doubled each time
+    # A 429 may ask for an hour; an unattended run should fail that call and say so, not sleep.
+    max_retry_wait: float = 60.0  # seconds: the longest retry-after honoured
+    call_timeout: float = 900.0  # seconds for the whole call: every try and every wait
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> AnthropicConfig:
@@ -87,6 +110,37 @@ class AnthropicConfig:
             "base_url": environ.get("ANTHROPIC_BASE_URL") or None,
         }
         return cls(**{**values, **overrides})
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any], environ: Mapping[str, str]) -> AnthropicConfig:
+        """The [anthropic] settings, each range-checked (UsageError naming it), and the environment's key."""
+        checked = {name: _setting(settings, name, *rule) for name, rule in SETTING_RULES.items() if name in settings}
+        return cls.from_env(environ, **{name: value for name, value in checked.items() if value is not None})
+
+
+DAY = 86_400.0
+# [anthropic] key -> (integer?, lowest, highest, unit): what each setting may be.
+SETTING_RULES: dict[str, tuple[bool, float, float, str]] = {
+    "max_tokens": (True, 1, 1_000_000, "tokens"),
+    "timeout": (False, 0, DAY, "seconds"),
+    "max_retries": (True, 0, 20, "retries"),
+    "max_retry_wait": (False, 0, DAY, "seconds"),
+    "call_timeout": (False, 0, DAY, "seconds"),
+}
+_ABOVE_ZERO = frozenset({"timeout", "call_timeout"})  # 0 s would fail every call
+
+
+def _setting(settings: Mapping[str, Any], name: str, whole: bool, low: float, high: float, unit: str) -> Any:
+    value = settings[name]
+    above = name in _ABOVE_ZERO
+    if value is None or in_range(value, whole, low, high, above):
+        return value
+    kind = "a whole number" if whole else "a number"
+    lowest = f"above {low:g}" if above else f"from {low:g}"
+    raise UsageError(
+        f"[anthropic] {name} must be {kind} of {unit} {lowest} to {high:g}, not {value!r}",
+        hint="fix it in agentctl.toml (or [tool.agentctl.anthropic] in pyproject.toml)",
+    )
 
 
 def build_provider(config: AnthropicConfig) -> AnthropicProvider:
@@ -104,46 +158,101 @@ class AnthropicProvider:
 
         self.config = config
         self._filter = SecretFilter([config.api_key])
+        # max_retries=0: the retries are ours (see the module docstring), so every wait is bounded and reported.
         self._client: AsyncAnthropic = AsyncAnthropic(
-            api_key=config.api_key, base_url=config.base_url, timeout=config.timeout, max_retries=config.max_retries
+            api_key=config.api_key, base_url=config.base_url, timeout=config.timeout, max_retries=0
         )
 
     async def complete(self, request: CallRequest) -> CallResponse:
         params = build_params(request, self.config.max_tokens)
-        broken: list[str] = []  # why each earlier attempt's stream broke
-        for attempt in range(self.config.max_retries + 1):
-            try:
-                message, request_id = await self._stream(params)
-            except _StreamBroke as broke:
-                kind, line = describe_error(broke.error)
-                failure = _Failure(kind, line, _status_of(broke.error), midstream=True)
-            except Exception as exc:  # raised before the stream opened: the SDK has retried it
-                if not _is_transport_error(exc):
-                    raise  # a bug (ours or the SDK's), not a failed call: exit 3, with a traceback
-                kind, line = describe_error(exc)
-                failure = _Failure(kind, line, _status_of(exc), midstream=False)
-            else:
-                response = parse_message(message, request_id, params["max_tokens"])
-                response.warnings[:0] = [f"a broken stream was retried: {why}" for why in broken]
-                return self._redacted(response)
-            if not failure.retryable or attempt == self.config.max_retries:
-                break
-            broken.append(failure.line)
-            await asyncio.sleep(self.config.retry_delay * 2**attempt)
+        deadline = asyncio.timeout(self.config.call_timeout)
+        try:
+            async with deadline:
+                outcome = await self._tries(params, request.on_wait)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            outcome = _Failure("timeout", self._deadline_line(), None, midstream=False)
+            outcome.hint = "raise [anthropic] call_timeout, or ask for less (max_tokens)"
+        if isinstance(outcome, CallResponse):
+            return self._redacted(outcome)
         # Raised here, outside the except blocks, so that the SDK's exception (its request holds
         # the key in a header) is neither the cause nor the context of what the engine sees.
-        raise self._error(failure, retries=len(broken), params=params)
+        raise self._error(outcome, params)
 
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def _stream(self, params: _Params) -> tuple[Message, str | None]:
+    async def _tries(self, params: _Params, on_wait: Callable[[Wait], None] | None) -> CallResponse | _Failure:
+        """The first try and the retries: an answer, or the failure that ended them."""
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + self.config.call_timeout
+        earlier: list[_Failure] = []
+        while True:
+            outcome = await self._try(params, len(earlier))
+            if isinstance(outcome, CallResponse):
+                broken = [failure.line for failure in earlier if failure.midstream]
+                outcome.warnings[:0] = [f"a broken stream was retried: {why}" for why in broken]
+                return outcome
+            outcome.earlier = earlier
+            if not outcome.retryable or len(earlier) >= self.config.max_retries:
+                return outcome
+            wait = self._wait_before_retry(outcome, len(earlier))
+            if self._refuse_wait(outcome, wait, ends - loop.time()):
+                return outcome
+            earlier.append(outcome)
+            if on_wait is not None:
+                on_wait(Wait(wait, len(earlier) + 1, outcome.wait_reason(wait)))
+            await asyncio.sleep(wait)
+
+    async def _try(self, params: _Params, retries: int) -> CallResponse | _Failure:
+        try:
+            message, request_id = await self._stream(params, retries)
+        except _StreamBroke as broke:
+            return _Failure.of(broke.error, midstream=True)
+        except Exception as exc:  # raised before the stream opened
+            if not _is_transport_error(exc):
+                raise  # a bug (ours or the SDK's), not a failed call: exit 3, with a traceback
+            return _Failure.of(exc, midstream=False)
+        try:
+            return parse_message(message, request_id, params["max_tokens"])
+        except (BadUsage, *_PAYLOAD_ERRORS) as exc:  # an answer the API should not have sent
+            return _Failure.of(exc, midstream=True)
+
+    def _wait_before_retry(self, failure: _Failure, retries: int) -> float:
+        if failure.retry_after is not None:
+            return failure.retry_after
+        backoff: float = self.config.retry_delay * 2.0**retries
+        return min(backoff, MAX_BACKOFF, self.config.max_retry_wait)
+
+    def _refuse_wait(self, failure: _Failure, wait: float, left: float) -> bool:
+        """Whether the call fails now rather than wait (too long a retry-after, or past the deadline)."""
+        if wait > self.config.max_retry_wait:
+            failure.note = (
+                f"the API asked to wait {_seconds(wait)} s before a retry, longer than "
+                f"[anthropic] max_retry_wait ({_seconds(self.config.max_retry_wait)} s)"
+            )
+            failure.hint = "try again later (agentctl runs resume continues a run), or raise [anthropic] max_retry_wait"
+        elif wait >= left:
+            failure.note = (
+                f"a retry after {_seconds(wait)} s would end past [anthropic] call_timeout "
+                f"({_seconds(self.config.call_timeout)} s)"
+            )
+        return failure.note is not None
+
+    async def _stream(self, params: _Params, retries: int) -> tuple[Message, str | None]:
         """One streamed call. What breaks after the stream opened comes out as _StreamBroke."""
-        async with self._client.messages.stream(**params) as stream:
+        # The retry count header, as the SDK sends it on its own retries: the API may use it.
+        headers = {"x-stainless-retry-count": str(retries)}
+        async with self._client.messages.stream(**params, extra_headers=headers) as stream:
             try:
                 stopped = False
+                length = 0
                 async for event in stream:
                     stopped = stopped or event.type == "message_stop"
+                    length += _text_length(event)
+                    if length > ANSWER_CHARS:
+                        raise _TooLong(f"the answer is longer than {ANSWER_CHARS:,} characters")
                 if not stopped:
                     raise _Truncated("the stream ended before message_stop")
                 message = await stream.get_final_message()
@@ -151,17 +260,21 @@ class AnthropicProvider:
                 raise _StreamBroke(exc) from exc
             return message, stream.request_id
 
-    def _error(self, failure: _Failure, retries: int, params: _Params) -> ProviderError:
+    def _deadline_line(self) -> str:
+        return (
+            f"anthropic: the call did not end within [anthropic] call_timeout "
+            f"({_seconds(self.config.call_timeout)} s, tries and waits included)"
+        )
+
+    def _error(self, failure: _Failure, params: _Params) -> ProviderError:
         line = failure.line
-        if failure.kind in MIDSTREAM_RETRY and not failure.midstream and self.config.max_retries:
-            line += f" (after {self.config.max_retries} retries)"
+        if failure.note:
+            line += f" ({failure.note})"
+        retries = len(failure.earlier)
         if retries:
-            line += (
-                f" (the stream broke {retries + 1} times)"
-                if failure.midstream
-                else f" ({retries} broken streams before)"
-            )
-        hint = self._hint(failure.kind, params)
+            broke = sum(earlier.midstream for earlier in failure.earlier) + failure.midstream
+            line += f" (the stream broke {broke} times)" if broke == retries + 1 else f" (after {retries} retries)"
+        hint = failure.hint or self._hint(failure.kind, params)
         redact = self._filter.redact
         return ProviderError(redact(line), failure.kind, redact(hint) if hint else hint, failure.status)
 
@@ -181,14 +294,79 @@ class AnthropicProvider:
 
 @dataclass(slots=True)
 class _Failure:
+    """One failed try: what the error says, and what it tells about trying again."""
+
     kind: ErrorKind
     line: str
     status: int | None
-    midstream: bool  # the stream had opened: the SDK did not retry it, this provider may
+    midstream: bool  # the stream had opened
+    label: str = ""  # "429 rate_limit_error": what a waiting event names
+    retry_after: float | None = None  # seconds the API asked for
+    should_retry: bool | None = None  # the API's x-should-retry header, when it sent one
+    earlier: list[_Failure] = field(default_factory=list)  # the tries before this one
+    note: str | None = None  # why no retry follows although one was allowed
+    hint: str | None = None  # replaces the kind's hint
+
+    @classmethod
+    def of(cls, exc: BaseException, midstream: bool) -> _Failure:
+        """Read what is needed from `exc`, keeping no reference to it (its request holds the key)."""
+        kind, line = describe_error(exc)
+        status = _status_of(exc)
+        headers = _headers_of(exc)
+        error_type = getattr(exc, "type", None)
+        label = f"{status} {error_type or kind}" if status else (f"{kind}, the stream broke" if midstream else kind)
+        should = headers.get("x-should-retry")
+        should_retry = {"true": True, "false": False}.get(should) if should else None
+        return cls(kind, line, status, midstream, label, retry_after(headers), should_retry)
 
     @property
     def retryable(self) -> bool:
-        return self.midstream and self.kind in MIDSTREAM_RETRY
+        if self.should_retry is not None:
+            return self.should_retry
+        return self.kind in RETRYABLE
+
+    def wait_reason(self, wait: float) -> str:
+        why = "retry-after" if self.retry_after is not None else "backoff"
+        return f"{self.label}, {why} {_seconds(wait)} s"
+
+
+def retry_after(headers: Mapping[str, str], now: Callable[[], float] = time.time) -> float | None:
+    """The seconds the API asks to wait (retry-after-ms, retry-after in seconds or as a date); None if none.
+
+    Infinity stays infinity (it is more than any cap); a wait of 0 or less, or one that cannot be
+    read, is no request at all, as for the SDK."""
+    seconds = _number(headers.get("retry-after-ms"), 1000.0)
+    if seconds is None:
+        seconds = _number(headers.get("retry-after"), 1.0)
+    if seconds is None and headers.get("retry-after"):
+        date = email.utils.parsedate_tz(headers["retry-after"])
+        seconds = None if date is None else email.utils.mktime_tz(date) - now()
+    return seconds if seconds is not None and seconds > 0 else None
+
+
+def _number(text: str | None, per_second: float) -> float | None:
+    try:
+        return float(text) / per_second if text else None
+    except ValueError:
+        return None
+
+
+def _headers_of(exc: BaseException) -> Mapping[str, str]:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    return headers if isinstance(headers, Mapping) else {}
+
+
+def _seconds(value: float) -> str:
+    return f"{round(value, 2):g}"
+
+
+def _text_length(event: Any) -> int:
+    """Characters of answer text an SSE event adds (text deltas only; the SDK's own events repeat them)."""
+    if event.type != "content_block_delta":
+        return 0
+    text = getattr(getattr(event, "delta", None), "text", None)
+    return len(text) if isinstance(text, str) else 0
 
 
 class _StreamBroke(Exception):
@@ -199,6 +377,10 @@ class _StreamBroke(Exception):
 
 class _Truncated(Exception):
     """The body ended cleanly but without message_stop: a cut the transport did not see."""
+
+
+class _TooLong(Exception):
+    """The answer went past bounds.ANSWER_CHARS: reading stops there."""
 
 
 def _is_transport_error(exc: BaseException) -> bool:
@@ -240,7 +422,9 @@ def build_params(request: CallRequest, default_max_tokens: int = 8192) -> _Param
 
 
 def parse_message(message: Message, request_id: str | None, max_tokens: int) -> CallResponse:
-    """Text (every text block, joined), usage with the cache counts, and warnings for cut answers."""
+    """Text (every text block, joined), usage with the cache counts, and warnings for cut answers.
+
+    BadUsage when the usage counts are not whole numbers >= 0 (the stream accumulator takes them as sent)."""
     text = "".join(block.text for block in message.content if block.type == "text")
     usage = message.usage
     warnings: list[str] = []
@@ -250,14 +434,12 @@ def parse_message(message: Message, request_id: str | None, max_tokens: int) -> 
         warnings.append("the answer was cut: the model's context window is full")
     elif message.stop_reason == "refusal":
         warnings.append("the model refused to answer")
+    counts = {key: getattr(usage, key, None) for key in Usage.__slots__}
+    if counts["input_tokens"] is None or counts["output_tokens"] is None:
+        raise BadUsage("the answer carries no input_tokens or output_tokens")
     return CallResponse(
         text=text,
-        usage=Usage(
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cache_read_input_tokens=usage.cache_read_input_tokens or 0,
-            cache_creation_input_tokens=usage.cache_creation_input_tokens or 0,
-        ),
+        usage=Usage.from_counts(counts),
         model=message.model,
         stop_reason=message.stop_reason,
         request_id=request_id,
@@ -278,6 +460,8 @@ def describe_error(exc: BaseException) -> tuple[ErrorKind, str]:
         return "timeout", f"anthropic: the request timed out ({_cause_line(exc)})"
     if isinstance(exc, anthropic.APIConnectionError | httpx2.TransportError | _Truncated):
         return "network", f"anthropic: the connection failed ({_cause_line(exc)})"
+    if isinstance(exc, _TooLong):
+        return "bad_response", f"anthropic: {exc}; it was not read further (bounds.ANSWER_CHARS)"
     if isinstance(exc, (anthropic.APIResponseValidationError, *_PAYLOAD_ERRORS)):
         return "bad_response", f"anthropic: unreadable answer ({type(exc).__name__}: {_one_line(str(exc))})"
     return "bad_response", f"anthropic: the call failed ({type(exc).__name__}: {_one_line(str(exc))})"
