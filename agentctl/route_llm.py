@@ -17,6 +17,9 @@ from agentctl.team import normalise_name  # how the roster compares names
 MAX_CANDIDATES = 40  # beyond this the offline ranking's top candidates go in (a catalogue of 600)
 MAX_DESCRIPTION = 400  # characters of each description: enough to tell agents apart
 ANSWER_TOKENS = 64
+# A 64-token answer is a few hundred characters; a longer one is not an answer to this question, and
+# `pick` looks for every candidate's name in it, so it is not read at all.
+MAX_ANSWER_CHARS = 4096
 SYSTEM = (
     "You route a software engineering task to the one agent of a team best placed to do it. "
     "Reply with that agent's name exactly as listed, and nothing else."
@@ -85,6 +88,9 @@ def choose_with_model(provider: Provider, model: str, task: str, candidates: lis
         return LlmChoice(
             None, f"the model could not be asked ({error.message}); using the offline ranking", model, Usage()
         )
+    if len(answer) > MAX_ANSWER_CHARS:
+        note = f"the model answered {len(answer):,} characters, not a name; using the offline ranking"
+        return LlmChoice(None, note, model, usage)
     chosen = pick(answer, candidates)
     if chosen is None:
         shown = " ".join(answer.split())[:80]
