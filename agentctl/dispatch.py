@@ -10,16 +10,18 @@ first call, with no provider at all.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import secrets
-from collections.abc import Callable, Mapping
+import signal
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from agentctl.config import Settings
 from agentctl.engine import DEFAULT_MAX_TOKENS, Limits, RunResult
-from agentctl.errors import UsageError
+from agentctl.errors import ExitCode, Terminated, UsageError
 from agentctl.providers.base import Provider
 from agentctl.redact import secret_values
 
@@ -58,15 +60,53 @@ class Dispatched:
     record: dict[str, Any]  # the dispatch JSON contract (DESIGN.md), read back from the run's record
 
 
+# What each limit may be: (a whole number?, the lowest value, whether that value itself is allowed).
+# A cap is raised, never lifted: 0 is not "no limit" (Limits has the defaults).
+LIMIT_RULES: dict[str, tuple[bool, float, bool]] = {
+    "max_depth": (True, 0, True),
+    "max_rounds": (True, 1, True),
+    "max_calls": (True, 1, True),
+    "max_tokens": (True, 1, True),
+    "max_cost": (False, 0, False),
+    "parallel": (True, 1, True),
+    "timeout": (False, 0, False),
+}
+
+
 def limits_from(settings: Settings, **flags: Any) -> Limits:
-    """Flags over [dispatch] settings over the defaults; a flag left as None does not count."""
-    configured = {key: value for key, value in settings.dispatch.items() if key in Limits.__slots__}
+    """Flags over [dispatch] settings over the defaults; a flag left as None does not count.
+
+    Every value is checked here, once: a bad one is a UsageError naming the flag (or the setting)
+    and the range it must be in."""
+    configured = {key: value for key, value in settings.dispatch.items() if key in LIMIT_RULES}
     given = {key: value for key, value in flags.items() if value is not None}
-    limits = Limits(**(configured | given))
-    for name in ("max_depth", "max_rounds", "parallel"):
-        if getattr(limits, name) < (0 if name == "max_depth" else 1):
-            raise UsageError(f"--{name.replace('_', '-')} must be at least {0 if name == 'max_depth' else 1}")
-    return limits
+    for key, value in configured.items():
+        check_limit(key, value, f"[dispatch] {key}")
+    for key, value in given.items():
+        check_limit(key, value, f"--{key.replace('_', '-')}")
+    return Limits(**(configured | given))
+
+
+def check_limit(key: str, value: object, source: str) -> None:
+    """UsageError unless `value` is in LIMIT_RULES[key]'s range (finite; a whole number where one is meant)."""
+    from agentctl.providers.base import in_range
+
+    whole, lowest, inclusive = LIMIT_RULES[key]
+    if in_range(value, whole, lowest, above=not inclusive):
+        return
+    what = "a whole number" if whole else "a number"
+    bound = f"at least {lowest:g}" if inclusive else f"above {lowest:g}"
+    unit = {"max_cost": " (USD)", "timeout": " (seconds)"}.get(key, "")
+    lifted = " (0 is not 'no limit': give a larger number to raise it)" if key.startswith("max_") and value == 0 else ""
+    raise UsageError(
+        f"{source} must be {what} {bound}{unit}, not {value!r}{lifted}",
+        hint=f"defaults: {_defaults_text()}" if key in ("max_calls", "max_cost") else None,
+    )
+
+
+def _defaults_text() -> str:
+    defaults = Limits()
+    return f"--max-calls {defaults.max_calls}, --max-cost {defaults.max_cost:g} (USD)"
 
 
 def run_dispatch(
@@ -80,37 +120,57 @@ def run_dispatch(
 ) -> Dispatched:
     """Run the task through the team; the record is complete whatever happens (even Ctrl-C).
 
-    `provider` replaces the one the options name (a library caller's own, or a test's)."""
+    `provider` replaces the one the options name (a library caller's own, or a test's). A resume
+    holds the run it resumes (runs.lock_run) until it ends: a run still going, or being resumed by
+    another process, is refused with exit 2 before anything is sent. Ctrl-C raises KeyboardInterrupt
+    and SIGTERM errors.Terminated, each after the record is closed."""
+    from agentctl.runs import lock_run
+
+    held: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+    if options.resume_from is not None:
+        held = lock_run(settings.runs_dir, options.resume_from)
+    with held:
+        return _dispatch(settings, options, environ, on_event, clock or _now, entropy or _entropy, provider)
+
+
+def _dispatch(
+    settings: Settings,
+    options: DispatchOptions,
+    environ: Mapping[str, str],
+    on_event: Callable[[dict[str, Any]], None] | None,
+    clock: Clock,
+    entropy: Callable[[], str],
+    provider: Provider | None,
+) -> Dispatched:
     from agentctl.engine import Engine
     from agentctl.runs import RunRecorder, load_run, new_run_id
 
-    clock = clock or _now
     team, agent = _team_and_agent(settings, options.agent)
     limits = options.limits or limits_from(settings)
     provider_name = _provider_name(settings, options)
     provider = provider or build_provider(provider_name, settings, environ, options.script)
     replay = _replay(settings, options.resume_from)
-    run_id = new_run_id(clock(), (entropy or _entropy)())
+    run_id = new_run_id(clock(), entropy())
     meta = _meta(options, agent, provider_name, limits)
     recorder = RunRecorder.create(settings.runs_dir, run_id, meta, clock, secrets=secret_values(environ))
-    engine = Engine(
-        team,
-        provider,
-        _builder(team, options),
-        recorder,
-        model_map(settings),
-        price_table(settings),
-        limits,
-        store=_store(team) if options.memory else None,
-        model_override=options.model,
-        max_tokens=int(settings.anthropic.get("max_tokens") or DEFAULT_MAX_TOKENS),
-        today=clock().date().isoformat(),
-        replay=replay,
-        on_event=on_event,
-    )
-    engine.start(meta)
     try:
-        result = asyncio.run(_run(engine, provider, agent, options))
+        engine = Engine(
+            team,
+            provider,
+            _builder(team, options),
+            recorder,
+            model_map(settings),
+            price_table(settings),
+            limits,
+            store=_store(team) if options.memory else None,
+            model_override=options.model,
+            max_tokens=int(settings.anthropic.get("max_tokens") or DEFAULT_MAX_TOKENS),
+            today=clock().date().isoformat(),
+            replay=replay,
+            on_event=on_event,
+        )
+        engine.start(meta)
+        result = _run_loop(engine, provider, agent, options)
     finally:
         recorder.close()
     record = load_run(settings.runs_dir, run_id).to_json()
@@ -119,11 +179,69 @@ def run_dispatch(
     return Dispatched(result, record)
 
 
-async def _run(engine: Engine, provider: Provider, agent: AgentFile, options: DispatchOptions) -> RunResult:
+def _run_loop(engine: Engine, provider: Provider, agent: AgentFile, options: DispatchOptions) -> RunResult:
+    """The engine in an event loop; SIGTERM while it runs ends it as Ctrl-C does, then raises Terminated."""
+    sigterm = _SigtermStop(engine)
     try:
-        return await engine.run(agent, options.task, options.context)
-    finally:
-        await provider.aclose()
+        return asyncio.run(_run(engine, provider, agent, options, sigterm))
+    except asyncio.CancelledError:
+        if sigterm.received:  # the engine has recorded the run as terminated; the caller exits 143
+            raise Terminated() from None
+        raise
+
+
+async def _run(
+    engine: Engine, provider: Provider, agent: AgentFile, options: DispatchOptions, sigterm: _SigtermStop
+) -> RunResult:
+    with sigterm.installed():
+        try:
+            return await engine.run(agent, options.task, options.context)
+        finally:
+            await provider.aclose()
+
+
+TERMINATED_REASON = "terminated (SIGTERM)"
+
+
+class _SigtermStop:
+    """SIGTERM while the loop runs: cancel the run as Ctrl-C does, and remember that it was SIGTERM.
+
+    The CLI's Python-level handler raises Terminated wherever the interpreter happens to be, which
+    inside the event loop may be the middle of a callback. The loop's own handler cancels the main
+    task instead, so the engine records the calls in flight as `interrupted` and `run_finished`
+    ("terminated (SIGTERM)", exit 143) before the loop ends. A second SIGTERM stops at once, as a
+    second Ctrl-C does."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.received = False
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        loop, task = asyncio.get_running_loop(), asyncio.current_task()
+        previous = signal.getsignal(signal.SIGTERM)
+        try:
+            loop.add_signal_handler(signal.SIGTERM, self._stop, task)
+            installed = True
+        except (ValueError, RuntimeError, NotImplementedError):  # not the main thread, or no loop signals
+            installed = False  # the caller's handler (the CLI's raises Terminated) stays in charge
+        try:
+            yield
+        finally:
+            if installed:
+                loop.remove_signal_handler(signal.SIGTERM)
+                if previous is not None:
+                    signal.signal(signal.SIGTERM, previous)  # remove_signal_handler leaves SIG_DFL behind
+
+    def _stop(self, task: asyncio.Task[Any] | None) -> None:
+        if self.received:
+            raise Terminated()  # a KeyboardInterrupt: the loop lets it through, and asyncio.run ends
+        self.received = True
+        # Engine.run reads these when the cancellation reaches it (its Ctrl-C reason is the default).
+        stopping = cast(Any, self.engine)
+        stopping.stop_reason, stopping.stop_exit_code = TERMINATED_REASON, ExitCode.TERMINATED
+        if task is not None:
+            task.cancel()
 
 
 def _meta(options: DispatchOptions, agent: AgentFile, provider: str, limits: Limits) -> dict[str, Any]:
@@ -148,6 +266,9 @@ def _provider_name(settings: Settings, options: DispatchOptions) -> str:
 
 
 def build_provider(name: str, settings: Settings, environ: Mapping[str, str], script: Path | None) -> Provider:
+    """The provider a run uses. [anthropic] is checked for every provider (its max_tokens sizes every
+    call), and before any record exists: a bad setting is exit 2 with nothing to clean up."""
+    answer_tokens(settings)
     if name == "scripted":
         from agentctl.providers.scripted import ScriptedProvider, load_script
 
@@ -160,19 +281,18 @@ def build_provider(name: str, settings: Settings, environ: Mapping[str, str], sc
 
 
 def anthropic_provider(config: Mapping[str, Any], environ: Mapping[str, str]) -> Provider:
-    """The anthropic provider from [anthropic] settings and the (injected) environment's key."""
+    """The anthropic provider from [anthropic] settings (range-checked) and the (injected) environment's key."""
     from agentctl.providers.anthropic import AnthropicConfig
     from agentctl.providers.anthropic import build_provider as build_anthropic
 
-    return build_anthropic(
-        AnthropicConfig(
-            api_key=environ.get("ANTHROPIC_API_KEY") or None,
-            base_url=environ.get("ANTHROPIC_BASE_URL") or None,
-            max_tokens=int(config.get("max_tokens") or DEFAULT_MAX_TOKENS),
-            timeout=float(config.get("timeout") or 600.0),
-            max_retries=int(config["max_retries"]) if config.get("max_retries") is not None else 2,
-        )
-    )
+    return build_anthropic(AnthropicConfig.from_settings(config, environ))
+
+
+def answer_tokens(settings: Settings) -> int:
+    """[anthropic] max_tokens, checked (UsageError), else the default: the length limit of every answer."""
+    from agentctl.providers.anthropic import AnthropicConfig
+
+    return AnthropicConfig.from_settings(settings.anthropic, {}).max_tokens
 
 
 def model_map(settings: Settings) -> ModelMap:
@@ -246,6 +366,8 @@ class Plan:
     may_hand_off_to: list[str]
     limits: Limits
     warnings: list[str] = field(default_factory=list)
+    # What --max-cost holds for the first call while it runs: its worst case (engine.Budget).
+    cost_reserved_usd: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -270,6 +392,7 @@ class Plan:
                 "max_tokens": self.max_tokens,
                 "cost_usd": self.cost_usd,
                 "cost_ceiling_usd": self.cost_ceiling_usd,
+                "cost_reserved_usd": self.cost_reserved_usd,
             },
             "may_hand_off_to": self.may_hand_off_to,
             "warnings": self.warnings,
@@ -278,15 +401,16 @@ class Plan:
 
 def plan_dispatch(settings: Settings, options: DispatchOptions, today: dt.date | None = None) -> Plan:
     """What a dispatch would send first, and roughly what it would cost: no provider, no network."""
-    from agentctl.providers.base import Usage
+    from agentctl.providers.base import Usage, usage_bound
 
+    limits = options.limits or limits_from(settings)
+    max_tokens = answer_tokens(settings)
     team, agent = _team_and_agent(settings, options.agent)
     name = agent.name or agent.path.stem
     model = options.model or model_map(settings).resolve(agent.spec.model)
     prompt = _builder(team, options).fresh(agent, options.task, (today or _now().date()).isoformat(), options.context)
     cached = _cached_prefix_tokens(prompt)
     input_tokens = sum(_tokens(block.text) for block in prompt.system) + _tokens(prompt.user)
-    max_tokens = int(settings.anthropic.get("max_tokens") or DEFAULT_MAX_TOKENS)
     prices = price_table(settings)
     # A first call writes the stable prefix to the cache (1.25x input); later ones read it (0.1x).
     first = Usage(input_tokens=input_tokens - cached, cache_creation_input_tokens=cached)
@@ -304,8 +428,9 @@ def plan_dispatch(settings: Settings, options: DispatchOptions, today: dt.date |
         expected,
         ceiling,
         _escalation_targets(team, agent),
-        options.limits or limits_from(settings),
+        limits,
         warnings,
+        prices.ceiling(model, usage_bound(prompt.system, prompt.user, max_tokens)),
     )
 
 

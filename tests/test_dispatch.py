@@ -192,18 +192,13 @@ def test_a_reached_limit_ends_the_run_with_status_budget_and_exit_5(cli: RunCli,
     assert finished["event"] == "run_finished" and "--max-calls 2" in finished["reason"]
 
 
-def test_max_tokens_lets_the_calls_in_flight_finish(cli: RunCli, team: Path) -> None:
-    usage = {"input_tokens": 600, "output_tokens": 10}
-    script = {
-        "lead": [{"text": handoffs(request("DB Architect", "a"), request("Backend Architect", "b")), "usage": usage}],
-        "db-architect": [{"text": "A.", "usage": usage, "delay": 0.05}],
-        "backend-architect": [{"text": "B.", "usage": usage, "delay": 0.05}],
-    }
-    result = dispatch(cli, team, script, "--max-tokens", "1000")
-    assert result.exit_code == 5
+def test_max_tokens_is_a_ceiling_a_call_that_could_pass_it_does_not_start(cli: RunCli, team: Path) -> None:
+    # The first call may use its prompt and an answer of max_tokens (8,192): more than the cap allows.
+    result = dispatch(cli, team, {"lead": ["Never sent."]}, "--max-tokens", "1000")
+    assert result.exit_code == 5, result.stderr
     data = result.json()
-    assert [call["status"] for call in data["calls"]] == ["ok", "ok", "ok"], "both handoffs were already running"
-    assert "lead" not in [call["agent"] for call in data["calls"][1:]], "no continuation starts after the limit"
+    assert data["status"] == "budget" and data["calls"] == [] and data["result"] is None
+    assert "--max-tokens 1000 reached" in data["reason"] and "the next call may use up to" in data["reason"]
 
 
 def test_a_failed_handoff_is_handed_back_and_the_run_goes_on(cli: RunCli, team: Path) -> None:
@@ -275,9 +270,12 @@ def test_dry_run_calls_nothing_and_estimates(cli: RunCli, team: Path) -> None:
     assert first["input_tokens"] > 0 and first["cost_usd"] > 0 and first["cost_ceiling_usd"] >= first["cost_usd"]
     assert "Design the index" in first["user"]
     assert not (team / ".agentctl").exists(), "a dry run records nothing"
+    assert plan["limits"]["max_calls"] == 40 and plan["limits"]["max_cost"] == 2.0, "the default caps"
+    assert first["cost_reserved_usd"] >= first["cost_ceiling_usd"], "the cap holds the call's worst case"
     text = cli("dispatch", "db-architect", "Design the index", "--dry-run", cwd=team)
-    assert text.stdout.startswith("=== system block `agent`") and "=== user turn (fresh) ===" in text.stdout
-    assert "Dry run: nothing was sent." in text.stdout and "Estimate of the first call" in text.stdout
+    assert text.stdout.startswith("Dry run: nothing was sent.") and "Estimate of the first call" in text.stdout
+    prompts = cli("dispatch", "db-architect", "Design the index", "--dry-run", "--show-prompt", cwd=team)
+    assert prompts.stdout.startswith("=== system block `agent`") and "=== user turn (fresh) ===" in prompts.stdout
 
 
 def test_the_task_comes_from_a_file_or_stdin_and_must_not_be_empty(cli: RunCli, team: Path) -> None:

@@ -111,12 +111,15 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     try:
         with _sigterm_as_interrupt():
             _register(args)
-            result = app(args=args, prog_name="agentctl", standalone_mode=False)
+            result = _invoke(args)
     except AgentctlError as error:
         return _fail(error.message, error.hint, error.exit_code, json_output)
     except typer.Exit as done:
         return done.exit_code
-    except (typer.Abort, KeyboardInterrupt) as stop:
+    except BrokenPipeError:  # `agentctl list | head -1`: the reader left; nothing to say to it
+        _silence_stdout()
+        return ExitCode.PROBLEMS
+    except (typer.Abort, KeyboardInterrupt, EOFError) as stop:
         code = interruption_exit_code(stop)
         return _fail("terminated (SIGTERM)" if code == ExitCode.TERMINATED else "interrupted", None, code, json_output)
     except typer.TyperException as error:
@@ -131,6 +134,27 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
             json_output,
         )
     return result if isinstance(result, int) else ExitCode.OK
+
+
+def _invoke(args: list[str]) -> object:
+    """Run the command as typer's `app()` would, but let KeyboardInterrupt (Ctrl-C, and SIGTERM's
+    Terminated) reach this boundary: typer would turn it into a silent `return 130`."""
+    import typer.main
+
+    command = typer.main.get_command(app)
+    with command.make_context("agentctl", list(args)) as context:
+        return command.invoke(context)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush does not fail on the closed pipe."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def wants_json(args: Sequence[str]) -> bool:

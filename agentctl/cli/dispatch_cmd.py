@@ -1,8 +1,16 @@
-"""agentctl dispatch AGENT "TASK" [--format json] [--provider] [--model] [limits] [--dry-run]"""
+"""agentctl dispatch AGENT "TASK" [--format json] [--provider] [--model] [limits] [--timeout] [--dry-run]
+
+The subprocess contract (orchestrators call dispatch as a subprocess): with `--format json` every exit
+prints one JSON document on stdout. A run that started prints its record, with an `error` object
+added when it did not end ok (exits 1, 4, 5, 130 on Ctrl-C, 143 on SIGTERM); an error before the run
+started is the CLI boundary's `{"version": 1, "error": {...}}`.
+"""
 
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,11 +18,12 @@ import typer
 
 from agentctl.cli import env as environment
 from agentctl.cli.common import DataFormat, FormatOption, RootOption, read_input, settings_for, write_json
-from agentctl.errors import ExitCode, UsageError
+from agentctl.errors import AgentctlError, ExitCode, UsageError, interruption_exit_code
 
 if TYPE_CHECKING:
     from agentctl.config import Settings
     from agentctl.dispatch import Dispatched, DispatchOptions, Plan
+    from agentctl.engine import Limits, RunResult
 
 
 def dispatch_command(
@@ -49,11 +58,20 @@ def dispatch_command(
         float | None, typer.Option("--max-cost", help="Stop starting calls once the run cost this many USD.")
     ] = None,
     parallel: Annotated[int | None, typer.Option("--parallel", help="Calls in flight at once [4].")] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout", metavar="SECONDS", help="The whole run's deadline: calls still going then are stopped."
+        ),
+    ] = None,
     no_memory: Annotated[
         bool, typer.Option("--no-memory", help="Leave memory notes out of prompts and save none.")
     ] = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Call nothing: print the plan, the prompts and the estimates.")
+        bool, typer.Option("--dry-run", help="Call nothing: print the plan, the limits and the estimates.")
+    ] = False,
+    show_prompt: Annotated[
+        bool, typer.Option("--show-prompt", help="With --dry-run: print the first call's prompts too.")
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="When routing, take the top agent without asking.")] = False,
     output: FormatOption = DataFormat.text,
@@ -77,6 +95,7 @@ def dispatch_command(
         max_tokens=max_tokens,
         max_cost=max_cost,
         parallel=parallel,
+        timeout=timeout,
     )
     options = DispatchOptions(
         agent=agent,
@@ -90,7 +109,7 @@ def dispatch_command(
         memory=not no_memory,
     )
     if dry_run:
-        return show_plan(settings, options, output)
+        return show_plan(settings, options, output, show_prompt)
     return run_and_report(settings, options, output)
 
 
@@ -165,6 +184,8 @@ def read_task(task: str | None, task_file: Path | None) -> str:
 
 
 def run_and_report(settings: Settings, options: DispatchOptions, output: DataFormat) -> int:
+    """Run it and render the run; `runs resume` comes here too. Every exit of a run that started
+    prints its record with --format json (the subprocess contract in this module's docstring)."""
     from agentctl.dispatch import run_dispatch
 
     current = environment.current()
@@ -172,8 +193,12 @@ def run_and_report(settings: Settings, options: DispatchOptions, output: DataFor
     try:
         with progress:
             dispatched = run_dispatch(settings, options, current.environ, on_event=progress.event)
-    except KeyboardInterrupt:
-        return _interrupted(settings, progress, output)
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (errors.Terminated)
+        return _interrupted(settings, progress.run_id, output, stop)
+    except AgentctlError as error:
+        if progress.run_id is not None and output is DataFormat.json:
+            _write_record(settings, progress.run_id, error.message, error.hint, error.exit_code)
+        raise  # the boundary prints error: and hint: (and no second JSON document)
     return report(dispatched, output)
 
 
@@ -181,7 +206,9 @@ def report(dispatched: Dispatched, output: DataFormat) -> int:
     current = environment.current()
     result, record = dispatched.result, dispatched.record
     if output is DataFormat.json:
-        write_json(record)
+        write_json(
+            record if result.exit_code == ExitCode.OK else with_error(record, *_failure(result), result.exit_code)
+        )
     elif result.result is not None:
         current.out(result.result)
     total = record.get("total", {})
@@ -199,50 +226,80 @@ def report(dispatched: Dispatched, output: DataFormat) -> int:
     return result.exit_code
 
 
-def _interrupted(settings: Settings, progress: Progress, output: DataFormat) -> int:
+def with_error(record: dict[str, Any], message: str, hint: str | None, code: int) -> dict[str, Any]:
+    """The run record of a run that did not end ok, with the boundary's error object added."""
+    return record | {"error": {"message": message, "hint": hint, "exit_code": code}}
+
+
+def _failure(result: RunResult) -> tuple[str, str | None]:
+    """Why the run did not end ok, and what to do about it."""
+    message = result.reason or f"the run ended with status {result.status}"
+    if result.hint:
+        return message, result.hint
+    if result.status == "budget":
+        return message, f"raise the limit that stopped it ({RAISE_LIMITS})"
+    if result.status == "interrupted":
+        return message, f"`agentctl runs resume {result.run_id}` continues it"
+    return message, f"`agentctl runs show {result.run_id}` shows which calls failed and why"
+
+
+def _interrupted(settings: Settings, run_id: str | None, output: DataFormat, stop: KeyboardInterrupt) -> int:
+    code = interruption_exit_code(stop)
+    what = "terminated (SIGTERM)" if code == ExitCode.TERMINATED else "interrupted"
+    if run_id is None:
+        # Nothing was recorded: the boundary says so, with its JSON error document. Raised as an
+        # AgentctlError, since typer turns a KeyboardInterrupt out of a command into a bare exit 130.
+        raise AgentctlError(f"{what} before the run started", exit_code=code) from None
+    hint = f"`agentctl runs resume {run_id}` continues it"
+    if output is DataFormat.json:
+        _write_record(settings, run_id, what, hint, code)
+    environment.current().err(f"{what}: run {run_id} is recorded; {hint}")
+    return code
+
+
+def _write_record(settings: Settings, run_id: str, message: str, hint: str | None, code: int) -> None:
+    """The record of a run that an error or a signal ended, as --format json prints it."""
     from agentctl.runs import load_run
 
-    current = environment.current()
-    run_id = progress.run_id
-    if run_id is None:
-        current.err("interrupted before the run started")
-        return ExitCode.INTERRUPTED
     record = load_run(settings.runs_dir, run_id).to_json()
-    if output is DataFormat.json:
-        write_json(record)
-    current.err(f"interrupted: run {run_id} is recorded; `agentctl runs resume {run_id}` continues it")
-    return ExitCode.INTERRUPTED
+    write_json(with_error(record, record.get("reason") or message, hint, code))
 
 
 # --- the dry run --------------------------------------------------------------------------------------
 
 
-def show_plan(settings: Settings, options: DispatchOptions, output: DataFormat) -> int:
+def show_plan(settings: Settings, options: DispatchOptions, output: DataFormat, show_prompt: bool = False) -> int:
     from agentctl.dispatch import plan_dispatch
 
     plan = plan_dispatch(settings, options)
     current = environment.current()
-    if output is DataFormat.json:
+    if output is DataFormat.json:  # the prompt blocks are always in it: a program reads what it needs
         write_json(plan.to_json() | ({"routing": options.routing} if options.routing else {}))
         return ExitCode.OK
-    current.out("\n".join(plan_lines(plan)))
+    current.out("\n".join(plan_lines(plan, show_prompt)))
     for warning in plan.warnings:
         current.err(f"warning: {warning}")
     return ExitCode.OK
 
 
-def plan_lines(plan: Plan) -> list[str]:
-    """The rendered prompts first, then the plan and the estimates: what a terminal leaves in view."""
+def plan_lines(plan: Plan, show_prompt: bool = False) -> list[str]:
+    """The plan, the limits and the estimates; the rendered prompts before them only when asked for
+    (they run to hundreds of lines, and would push the plan off the screen)."""
+    return (prompt_lines(plan) if show_prompt else []) + summary_lines(plan, show_prompt)
+
+
+def prompt_lines(plan: Plan) -> list[str]:
+    from agentctl.memory import estimate_tokens
+
     lines: list[str] = []
     for block in plan.prompt.system:
         breakpoint_note = ", cache breakpoint after it" if block.cache else ""
-        lines += [f"=== system block `{block.name}` (~{max(1, len(block.text) // 4)} tokens{breakpoint_note}) ==="]
+        lines += [f"=== system block `{block.name}` (~{estimate_tokens(block.text)} tokens{breakpoint_note}) ==="]
         lines += [block.text.rstrip(), ""]
-    lines += ["=== user turn (fresh) ===", plan.prompt.user.rstrip(), ""]
-    return lines + summary_lines(plan)
+    return [*lines, "=== user turn (fresh) ===", plan.prompt.user.rstrip(), ""]
 
 
-def summary_lines(plan: Plan) -> list[str]:
+def summary_lines(plan: Plan, show_prompt: bool = False) -> list[str]:
     limits = plan.limits
     cost = f"${plan.cost_usd:.4f}" if plan.cost_usd is not None else "unknown"
     ceiling = f"${plan.cost_ceiling_usd:.4f}" if plan.cost_ceiling_usd is not None else "unknown"
@@ -255,27 +312,62 @@ def summary_lines(plan: Plan) -> list[str]:
         f"(its escalations name: {', '.join(plan.may_hand_off_to) or 'nobody'})",
         f"  3. {plan.agent} continues with the results; at most {limits.max_rounds} rounds, "
         f"handoffs nest at most {limits.max_depth} deep, {limits.parallel} calls at once",
-        f"  limits: calls {_limit(limits.max_calls)}, tokens {_limit(limits.max_tokens)}, "
-        f"cost {_limit(limits.max_cost, '$')}",
+        *limit_lines(limits),
         f"Estimate of the first call: {plan.input_tokens} input tokens; {cost} with a 2,000-token answer, "
         f"at most {ceiling} with a {plan.max_tokens}-token answer (prices: {plan.model}).",
+        *([] if show_prompt else [_prompt_pointer(plan)]),
         "Run the same command without --dry-run to make the calls (ANTHROPIC_API_KEY must be set).",
     ]
 
 
+RAISE_LIMITS = "--max-calls, --max-tokens, --max-cost, --timeout, or under [dispatch] in agentctl.toml"
+
+
+def limit_lines(limits: Limits) -> list[str]:
+    """The run's caps as the plan shows them, and how to raise them."""
+    timeout = limits.timeout
+    return [
+        f"  limits: calls {_limit(limits.max_calls)}, tokens {_limit(limits.max_tokens)}, "
+        f"cost {_limit(limits.max_cost, '$')}, time {_duration(timeout) if timeout is not None else 'no limit'}",
+        f"  (raise them with {RAISE_LIMITS})",
+    ]
+
+
+def _prompt_pointer(plan: Plan) -> str:
+    from agentctl.memory import estimate_tokens
+
+    blocks = ", ".join(f"{block.name} ~{estimate_tokens(block.text)}" for block in plan.prompt.system)
+    return (
+        f"Prompts: {len(plan.prompt.system)} system block(s) ({blocks} tokens) and the user turn; "
+        f"--show-prompt prints them, as does `agentctl prompt {plan.agent} --task ...`."
+    )
+
+
 def _limit(value: float | None, unit: str = "") -> str:
-    return "none" if value is None else f"{unit}{value}"
+    return "no limit" if value is None else f"{unit}{value:g}"
+
+
+def _duration(seconds: float) -> str:
+    """4m12s, 1h05m, 42s: a time span at the precision a person reads it."""
+    whole = max(0, round(seconds))
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
 # --- progress -----------------------------------------------------------------------------------------
 
 
 class Progress:
-    """One line per event on stderr; on a terminal, a live tree of the calls instead."""
+    """One line per event on stderr; on a terminal, a live tree of the calls instead. Both show the
+    run's use of its caps; memory notes written and warnings are said in both."""
 
     def __init__(self, live: bool) -> None:
         self.live = live
         self.run_id: str | None = None
+        self.tally = RunTally()
         self.tree: CallTree | None = None
         self._live: Any = None
 
@@ -287,7 +379,7 @@ class Progress:
         if self.live:
             from rich.live import Live
 
-            self.tree = CallTree()
+            self.tree = CallTree(self.tally)
             self._live = Live(self.tree, console=environment.current().console(stderr=True), refresh_per_second=8)
             self._live.__enter__()
         return self
@@ -299,72 +391,140 @@ class Progress:
     def event(self, event: dict[str, Any]) -> None:
         if event["event"] == "run_started":
             self.run_id = event.get("run_id")
-        if self.tree is not None:
-            self.tree.update(event)
-            if event["event"] == "warning":
-                environment.current().err(f"warning: {event['message']}")
+        self.tally.update(event)
+        if self.tree is None:
+            line = progress_line(event, self.tally)
+            if line:
+                environment.current().err(line)
             return
-        line = progress_line(event)
-        if line:
-            environment.current().err(line)
+        self.tree.update(event)
+        if event["event"] in KEPT_ABOVE_THE_TREE:  # printed above the live view, where they stay
+            self._live.console.print(progress_line(event, self.tally), markup=False, highlight=False)
 
 
-def progress_line(event: dict[str, Any]) -> str | None:
+KEPT_ABOVE_THE_TREE = ("warning", "memory_saved", "memory_refused")
+
+
+def progress_line(event: dict[str, Any], tally: RunTally | None = None) -> str | None:
     kind = event["event"]
     if kind == "run_started":
         return f"run {event.get('run_id')}: {event['agent']} on {json.dumps(event['task'][:80])}"
     if kind == "call_started":
         return f"[{event['call_id']}] {event['agent']} {event['mode']} started on {event['model']}"
     if kind == "call_finished":
-        usage = event["usage"]
-        cost = event.get("cost_usd")
-        cost_text = f"${cost:.4f}" if cost is not None else "cost unknown"
-        error = f": {event['error'].get('message')}" if event.get("error") else ""
-        return (
-            f"[{event['call_id']}] {event['status']} in {event['latency_ms']} ms, {usage['input_tokens']} in / "
-            f"{usage['output_tokens']} out tokens (cache {usage['cache_read_input_tokens']} read, "
-            f"{usage['cache_creation_input_tokens']} written), {cost_text}{error}"
-        )
+        return _finished_line(event) + (f" [run: {tally.text()}]" if tally is not None else "")
+    if kind == "waiting":
+        return f"[{event.get('call_id')}] {waiting_text(event)}"
     if kind == "handoff":
         reason = f": {event['reason']}" if event.get("reason") else ""
         return f"handoff {event['from']} -> {event.get('to') or event['target']}: {event['status']}{reason}"
-    if kind == "memory_saved":
-        return f"memory: saved {event['path']}"
-    if kind == "memory_refused":
-        return f"memory: not saved ({event['topic']}): {event['reason']}"
+    if kind in ("memory_saved", "memory_refused"):
+        return memory_line(event)
     if kind == "warning":
         return f"warning: {event['message']}"
-    if kind == "run_finished":
-        return None  # the summary line says it
-    return None
+    return None  # run_finished: the summary line says it
+
+
+def _finished_line(event: dict[str, Any]) -> str:
+    usage = event["usage"]
+    cost = event.get("cost_usd")
+    cost_text = f"${cost:.4f}" if cost is not None else "cost unknown"
+    error = event.get("error") or {}
+    detail = error.get("message") or (error.get("kind") if error.get("kind") != event["status"] else None)
+    error_text = f": {detail}" if detail else ""
+    return (
+        f"[{event['call_id']}] {event['status']} in {event['latency_ms']} ms, {usage['input_tokens']} in / "
+        f"{usage['output_tokens']} out tokens (cache {usage['cache_read_input_tokens']} read, "
+        f"{usage['cache_creation_input_tokens']} written), {cost_text}{error_text}"
+    )
+
+
+def waiting_text(event: dict[str, Any]) -> str:
+    """A retry's pause, said before it starts: `waiting 30 s: 429 rate_limit_error (attempt 2)`."""
+    seconds = event.get("seconds")
+    span = f"{seconds:g} s" if isinstance(seconds, int | float) else "a while"
+    attempt = f" (attempt {event['attempt']})" if event.get("attempt") is not None else ""
+    return f"waiting {span}: {event.get('reason') or 'before a retry'}{attempt}"
+
+
+def memory_line(event: dict[str, Any]) -> str:
+    """What a memory note event wrote into the repository, or why it wrote nothing."""
+    if event["event"] == "memory_saved":
+        return f"memory: wrote {event.get('path')}"
+    topic = json.dumps(event.get("topic") or "")
+    return f"memory: refused {event.get('agent')}'s note {topic}: {event.get('reason')}"
+
+
+class RunTally:
+    """What the run has used of its caps (calls, cost, time), folded from its events as they come."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.limits: dict[str, Any] = {}
+        self.started_at: float | None = None
+        self.calls = 0  # started, replays left out: what --max-calls counts
+        self.cost = 0.0
+
+    def update(self, event: dict[str, Any]) -> None:
+        kind = event["event"]
+        if kind == "run_started":
+            limits = event.get("limits")
+            self.limits = limits if isinstance(limits, dict) else {}
+            self.started_at = self.clock()
+        elif kind == "call_started":
+            self.calls += 1
+        elif kind == "call_finished" and event.get("status") == "replayed":
+            self.calls -= 1  # a replay is read from the record: no call, no cost
+        elif kind == "call_finished":
+            self.cost += event.get("cost_usd") or 0.0
+
+    def text(self) -> str:
+        """Each cap as used / allowed: `calls 3/40, cost $0.0123/$2, 4m12s left`."""
+        calls, cost = self.limits.get("max_calls"), self.limits.get("max_cost")
+        parts = [f"calls {self.calls}" + (f"/{calls}" if calls is not None else "")]
+        parts.append(f"cost ${self.cost:.4f}" + (f"/${cost:g}" if isinstance(cost, int | float) else ""))
+        left = self.time_left()
+        return ", ".join(parts + ([f"{_duration(left)} left"] if left is not None else []))
+
+    def time_left(self) -> float | None:
+        timeout = self.limits.get("timeout")
+        if not isinstance(timeout, int | float) or self.started_at is None:
+            return None
+        return max(0.0, timeout - (self.clock() - self.started_at))
 
 
 class CallTree:
-    """The live view: each call under the call that asked for it, with its state, tokens, cost, time."""
+    """The live view: each call under the call that asked for it, with its state, tokens, cost, time;
+    the run's caps at the top."""
 
-    def __init__(self) -> None:
-        import time
-
-        self.clock = time.monotonic
+    def __init__(self, tally: RunTally | None = None) -> None:
+        self.tally = tally or RunTally()
+        self.clock = self.tally.clock
         self.calls: dict[str, dict[str, Any]] = {}
         self.children: dict[str | None, list[str]] = {}
 
     def update(self, event: dict[str, Any]) -> None:
-        if event["event"] == "call_started":
+        kind, call = event["event"], self.calls.get(event.get("call_id") or "")
+        if kind == "call_started":
             self.calls[event["call_id"]] = dict(event, started_at=self.clock(), status="running")
             self.children.setdefault(event.get("parent"), []).append(event["call_id"])
-        elif event["event"] == "call_finished" and event["call_id"] in self.calls:
-            self.calls[event["call_id"]].update(event, ended_at=self.clock())
+        elif kind == "call_finished" and call is not None:
+            call.update(event, ended_at=self.clock(), waiting=None)
+        elif kind == "waiting" and call is not None:
+            seconds = event.get("seconds")
+            until = self.clock() + (seconds if isinstance(seconds, int | float) else 0)
+            call["waiting"] = (until, event)
 
     def __rich__(self) -> Any:
         from rich.tree import Tree
 
-        top = Tree("dispatch", guide_style="dim")
+        top = Tree(f"dispatch: {self.tally.text()}", guide_style="dim")
         self._add(top, None)
         return top
 
     def _add(self, node: Any, parent: str | None) -> None:
-        for call_id in self.children.get(parent, []):
+        # A copy: rich renders from its refresh thread while events still arrive.
+        for call_id in list(self.children.get(parent, [])):
             self._add(node.add(self._label(self.calls[call_id])), call_id)
 
     def _label(self, call: dict[str, Any]) -> str:
@@ -378,8 +538,16 @@ class CallTree:
         cost_text = f"${cost:.4f}" if isinstance(cost, float) else ""
         return (
             f"{marks.get(call['status'], '?')} {call['agent']} ({call['mode']}, {call['call_id']}) "
-            f"{call['status']} {elapsed:.1f}s {tokens if usage else ''} {cost_text}".rstrip()
+            f"{self._state(call)} {elapsed:.1f}s {tokens if usage else ''} {cost_text}".rstrip()
         )
+
+    def _state(self, call: dict[str, Any]) -> str:
+        """The call's status; while it waits to retry, the wait with its seconds counting down."""
+        waiting = call.get("waiting")
+        if waiting is None or waiting[0] <= self.clock():
+            return str(call["status"])
+        until, event = waiting
+        return waiting_text(event | {"seconds": round(until - self.clock())})
 
 
 def register(app: typer.Typer) -> None:

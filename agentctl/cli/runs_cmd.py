@@ -119,13 +119,20 @@ def _calls(record: RunRecord) -> list[str]:
         return ["no calls"]
     header = ["call", "mode", "model", "status", "in", "out", "cache read", "cache write", "cost", "time"]
     rows = [[branch + f"{call.id} {call.agent}", *_call_cells(call)] for branch, call in _tree(record.calls)]
-    errors = [f"{call.id} {call.agent} {call.status}: {_error_text(call)}" for call in record.calls if call.error]
+    errors = [f"{call.id} {call.agent} {call.status}: {_error_text(call)}" for call in record.calls if _says(call)]
     return [columns(rows, header), *errors]
+
+
+def _says(call: CallRecord) -> bool:
+    """Whether the call's error says more than its status (an interrupted call's does not)."""
+    error = call.error or {}
+    return bool(error.get("message")) or error.get("kind") not in (None, call.status)
 
 
 def _call_cells(call: CallRecord) -> list[str]:
     usage = call.usage
     kind = (call.error or {}).get("kind")
+    kind = kind if kind != call.status else None
     cost = "-" if call.cost_usd is None and not usage.total_tokens else _cost(call.cost_usd, True)
     return [
         call.mode,
@@ -209,11 +216,14 @@ def _usage_cells(usage: dict[str, int]) -> list[str]:
 
 def _notes(record: RunRecord) -> list[str]:
     lines = [f"warning: {warning}" for warning in record.warnings]
-    for event in record.memory:
-        verb = "saved" if event.get("event") == "memory_saved" else "refused"
-        what = event.get("path") or event.get("topic") or "?"
-        why = f" ({event['reason']})" if event.get("reason") else ""
-        lines.append(f"memory {verb}: {event.get('agent', '?')}: {what}{why}")
+    for wait in record.waits:
+        seconds = f"{wait.seconds:g} s" if wait.seconds is not None else "a while"
+        attempt = f" before attempt {wait.attempt}" if wait.attempt is not None else ""
+        lines.append(f"{wait.call_id or '?'} waited {seconds}{attempt}: {wait.reason or 'no reason given'}")
+    for note in record.memory:
+        what = note.path if note.status == "saved" else repr(note.topic or "?")
+        why = f" ({note.reason})" if note.reason else ""
+        lines.append(f"memory {note.status}: {note.agent or '?'}: {what or '?'}{why}")
     return lines + [f"record problem: {problem}" for problem in record.problems]
 
 
