@@ -25,6 +25,16 @@ INPUT_BYTES = 8 * MIB  # `handoffs parse FILE|-`, `prompt --continuation/--resul
 SCRIPT_BYTES = 8 * MIB  # a scripted provider's replies
 ANSWER_CHARS = 2 * MIB  # one model answer that agentctl parses (longer answers fail the call)
 
+# What one dispatch may spend unless the user raises it (--max-calls / --max-cost, [dispatch]).
+# One task of the shipped team takes a first answer, a handful of handoffs and a continuation or
+# two: 3 to 15 calls, under a dollar with the prompt cache (its 12k-token prompts cost $0.05-0.15 a call on an
+# opus-class model). The cost cap holds up to ~$0.40 for each such call while it runs (its whole
+# prompt at the cache-write price and a full 8,192-token answer), so $2 lets a task of 10-20 calls
+# finish, and stops a team whose answers keep handing off (9,424 calls, about $445, before there
+# were defaults) within a couple of dollars. 40 calls is depth 3 x 3 rounds with a few handoffs each.
+DISPATCH_MAX_CALLS = 40
+DISPATCH_MAX_COST = 2.0  # USD
+
 # Parsing budgets.
 YAML_NODES = 10_000  # nodes a YAML document may expand to through aliases (*a)
 YAML_DEPTH = 100  # levels of nesting a YAML document may have (agent frontmatter uses 3 or 4)
@@ -39,3 +49,7 @@ def describe(size: int) -> str:
     if size >= KIB and size % KIB == 0:
         return f"{size // KIB} KiB"
     return f"{size} bytes"
+
+
+# Data shipped inside the package.
+RULES_DOC_BYTES = 512 * KIB  # agentctl/data/rules.md, the rules explained (`agentctl rules RULE`); about 40 KiB

@@ -17,10 +17,10 @@ import signal
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from agentctl.config import Settings
-from agentctl.engine import DEFAULT_MAX_TOKENS, Limits, RunResult
+from agentctl.engine import Limits, RunResult
 from agentctl.errors import ExitCode, Terminated, UsageError
 from agentctl.providers.base import Provider
 from agentctl.redact import secret_values
@@ -164,7 +164,7 @@ def _dispatch(
             limits,
             store=_store(team) if options.memory else None,
             model_override=options.model,
-            max_tokens=int(settings.anthropic.get("max_tokens") or DEFAULT_MAX_TOKENS),
+            max_tokens=answer_tokens(settings),
             today=clock().date().isoformat(),
             replay=replay,
             on_event=on_event,
@@ -238,8 +238,7 @@ class _SigtermStop:
             raise Terminated()  # a KeyboardInterrupt: the loop lets it through, and asyncio.run ends
         self.received = True
         # Engine.run reads these when the cancellation reaches it (its Ctrl-C reason is the default).
-        stopping = cast(Any, self.engine)
-        stopping.stop_reason, stopping.stop_exit_code = TERMINATED_REASON, ExitCode.TERMINATED
+        self.engine.stop_reason, self.engine.stop_exit_code = TERMINATED_REASON, ExitCode.TERMINATED
         if task is not None:
             task.cancel()
 
@@ -469,8 +468,6 @@ def resume_options(settings: Settings, wanted: str, **overrides: Any) -> Dispatc
     meta = record.meta
     if not record.agent or not record.task:
         raise UsageError(f"run {run_id} does not say which agent and task it ran (run.json is damaged)")
-    recorded = meta.get("limits")
-    limits: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
     given = {key: value for key, value in overrides.items() if value is not None}
     return DispatchOptions(
         agent=record.agent,
@@ -479,7 +476,19 @@ def resume_options(settings: Settings, wanted: str, **overrides: Any) -> Dispatc
         provider=given.get("provider", meta.get("provider")),
         script=given.get("script"),
         model=given.get("model", meta.get("model_override")),
-        limits=Limits(**{key: value for key, value in limits.items() if key in Limits.__slots__}),
+        limits=_recorded_limits(run_id, meta.get("limits")),
         memory=bool(meta.get("memory", True)),
         resume_from=run_id,
     )
+
+
+def _recorded_limits(run_id: str, recorded: object) -> Limits:
+    """The limits a run was started with, checked as flags are (run.json is a file anyone can edit).
+
+    A limit recorded as null (runs of agentctl before the default caps) takes today's default: a
+    resume never runs without a call cap and a cost cap."""
+    values = recorded if isinstance(recorded, dict) else {}
+    kept = {key: value for key, value in values.items() if key in LIMIT_RULES and value is not None}
+    for key, value in kept.items():
+        check_limit(key, value, f"run {run_id}'s recorded {key}")
+    return Limits(**kept)

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from agentctl import bounds
 from agentctl.bounds import ANSWER_CHARS
 from agentctl.errors import ExitCode
 from agentctl.providers.base import (
@@ -58,15 +59,9 @@ if TYPE_CHECKING:
 RunStatus = Literal["ok", "failed", "budget", "interrupted"]
 __all__ = ["DEFAULT_MAX_TOKENS", "Budget", "Engine", "Limits", "RunResult"]  # DEFAULT_MAX_TOKENS: from base
 
-# Safe defaults, raised on purpose (--max-calls / --max-cost, [dispatch] max_calls / max_cost). One task
-# of the shipped team takes a first answer, a handful of handoffs and a continuation or two: 3 to 15
-# calls, under a dollar with the prompt cache (its 12k-token prompts cost $0.05-0.15 a call on an
-# opus-class model). The cost cap holds up to ~$0.40 for each such call while it runs (its whole
-# prompt at the cache-write price and a full 8,192-token answer), so $2 lets a task of 10-20 calls
-# finish, and stops a team whose answers keep handing off (9,424 calls, about $445, before there
-# were defaults) within a couple of dollars. 40 calls is depth 3 x 3 rounds with a few handoffs each.
-DEFAULT_MAX_CALLS = 40
-DEFAULT_MAX_COST = 2.0  # USD
+# Safe defaults of a dispatch, raised on purpose: see bounds.DISPATCH_MAX_CALLS for why these values.
+DEFAULT_MAX_CALLS = bounds.DISPATCH_MAX_CALLS
+DEFAULT_MAX_COST = bounds.DISPATCH_MAX_COST  # USD
 
 
 @dataclass(slots=True)
@@ -245,6 +240,9 @@ class Engine:
         self.warned_prices: set[str] = set()
         self._replayed: set[str] = set()  # call ids answered from a previous run's record
         self.warnings: list[str] = []
+        # What a cancellation of the run means; run_dispatch sets them when SIGTERM cancels it.
+        self.stop_reason = "interrupted (Ctrl-C)"
+        self.stop_exit_code: int = ExitCode.INTERRUPTED
         self.latest_answer: str | None = None  # the first agent's, for a run that its deadline ends
 
     # --- the run -----------------------------------------------------------------------------------------
@@ -268,8 +266,7 @@ class Engine:
             return self._timed_out()
         except asyncio.CancelledError:
             # dispatch.run_dispatch sets these when SIGTERM, not Ctrl-C, cancelled the run.
-            code = getattr(self, "stop_exit_code", ExitCode.INTERRUPTED)
-            self._finish("interrupted", None, code, getattr(self, "stop_reason", "interrupted (Ctrl-C)"))
+            self._finish("interrupted", None, self.stop_exit_code, self.stop_reason)
             raise
         return self._conclude(outcome)
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from agentctl.bounds import DISPATCH_MAX_CALLS, DISPATCH_MAX_COST
 from agentctl.cli import env as environment
 from agentctl.cli.common import DataFormat, FormatOption, RootOption, read_input, settings_for, write_json
 from agentctl.errors import AgentctlError, ExitCode, UsageError, interruption_exit_code
@@ -50,12 +51,20 @@ def dispatch_command(
     max_rounds: Annotated[
         int | None, typer.Option("--max-rounds", help="Continuation calls per agent and task [3].")
     ] = None,
-    max_calls: Annotated[int | None, typer.Option("--max-calls", help="Stop starting calls after N calls.")] = None,
+    max_calls: Annotated[
+        int | None,
+        typer.Option("--max-calls", help=f"Start at most N calls [{DISPATCH_MAX_CALLS}; raise it on purpose]."),
+    ] = None,
     max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", help="Stop starting calls once the run used N tokens.")
+        int | None, typer.Option("--max-tokens", help="Start a call only if the run's tokens stay within N, at worst.")
     ] = None,
     max_cost: Annotated[
-        float | None, typer.Option("--max-cost", help="Stop starting calls once the run cost this many USD.")
+        float | None,
+        typer.Option(
+            "--max-cost",
+            help="Start a call only if the run's cost stays within USD, at worst "
+            f"[{DISPATCH_MAX_COST:g}; raise it on purpose].",
+        ),
     ] = None,
     parallel: Annotated[int | None, typer.Option("--parallel", help="Calls in flight at once [4].")] = None,
     timeout: Annotated[
