@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from agentctl.config import Settings
 from agentctl.engine import Limits, RunResult
 from agentctl.errors import ExitCode, Terminated, UsageError
+from agentctl.providers import PROVIDERS
 from agentctl.providers.base import Provider
 from agentctl.redact import secret_values
 
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     from agentctl.spec import AgentFile
     from agentctl.team import Team
 
-PROVIDERS = ("anthropic", "scripted")
 EXPECTED_ANSWER_TOKENS = 2000  # the dry run's guess at one answer's length (the ceiling is max_tokens)
 Clock = Callable[[], dt.datetime]
 

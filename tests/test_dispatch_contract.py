@@ -206,7 +206,7 @@ def json_document(result: Any) -> dict[str, Any]:
         (["nobody", "x", "--script", "script.json"], 2, "no agent called 'nobody'"),
         (["lead", "x", "--script", "missing.yaml"], 2, "missing.yaml"),
         (["lead", "x", "--provider", "scripted"], 2, "--script"),
-        (["lead", "x", "--provider", "nope"], 2, "unknown provider"),
+        (["lead", "x", "--provider", "nope"], 2, "is not one of 'anthropic', 'scripted'"),
         (["lead", "x"], 4, "API key"),
         (["lead", "--task-file", "empty.md"], 2, "the task is empty"),
         (["lead", "x", "--max-depth", "-1", "--script", "script.json"], 2, "--max-depth"),

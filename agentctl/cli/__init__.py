@@ -32,6 +32,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=(
+        "Exit codes: 0 success; 1 problems found (validate, fmt, lint) or a failed call handed back "
+        "(dispatch); 2 bad usage or input; 3 a bug in agentctl; 4 the API failed (dispatch); 5 a limit "
+        "stopped a run; 130 Ctrl-C; 143 SIGTERM. With --format json every exit prints one JSON document."
+    ),
 )
 
 
@@ -98,6 +103,19 @@ def _register(args: Sequence[str]) -> None:
         if module_name not in _registered:
             importlib.import_module(module_name).register(app)
             _registered.add(module_name)
+    _add_exit_codes(app)
+
+
+def _add_exit_codes(group: typer.Typer, prefix: str = "") -> None:
+    """Each command's --help ends with what its exit codes mean (cli/exits.py)."""
+    from agentctl.cli.exits import epilog
+
+    for info in group.registered_commands:
+        name = prefix + (info.name or "")
+        info.epilog = info.epilog or epilog(name)
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _add_exit_codes(sub.typer_instance, f"{prefix}{sub.name} ")
 
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:

@@ -12,6 +12,7 @@ import typer
 
 from agentctl.cli import env as environment
 from agentctl.config import Settings, load_settings
+from agentctl.providers import PROVIDERS
 
 
 class DataFormat(StrEnum):
@@ -20,6 +21,9 @@ class DataFormat(StrEnum):
     text = "text"
     json = "json"
 
+
+# --provider's choices, from the one registry of providers.
+ProviderName = StrEnum("ProviderName", {name: name for name in PROVIDERS})  # type: ignore[misc]
 
 RootOption = Annotated[
     Path | None,

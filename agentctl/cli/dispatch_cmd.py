@@ -18,7 +18,15 @@ import typer
 
 from agentctl.bounds import DISPATCH_MAX_CALLS, DISPATCH_MAX_COST
 from agentctl.cli import env as environment
-from agentctl.cli.common import DataFormat, FormatOption, RootOption, read_input, settings_for, write_json
+from agentctl.cli.common import (
+    DataFormat,
+    FormatOption,
+    ProviderName,
+    RootOption,
+    read_input,
+    settings_for,
+    write_json,
+)
 from agentctl.errors import AgentctlError, ExitCode, UsageError, interruption_exit_code
 
 if TYPE_CHECKING:
@@ -41,7 +49,8 @@ def dispatch_command(
     task_file: Annotated[Path | None, typer.Option("--task-file", help="Read the task from this file.")] = None,
     context: Annotated[str | None, typer.Option("--context", help="Extra context for the first prompt.")] = None,
     provider: Annotated[
-        str | None, typer.Option("--provider", help="anthropic (default) or scripted; see also --dry-run.")
+        ProviderName | None,
+        typer.Option("--provider", help="Who answers the calls [anthropic]; see also --dry-run.", case_sensitive=False),
     ] = None,
     script: Annotated[
         Path | None, typer.Option("--script", help="The scripted provider's replies (YAML or JSON).")
@@ -111,7 +120,7 @@ def dispatch_command(
         task=read_task(task, task_file),
         routing=routing,
         context=context,
-        provider=provider,
+        provider=provider.value if provider else None,
         script=environment.current().cwd / script if script else None,
         model=model,
         limits=limits,

@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from agentctl.cli import env as environment
-from agentctl.cli.common import DataFormat, FormatOption, RootOption, columns, settings_for, write_json
+from agentctl.cli.common import (
+    DataFormat,
+    FormatOption,
+    ProviderName,
+    RootOption,
+    columns,
+    settings_for,
+    write_json,
+)
 from agentctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -310,7 +318,10 @@ def register(app: typer.Typer) -> None:
 @runs_app.command("resume")
 def resume_command(
     run: RunArgument,
-    provider: Annotated[str | None, typer.Option("--provider", help="Use this provider instead of the run's.")] = None,
+    provider: Annotated[
+        ProviderName | None,
+        typer.Option("--provider", help="Use this provider instead of the run's.", case_sensitive=False),
+    ] = None,
     script: Annotated[Path | None, typer.Option("--script", help="The scripted provider's replies.")] = None,
     model: Annotated[str | None, typer.Option("--model", help="Use this model for the calls still to make.")] = None,
     output: FormatOption = DataFormat.text,
@@ -322,5 +333,7 @@ def resume_command(
 
     settings = settings_for(root)
     script_path = environment.current().cwd / script if script else None
-    options = resume_options(settings, run, provider=provider, script=script_path, model=model)
+    options = resume_options(
+        settings, run, provider=provider.value if provider else None, script=script_path, model=model
+    )
     return run_and_report(settings, options, output)

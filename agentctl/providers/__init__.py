@@ -3,3 +3,8 @@
 `base` holds the small interface the engine talks to. Only `anthropic.py` imports the SDK, and
 only when a provider is built for a real call: read-only commands never pay for it.
 """
+
+from __future__ import annotations
+
+# The registry of providers by name: `--provider`, `[dispatch] provider`, `runs resume --provider`.
+PROVIDERS = ("anthropic", "scripted")
