@@ -1,0 +1,46 @@
+"""Every command's --help says what its exit codes mean and lists the choices of its options."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import typer.main
+from typer._click.core import Command, Context
+from typer._types import TyperChoice
+from typer.core import TyperGroup
+
+from agentctl.cli import _register, app
+from agentctl.cli.exits import COMMANDS, EVERYWHERE
+
+
+def commands() -> Iterator[tuple[str, Command]]:
+    _register([])  # every command, as `agentctl --help` registers them
+    top = typer.main.get_command(app)
+    assert isinstance(top, TyperGroup)
+    for name, command in top.commands.items():
+        if isinstance(command, TyperGroup):
+            for sub, subcommand in command.commands.items():
+                yield f"{name} {sub}", subcommand
+        else:
+            yield name, command
+
+
+def help_text(path: str, command: Command) -> str:
+    return command.get_help(Context(command, info_name=path))
+
+
+def test_the_exit_code_table_names_exactly_the_commands() -> None:
+    assert {path for path, _ in commands()} == set(COMMANDS)
+
+
+@pytest.mark.parametrize(("path", "command"), list(commands()), ids=[path for path, _ in commands()])
+def test_help_lists_exit_codes_and_choices(path: str, command: Command) -> None:
+    text = " ".join(help_text(path, command).split())
+    assert "Exit codes: 0 " in text, path
+    for code, meaning in (*COMMANDS[path], *EVERYWHERE):
+        assert f"{code} {meaning}" in text, (path, code)
+    for parameter in command.params:
+        if isinstance(parameter.type, TyperChoice):
+            shown = "|".join(str(choice) for choice in parameter.type.choices)
+            assert shown in text, (path, parameter.name, shown)
