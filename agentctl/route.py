@@ -749,7 +749,7 @@ class _Query:
         importance: dict[str, float] = {}
         related: dict[str, tuple[str, ...]] = {}
         bound = 0.0
-        for term in dict.fromkeys(terms(task)):
+        for term in _query_terms(task):
             related[term] = tuple(other for other in words_for(term) if index.postings(other))
             known = bool(index.postings(term))
             # A word no agent uses tells none apart; through the thesaurus it may still point somewhere.
@@ -763,6 +763,18 @@ class _Query:
         """A term as the task (or else the thesaurus) wrote it, not as the stemmer cut it."""
         written = thesaurus().written
         return " ".join(self.surfaces.get(part) or written.get(part, part) for part in term.split(" "))
+
+
+def _query_terms(task: str) -> list[str]:
+    """The task's distinct terms in the order written; at most bounds.QUERY_TERMS of them, the most
+    frequent first. Each term costs a look at every agent's evidence, so a long task (a pasted log)
+    would cost time by its number of distinct words; the words it repeats say what it is about."""
+    from agentctl.bounds import QUERY_TERMS
+
+    counts = Counter(terms(task))
+    if len(counts) <= QUERY_TERMS:
+        return list(counts)
+    return [term for term, _ in counts.most_common(QUERY_TERMS)]  # ties keep the written order
 
 
 def _surfaces(task: str) -> dict[str, str]:
@@ -823,9 +835,11 @@ def _cache_key(settings: Settings) -> tuple[object, ...]:
     import sys
 
     from agentctl import __version__
+    from agentctl.walk import markdown_files
 
     here = Path(__file__).parent
-    files = [*sorted(settings.agents_dir.rglob("*.md")), settings.protocol_file]
+    # The files load_team reads, found the same way: an index is stale when any of them changed.
+    files = [*markdown_files(settings.agents_dir), settings.protocol_file]
     stats = [(str(path), *_stat(path)) for path in files]
     modules = [_stat(here / f"{name}.py") for name in _SHAPING_MODULES]
     return (CACHE_FORMAT, __version__, sys.version_info[:2], tuple(stats), tuple(modules))
@@ -910,6 +924,8 @@ def agents_in(directory: Path) -> list[AgentFile]:
     by `routable`, as Claude Code leaves it out.
     """
     from agentctl.spec import load_agent_file
+    from agentctl.walk import markdown_files
 
-    paths = sorted(path for path in directory.rglob("*.md") if path.name.lower() not in NOT_AGENTS and path.is_file())
+    # Only regular files: a FIFO, a device or a dangling link in a catalogue is not an agent.
+    paths = [path for path in markdown_files(directory) if path.name.lower() not in NOT_AGENTS and path.is_file()]
     return [load_agent_file(path) for path in paths]

@@ -115,11 +115,20 @@ class AgentFile:
 
 
 def load_agent_file(path: Path) -> AgentFile:
-    """Read one file; never raises for bad content (problems are recorded instead)."""
+    """Read one file; never raises for bad content (problems are recorded instead).
+
+    The read is bounded: a FIFO, a device or a directory named `x.md` is refused without being
+    opened for long, and a file over Claude Code's limit (which Claude Code skips) is never read."""
+    from agentctl.bounds import AGENT_FILE_BYTES
+    from agentctl.fsutil import FileTooLargeError, read_bounded
+
     try:
-        data = path.read_bytes()
+        data = read_bounded(path, AGENT_FILE_BYTES)
+    except FileTooLargeError:
+        return AgentFile(path=path, too_large=True, verdict=claude_code.skipped("the file is larger than 1 MiB"))
     except OSError as error:
-        return AgentFile(path=path, read_error=error.strerror or str(error))
+        reason = error.strerror or str(error)
+        return AgentFile(path=path, read_error=reason, verdict=claude_code.skipped(f"cannot read the file: {reason}"))
     return parse_agent_bytes(path, data)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from agentctl.config import Settings
 from agentctl.errors import UnknownAgentError, UsageError
 from agentctl.spec import AgentFile, load_agent_file
+from agentctl.walk import markdown_files
 
 
 @dataclass(slots=True)
@@ -78,21 +79,36 @@ def load_team(settings: Settings) -> Team:
             f"the agents folder {settings.agents_dir} does not exist",
             hint="create it, or point `agents` in agentctl.toml at yours",
         )
-    paths = sorted(settings.agents_dir.rglob("*.md"))
-    agents = [load_agent_file(path) for path in paths]
-    roster = read_roster(settings.protocol_file) if settings.protocol_file.is_file() else []
-    return Team(settings=settings, agents=agents, roster=roster)
+    agents = [load_agent_file(path) for path in markdown_files(settings.agents_dir)]
+    return Team(settings=settings, agents=agents, roster=read_roster(settings.protocol_file))
+
+
+def read_protocol(path: Path, errors: str = "replace") -> str:
+    """The team protocol's text, read within bounds.PROTOCOL_BYTES; bytes that are not UTF-8 are
+    replaced (`errors="strict"`: UnicodeDecodeError, for a caller that writes the text back).
+    OSError when it cannot be read: missing, a directory, a FIFO, a link loop, too large (fsutil's
+    errors carry a readable `strerror`)."""
+    from agentctl.bounds import PROTOCOL_BYTES
+    from agentctl.fsutil import read_bounded
+
+    return read_bounded(path, PROTOCOL_BYTES).decode("utf-8", errors=errors)
 
 
 def read_roster(path: Path) -> list[RosterEntry]:
+    """The roster of the protocol at `path`; empty when there is none or it cannot be read (`list`
+    and `route` work without one; the prompt builder reads the protocol itself, and stops on an
+    unreadable one)."""
     try:
-        text = path.read_text("utf-8", errors="replace")
+        text = read_protocol(path)
     except OSError:
         return []
     return parse_roster(text)
 
 
-_SEPARATOR = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+# A table's separator row, `|---|:---:|`. The protocol is outside text: every quantifier here is
+# possessive, as no two adjacent ones can share a character (`\s*` around an optional `|` before
+# `\s*$` would try every split of a run of spaces).
+_SEPARATOR = re.compile(r"^\|?+\s*+:?+-{3,}+:?+\s*+(?:\|\s*+:?+-{3,}+:?+\s*+)*+\|?+\s*+$")
 
 
 def parse_roster(text: str) -> list[RosterEntry]:
@@ -137,15 +153,23 @@ def project_paths(protocol_text: str) -> list[str]:
     They are the backticked paths on the line(s) of the item that mentions "project paths", e.g.
     ``**Project paths** (`cofee_backend/...`, `docker-compose.yml`) are relative to ...``.
     """
-    match = re.search(r"^#{1,3}\s+Paths\b.*$", protocol_text, re.M)
+    match = _PATHS_HEADING.search(protocol_text)
     if match is None:
         return []
     rest = protocol_text[match.end() :]
-    end = re.search(r"^#{1,3}\s", rest, re.M)
+    end = _SECTION_HEADING.search(rest)
     section = rest[: end.start()] if end else rest
     prefixes: list[str] = []
-    for item in re.split(r"\n\s*\n|\n(?=\s*(?:\d+\.|[-*])\s)", section):
+    for item in _ITEM_BREAK.split(section):
         if "project path" in item.lower():
-            for token in re.findall(r"`([^`\s]+)`", item):
+            for token in _BACKTICKED.findall(item):
                 prefixes.append(token.split("...", 1)[0].split("…", 1)[0])
     return prefixes
+
+
+_PATHS_HEADING = re.compile(r"^#{1,3}\s++Paths\b.*$", re.M)
+_SECTION_HEADING = re.compile(r"^#{1,3}\s", re.M)
+# Items of a section: split at blank lines (every line break of the blank run, possessively) and
+# before list items.
+_ITEM_BREAK = re.compile(r"\n(?:[^\S\n]*+\n)++|\n(?=\s*+(?:\d++\.|[-*])\s)")
+_BACKTICKED = re.compile(r"`([^`\s]++)`")

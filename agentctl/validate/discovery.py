@@ -11,26 +11,8 @@ from pathlib import Path
 from agentctl.config import Settings
 from agentctl.errors import UsageError
 from agentctl.validate.model import FileKind
+from agentctl.walk import markdown_files, real_path
 
-# Folders that never hold a team's files: version control, dependencies, caches.
-SKIPPED_DIRECTORIES = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        "node_modules",
-        "__pycache__",
-        ".venv",
-        "venv",
-        ".tox",
-        ".nox",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        ".agentctl",
-        "site-packages",
-    }
-)
 DOCUMENT_STEMS = frozenset(
     {"readme", "changelog", "contributing", "license", "claude", "agents", "code_of_conduct", "security", "history"}
 )
@@ -60,30 +42,25 @@ def default_paths(settings: Settings) -> list[Path]:
 def discover(paths: Iterable[Path], settings: Settings | None, explicit: bool = True) -> list[Candidate]:
     """Every file to check below `paths`, classified, in a stable order, without repeats.
 
-    Folders the user named must hold markdown; the team's own folders may be empty.
+    Folders the user named must hold markdown; the team's own folders may be empty. A path named
+    that is not a folder is checked as a file, whatever it is (a FIFO, a dangling link): reading it
+    gives the finding.
     """
     found: dict[Path, Candidate] = {}
     for path in paths:
-        if not path.exists():
+        if not os.path.lexists(path):
             raise UsageError(
                 f"no such file or directory: {path}", hint="check the path, or run without arguments to check the team"
             )
-        files = [path] if path.is_file() else _markdown_below(path)
-        if explicit and path.is_dir() and not files:
+        folder = path.is_dir()
+        files = markdown_files(path) if folder else [path]
+        if explicit and folder and not files:
             raise UsageError(f"no markdown files below {path}", hint="agent files end in .md")
         for file in files:
-            resolved = file.resolve()
+            resolved = real_path(file)
             kind = classify(resolved, settings)
             found.setdefault(resolved, Candidate(file, kind, _in_agents_dir(resolved, settings), resolved))
     return sorted(found.values(), key=lambda candidate: str(candidate.path))
-
-
-def _markdown_below(directory: Path) -> list[Path]:
-    files: list[Path] = []
-    for current, folders, names in os.walk(directory, followlinks=True):
-        folders[:] = sorted(folder for folder in folders if folder not in SKIPPED_DIRECTORIES)
-        files.extend(Path(current) / name for name in sorted(names) if name.endswith(".md"))
-    return files
 
 
 def classify(path: Path, settings: Settings | None) -> FileKind:
