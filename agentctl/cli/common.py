@@ -57,24 +57,46 @@ def try_settings(root: Path | None) -> Settings | None:
 
 def read_input(source: str, what: str = "a file") -> str:
     """The text of the file `source` (relative to the working directory), or of standard input for
-    `-`. Bytes that are not UTF-8 are replaced, with a warning; a BOM is dropped."""
+    `-`: at most bounds.INPUT_BYTES (exit 2 over that). Bytes that are not UTF-8 are replaced, with
+    a warning; a BOM is dropped."""
     from agentctl.errors import UsageError
 
     current = environment.current()
     if source == "-" and current.interactive:
         raise UsageError("no input: standard input is a terminal", hint=f"pass {what}, or pipe the text in")
-    try:
-        data = current.stdin.read() if source == "-" else Path(current.cwd, source).read_bytes()
-    except OSError as error:
-        raise UsageError(
-            f"cannot read {source}: {error.strerror}", hint=f"pass {what}, or - for standard input"
-        ) from None
+    data = _read_bounded_input(source, what)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         where = "standard input" if source == "-" else source
         current.err(f"warning: {where} is not UTF-8; undecodable bytes are replaced")
         return data.decode("utf-8", errors="replace")
+
+
+def _read_bounded_input(source: str, what: str) -> bytes:
+    """The bytes of `source`, never more than bounds.INPUT_BYTES + 1 read: a file is checked before
+    it is read (a FIFO or a device is refused without blocking); stdin is read up to the limit."""
+    from agentctl import bounds
+    from agentctl.errors import UsageError
+    from agentctl.fsutil import FileTooLargeError, read_bounded
+
+    limit, current = bounds.INPUT_BYTES, environment.current()
+    data: bytes | None = None
+    try:
+        # From stdin, one byte more than the limit tells "too long" apart.
+        data = current.stdin.read(limit + 1) if source == "-" else read_bounded(Path(current.cwd, source), limit)
+    except FileTooLargeError:
+        pass  # data stays None: reported below, as stdin's excess is
+    except OSError as error:
+        hint = f"pass {what} (a regular file), or - and pipe the text in"
+        raise UsageError(f"cannot read {source}: {error.strerror}", hint=hint) from None
+    if data is not None and len(data) <= limit:
+        return data
+    where = "standard input" if source == "-" else source
+    raise UsageError(
+        f"{where} is larger than {bounds.describe(limit)}, the most agentctl reads as input",
+        hint=f"pass {what} of at most {bounds.describe(limit)}",
+    )
 
 
 JSON_VERSION = 1  # of every command's --format json document; keys are only ever added

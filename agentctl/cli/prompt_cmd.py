@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from agentctl.cli import env as environment
-from agentctl.cli.common import DataFormat, FormatOption, RootOption, read_input, settings_for, write_json
+from agentctl.cli.common import (
+    DataFormat,
+    FormatOption,
+    RootOption,
+    bounded_text,
+    read_input,
+    settings_for,
+    write_json,
+)
 from agentctl.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -54,7 +62,6 @@ def prompt_command(
     root: RootOption = None,
 ) -> int:
     """Print the prompt dispatch would send AGENT (fresh, continuation or handoff), calling nothing."""
-    from agentctl.cli.dispatch_cmd import read_task
     from agentctl.dispatch import model_map
     from agentctl.memory import MemoryStore
     from agentctl.prompts import DEFAULT_MEMORY_BUDGET, PromptBuilder
@@ -70,20 +77,28 @@ def prompt_command(
     if handoff is not None:
         if requester is None:
             raise UsageError("--handoff needs --from AGENT: the agent that wrote the request")
-        parent_task = read_task(task, task_file) if task or task_file else "(not given)"
+        parent_task = _task(task, task_file) if task or task_file else "(not given)"
         prompt = _handoff_prompt(builder, team, target, handoff, team.resolve(requester), parent_task, today)
         mode = "handoff"
     else:
-        text = read_task(task, task_file)
+        text = _task(task, task_file)
         if continuation is not None:
             previous = read_input(str(continuation))
             done = _results(team, previous, results or [])
             prompt, mode = builder.continuation(target, text, previous, done, today), "continuation"
         else:
-            prompt, mode = builder.fresh(target, text, today, context), "fresh"
+            extra = None if context is None else bounded_text(context, "--context")
+            prompt, mode = builder.fresh(target, text, today, extra), "fresh"
     model = model_map(settings).resolve(target.spec.model)
     _print(prompt, target.name or agent, mode, model, part, output)
     return ExitCode.OK
+
+
+def _task(task: str | None, task_file: Path | None) -> str:
+    """The task as dispatch reads it, within the size limit of a task."""
+    from agentctl.cli.dispatch_cmd import read_task
+
+    return bounded_text(read_task(task, task_file), "the task")
 
 
 def _today() -> str:

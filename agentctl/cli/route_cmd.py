@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from agentctl.cli import env as environment
-from agentctl.cli.common import DataFormat, FormatOption, RootOption, columns, read_input, settings_for, write_json
+from agentctl.cli.common import (
+    DataFormat,
+    FormatOption,
+    RootOption,
+    bounded_text,
+    columns,
+    read_input,
+    settings_for,
+    write_json,
+)
 from agentctl.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -68,7 +77,8 @@ def route_command(
 
 
 def _task_text(task: str) -> str:
-    text = " ".join((read_input("-", "the task in words") if task == "-" else task).split())
+    given = bounded_text(read_input("-", "the task in words") if task == "-" else task, "the task")
+    text = " ".join(given.split())
     if not text:
         raise UsageError("the task is empty", hint='give the task in words, or "-" to read it from standard input')
     return text
