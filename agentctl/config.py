@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agentctl.errors import ConfigError, RootNotFoundError
+from agentctl.walk import real_path  # not Path.resolve: it raises RuntimeError on a symlink loop
 
 Layout = Literal["top-level", "claude"]
 
@@ -90,7 +91,7 @@ def load_settings(
 ) -> Settings:
     """Resolve the settings for the team around `cwd` (or at `root`)."""
     environ = os.environ if environ is None else environ
-    cwd = (cwd or Path.cwd()).resolve()
+    cwd = real_path(cwd or Path.cwd())
     root, layout = _resolve_root(cwd, root, environ)
     file_values, config_file = _read_config_file(root)
     layout = _layout_from(file_values, layout)
@@ -98,7 +99,7 @@ def load_settings(
     origins: dict[str, str] = {}
     for name, defaults in DIRECTORY_SETTINGS.items():
         value, origin = _pick(name, defaults[layout], file_values, environ, overrides or {})
-        values[f"{name}_dir"] = (root / value).resolve()
+        values[f"{name}_dir"] = real_path(root / value)
         origins[name] = origin
     ignore = file_values.get("ignore", [])
     env_ignore = environ.get("AGENTCTL_IGNORE")
@@ -125,7 +126,7 @@ def _resolve_root(cwd: Path, root: Path | None, environ: Mapping[str, str]) -> t
     explicit = root or (Path(environ["AGENTCTL_ROOT"]) if environ.get("AGENTCTL_ROOT") else None)
     if explicit is None:
         return find_root(cwd)
-    explicit = (cwd / explicit).resolve()
+    explicit = real_path(cwd / explicit)
     if not explicit.is_dir():
         source = "--root" if root else "AGENTCTL_ROOT"
         raise RootNotFoundError(
@@ -158,28 +159,67 @@ def _layout_from(file_values: Mapping[str, Any], discovered: Layout) -> Layout:
 
 
 def _read_config_file(root: Path) -> tuple[dict[str, Any], Path | None]:
-    """The [agentctl] settings at the root: agentctl.toml first, then pyproject.toml."""
+    """The [agentctl] settings at the root: agentctl.toml first, then pyproject.toml.
+
+    An agentctl.toml that is there but is not a readable TOML file (a FIFO, a directory, a dangling
+    link, too large, not UTF-8) is an error, not a file to skip: the team meant it to count."""
     config = root / CONFIG_FILE
-    if config.is_file():
-        return _validated(_read_toml(config), config), config
+    if os.path.lexists(config):
+        return _validated(_parse_toml(_read_config_text(config), config), config), config
     pyproject = root / "pyproject.toml"
-    if pyproject.is_file() and "[tool.agentctl" in pyproject.read_text("utf-8", errors="replace"):
-        section = _read_toml(pyproject).get("tool", {}).get("agentctl")
-        if isinstance(section, dict):
-            return _validated(section, pyproject, prefix="tool.agentctl."), pyproject
+    if pyproject.is_file():
+        text = _read_config_text(pyproject)
+        if "[tool.agentctl" in text:
+            section = _parse_toml(text, pyproject).get("tool", {}).get("agentctl")
+            if isinstance(section, dict):
+                return _validated(section, pyproject, prefix="tool.agentctl."), pyproject
     return {}, None
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    import tomllib  # only teams with a config file pay for it
+def _read_config_text(path: Path) -> str:
+    """The file's text, read within bounds.CONFIG_BYTES (never blocking on a FIFO)."""
+    from agentctl.bounds import CONFIG_BYTES
+    from agentctl.fsutil import read_bounded
 
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        data = read_bounded(path, CONFIG_BYTES)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror}", hint="make it a regular TOML file") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text", hint="TOML files are UTF-8; re-save it as UTF-8") from None
+
+
+def _parse_toml(text: str, path: Path) -> dict[str, Any]:
+    import tomllib  # only teams with a config file pay for it
+
+    from agentctl.bounds import TOML_DEPTH
+
+    try:
+        values = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}", hint="fix the syntax error it names") from None
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+    except RecursionError:
+        values = None  # tomllib parses nested arrays and inline tables by recursion
+    if values is None or _deeper_than(values, TOML_DEPTH):
+        raise ConfigError(
+            f"{path}: values nested more than {TOML_DEPTH} levels deep", hint="agentctl's settings nest 2 levels"
+        )
+    return values
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    """Whether tables and arrays nest more than `limit` levels (walked without recursion)."""
+    pending: list[tuple[object, int]] = [(value, 0)]
+    while pending:
+        current, depth = pending.pop()
+        if depth > limit:
+            return True
+        children = current.values() if isinstance(current, dict) else current if isinstance(current, list) else ()
+        pending.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _validated(values: dict[str, Any], path: Path, prefix: str = "") -> dict[str, Any]:

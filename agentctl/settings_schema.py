@@ -2,13 +2,41 @@
 
 Imported only when a team has a config file (see config._validated), so that read-only
 commands on an unconfigured team never pay pydantic's start-up cost.
+
+Every number has its range here: a config file comes from a repository, and a value such as
+`timeout = -1`, `max_retries = -1` or `max_cost = nan` would otherwise reach the SDK or the budget
+and fail far from its cause (or never stop a run).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import json
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+# Numbers: finite (TOML has nan and inf), and within the range each setting makes sense in.
+Count = Annotated[int, Field(ge=0)]  # 0 allowed: none
+Positive = Annotated[int, Field(ge=1)]
+Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegativeSeconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]  # USD, or USD per million tokens
+
+
+def _one_word(value: str) -> str:
+    if not value or any(character.isspace() for character in value):
+        raise ValueError("a model id is one word, not empty and without spaces")
+    return value
+
+
+def _folder(value: str) -> str:
+    if not value.strip() or "\0" in value:
+        raise ValueError("a folder is a path relative to the root: not empty, without NUL characters")
+    return value
+
+
+ModelId = Annotated[str, AfterValidator(_one_word)]
+Folder = Annotated[str, AfterValidator(_folder)]
 
 
 class PriceEntry(BaseModel):
@@ -16,10 +44,10 @@ class PriceEntry(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    input: float
-    output: float
-    cache_write: float | None = None
-    cache_read: float | None = None
+    input: Amount
+    output: Amount
+    cache_write: Amount | None = None
+    cache_read: Amount | None = None
 
 
 class DispatchSettings(BaseModel):
@@ -28,13 +56,14 @@ class DispatchSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     provider: Literal["anthropic", "scripted"] | None = None
-    parallel: int | None = None
-    max_depth: int | None = None
-    max_rounds: int | None = None
-    max_calls: int | None = None
-    max_tokens: int | None = None  # every token of the run
-    max_cost: float | None = None  # USD
-    memory_budget: int | None = None  # tokens of memory notes in one system prompt
+    parallel: Positive | None = None
+    max_depth: Count | None = None
+    max_rounds: Positive | None = None
+    max_calls: Count | None = None
+    max_tokens: Count | None = None  # every token of the run
+    max_cost: Amount | None = None  # USD
+    memory_budget: Count | None = None  # tokens of memory notes in one system prompt
+    timeout: Seconds | None = None  # the whole run
 
 
 class AnthropicSettings(BaseModel):
@@ -42,9 +71,10 @@ class AnthropicSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    max_tokens: int | None = None  # the length limit of one answer
-    timeout: float | None = None  # seconds per request
-    max_retries: int | None = None  # the SDK's retries of 429, 5xx and dropped connections
+    max_tokens: Positive | None = None  # the length limit of one answer
+    timeout: Seconds | None = None  # seconds per request
+    max_retries: Count | None = None  # the SDK's retries of 429, 5xx and dropped connections
+    max_retry_wait: NonNegativeSeconds | None = None  # the longest wait a retry-after may ask for
 
 
 class ConfigFile(BaseModel):
@@ -53,20 +83,20 @@ class ConfigFile(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     layout: Literal["top-level", "claude"] | None = None
-    agents: str | None = None
-    shared: str | None = None
-    memory: str | None = None
-    templates: str | None = None
-    runs: str | None = None
+    agents: Folder | None = None
+    shared: Folder | None = None
+    memory: Folder | None = None
+    templates: Folder | None = None
+    runs: Folder | None = None
     ignore: list[str] | None = None
-    models: dict[str, str] | None = None  # alias -> model id, and `default`
-    prices: dict[str, PriceEntry] | None = None  # model id -> prices
+    models: dict[ModelId, ModelId] | None = None  # alias -> model id, and `default`
+    prices: dict[ModelId, PriceEntry] | None = None  # model id -> prices
     dispatch: DispatchSettings | None = None
     anthropic: AnthropicSettings | None = None
 
 
 def validate_config(values: dict[str, Any]) -> list[str]:
-    """`field: message` for each problem in `values` (empty when valid)."""
+    """`field: message (got value)` for each problem in `values` (empty when valid)."""
     try:
         ConfigFile.model_validate(values)
     except ValidationError as error:
@@ -75,7 +105,26 @@ def validate_config(values: dict[str, Any]) -> list[str]:
 
 
 def _describe(problem: Any) -> str:
-    location = ".".join(str(part) for part in problem["loc"]) or "(root)"
+    location = ".".join(_key(part) for part in problem["loc"] if part != "[key]") or "(root)"
     if problem["type"] == "extra_forbidden":
         return f"{location}: unknown key"
-    return f"{location}: {problem['msg']}"
+    message = str(problem["msg"]).removeprefix("Value error, ")
+    if problem["type"] == "missing":
+        return f"{location}: {message}"
+    return f"{location}: {message} (got {_shown(problem['input'])})"
+
+
+def _key(part: object) -> str:
+    """A part of a dotted key as TOML writes it: bare when it can be, quoted otherwise."""
+    text = str(part)
+    return text if text and all(c.isascii() and (c.isalnum() or c in "-_") for c in text) else json.dumps(text)
+
+
+def _shown(value: Any) -> str:
+    """A value as short as a message line allows, as TOML writes it where that is easy."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return "a table" if isinstance(value, dict) else "an array"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

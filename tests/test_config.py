@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,3 +89,118 @@ def test_root_that_is_not_a_directory(tmp_path: Path, cli: RunCli) -> None:
     assert result.exit_code == 2 and "--root points to" in result.stderr
     result = cli("list", cwd=tmp_path, env={"AGENTCTL_ROOT": str(tmp_path / "nope")})
     assert result.exit_code == 2 and "AGENTCTL_ROOT points to" in result.stderr
+
+
+# --- ranges and hostile files (issue #10: every setting range-checked; a bad file is exit 2) ---------------
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("[anthropic]\ntimeout = -1\n", "anthropic.timeout: Input should be greater than 0 (got -1)"),
+        ("[anthropic]\ntimeout = 0\n", "anthropic.timeout: Input should be greater than 0 (got 0)"),
+        (
+            "[anthropic]\nmax_retries = -1\n",
+            "anthropic.max_retries: Input should be greater than or equal to 0 (got -1)",
+        ),
+        ("[anthropic]\nmax_tokens = 0\n", "anthropic.max_tokens: Input should be greater than or equal to 1 (got 0)"),
+        (
+            "[anthropic]\nmax_retry_wait = -1.5\n",
+            "anthropic.max_retry_wait: Input should be greater than or equal to 0",
+        ),
+        ("[dispatch]\nparallel = 0\n", "dispatch.parallel: Input should be greater than or equal to 1 (got 0)"),
+        ("[dispatch]\nmax_depth = -1\n", "dispatch.max_depth: Input should be greater than or equal to 0 (got -1)"),
+        ("[dispatch]\nmax_rounds = 0\n", "dispatch.max_rounds: Input should be greater than or equal to 1 (got 0)"),
+        ("[dispatch]\nmax_calls = -3\n", "dispatch.max_calls: Input should be greater than or equal to 0 (got -3)"),
+        ("[dispatch]\nmax_tokens = -1\n", "dispatch.max_tokens: Input should be greater than or equal to 0 (got -1)"),
+        ("[dispatch]\nmax_cost = -0.5\n", "dispatch.max_cost: Input should be greater than or equal to 0 (got -0.5)"),
+        ("[dispatch]\nmax_cost = nan\n", "dispatch.max_cost: Input should be a finite number (got nan)"),
+        ("[dispatch]\nmax_cost = inf\n", "dispatch.max_cost: Input should be a finite number (got inf)"),
+        ("[dispatch]\nmemory_budget = -1\n", "dispatch.memory_budget: Input should be greater than or equal to 0"),
+        ("[dispatch]\ntimeout = 0\n", "dispatch.timeout: Input should be greater than 0 (got 0)"),
+        ("[dispatch]\nparallel = true\n", "dispatch.parallel: Input should be a valid integer (got true)"),
+        ('[prices."m-1"]\ninput = -1\noutput = 1\n', "prices.m-1.input: Input should be greater than or equal to 0"),
+        (
+            '[prices."m.1"]\ninput = 1\noutput = -inf\n',
+            'prices."m.1".output: Input should be a finite number (got -inf)',
+        ),
+        ('[prices.""]\ninput = 1\noutput = 1\n', 'prices."": a model id is one word, not empty and without spaces'),
+        ('[models]\ndefault = ""\n', "models.default: a model id is one word, not empty and without spaces (got '')"),
+        ('[models]\nfast = "claude haiku"\n', "models.fast: a model id is one word"),
+        ('agents = ""\n', "agents: a folder is a path relative to the root: not empty, without NUL characters"),
+        ('memory = "a\\u0000b"\n', "memory: a folder is a path relative to the root"),
+    ],
+)
+def test_every_setting_is_range_checked(tmp_path: Path, content: str, problem: str) -> None:
+    (tmp_path / "agentctl.toml").write_text(content)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(cwd=tmp_path, environ={})
+    assert problem in raised.value.message
+
+
+def test_settings_within_their_ranges_are_accepted(tmp_path: Path) -> None:
+    (tmp_path / "agentctl.toml").write_text(
+        "[anthropic]\nmax_tokens = 1\ntimeout = 30\nmax_retries = 0\nmax_retry_wait = 0\n"
+        "[dispatch]\nparallel = 1\nmax_depth = 0\nmax_rounds = 1\nmax_calls = 0\nmax_tokens = 0\n"
+        "max_cost = 0.0\nmemory_budget = 0\ntimeout = 0.5\n"
+        '[models]\ndefault = "claude-sonnet-4-5[1m]"\n[prices."claude-sonnet-4-5"]\ninput = 0\noutput = 15\n'
+    )
+    settings = load_settings(cwd=tmp_path, environ={})
+    assert settings.anthropic["timeout"] == 30 and settings.dispatch["timeout"] == 0.5
+    assert settings.prices == {"claude-sonnet-4-5": {"input": 0, "output": 15}}
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def _sparse(path: Path) -> None:
+    with path.open("wb") as handle:
+        handle.truncate(2**31)
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (_fifo, "agentctl.toml: cannot read: a FIFO, not a regular file"),
+        (Path.mkdir, "agentctl.toml: cannot read: a directory, not a regular file"),
+        (lambda path: path.symlink_to(path.name), "agentctl.toml: cannot read: Too many levels of symbolic links"),
+        (_sparse, "agentctl.toml: cannot read: larger than 1 MiB"),
+        (lambda path: path.write_bytes(b'agents = "x"\nmemory = "\xff"\n'), "agentctl.toml:2: not UTF-8 text"),
+        (lambda path: path.write_text("x = " + "[" * 5000 + "]" * 5000), "nested more than 100 levels deep"),
+        (lambda path: path.write_text("x = " + "{a = " * 3000 + "1" + "}" * 3000), "nested more than 100 levels"),
+        (lambda path: path.write_text("x = " + "[" * 101 + "]" * 101), "nested more than 100 levels deep"),
+    ],
+    ids=["fifo", "directory", "loop", "too-large", "not-utf8", "deep-arrays", "deep-tables", "just-over"],
+)
+def test_a_config_file_that_cannot_be_read_is_a_config_error(tmp_path: Path, make: Any, problem: str) -> None:
+    make_team(tmp_path, {"a.md": agent_text("a")})
+    make(tmp_path / "agentctl.toml")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(cwd=tmp_path, environ={})
+    assert problem in raised.value.message
+
+
+def test_a_pyproject_over_the_limit_is_a_config_error_not_a_read(tmp_path: Path, cli: RunCli) -> None:
+    make_team(tmp_path, {"a.md": agent_text("a")})
+    _sparse(tmp_path / "pyproject.toml")
+    result = cli("list", "--format", "json", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.json()["error"]["message"].endswith("pyproject.toml: cannot read: larger than 1 MiB")
+
+
+def test_config_nested_within_the_budget_reaches_the_schema(tmp_path: Path) -> None:
+    (tmp_path / "agentctl.toml").write_text("x = " + "[" * 99 + "]" * 99)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(cwd=tmp_path, environ={})
+    assert "x: unknown key" in raised.value.message
+
+
+def test_folders_that_are_symlink_loops_are_usage_errors(tmp_path: Path, cli: RunCli) -> None:
+    """Path.resolve raises RuntimeError on a loop (Python < 3.13): settings must not call it."""
+    make_team(tmp_path, {"a.md": agent_text("a")})
+    (tmp_path / "loop").symlink_to("loop")
+    result = cli("list", cwd=tmp_path, env={"AGENTCTL_AGENTS_DIR": "loop"})
+    assert result.exit_code == 2 and result.stderr.startswith(f"error: the agents folder {tmp_path / 'loop'} ")
+    result = cli("list", "--root", "loop", cwd=tmp_path)
+    assert result.exit_code == 2 and "--root points to" in result.stderr
