@@ -10,15 +10,19 @@ jinja2 is imported here only, when something is rendered.
 from __future__ import annotations
 
 import hashlib
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.config import Settings
-from agentctl.errors import AgentctlError, ExitCode
+from agentctl.errors import AgentctlError, ExitCode, UsageError
 from agentctl.providers.base import SystemBlock
+from agentctl.walk import real_path
 
 if TYPE_CHECKING:
+    from jinja2 import BaseLoader
     from jinja2.sandbox import SandboxedEnvironment
 
     from agentctl.handoff import HandoffRequest
@@ -60,17 +64,52 @@ def template_folders(settings: Settings | None = None) -> list[Path]:
 
 
 def environment(settings: Settings | None = None) -> SandboxedEnvironment:
-    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2 import StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
     return SandboxedEnvironment(
-        loader=FileSystemLoader([str(folder) for folder in template_folders(settings)]),
+        loader=_loader(template_folders(settings)),
         undefined=StrictUndefined,
         autoescape=False,  # prompts are plain text, not HTML
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+def _loader(folders: list[Path]) -> BaseLoader:
+    """Templates from the first folder that has the name, each read within bounds.TEMPLATE_BYTES.
+
+    jinja2's FileSystemLoader reads a whole file of any size and raises UnicodeDecodeError on a
+    file that is not UTF-8; a team's templates come from its repository, so they are outside input:
+    anything there that is not a readable UTF-8 file is a TemplateError naming the file."""
+    from jinja2 import FunctionLoader
+
+    return FunctionLoader(lambda name: _template_source(folders, name))
+
+
+def _template_source(folders: list[Path], name: str) -> tuple[str, str, Callable[[], bool]] | None:
+    from jinja2.loaders import split_template_path
+
+    pieces = split_template_path(name)  # refuses `..`: an include never leaves the templates folder
+    for folder in folders:
+        path = folder.joinpath(*pieces)
+        if os.path.lexists(path):  # a FIFO or a broken link there is an error, not a fallback
+            return _read_template(path), str(path), lambda: True  # one environment lives one command
+    return None
+
+
+def _read_template(path: Path) -> str:
+    from agentctl.bounds import TEMPLATE_BYTES
+    from agentctl.fsutil import read_bounded_text
+
+    hint = "fix the template, or delete it to use the one shipped with agentctl"
+    try:
+        return read_bounded_text(path, TEMPLATE_BYTES)
+    except UnicodeDecodeError:
+        raise TemplateError(f"{path}: the template is not UTF-8 text", hint=hint) from None
+    except OSError as error:
+        raise TemplateError(f"{path}: cannot read the template: {error.strerror}", hint=hint) from None
 
 
 def render(
@@ -94,8 +133,18 @@ def render(
             f"{name}: {error.message}",
             hint="the template uses a value agentctl does not provide; see the comment at its top",
         ) from None
-    except jinja2.TemplateNotFound:
-        raise TemplateError(f"template {name} not found in {', '.join(map(str, template_folders(settings)))}") from None
+    except jinja2.TemplateNotFound as error:
+        # `error.name`: the missing one may be a template that `name` includes.
+        raise TemplateError(
+            f"template {error.name or name} not found",
+            hint=f"looked in {', '.join(map(str, template_folders(settings)))}" if env is None else None,
+        ) from None
+    except (jinja2.TemplateError, RecursionError, ArithmeticError, LookupError, TypeError, ValueError) as error:
+        # The template's own code failed: a sandbox refusal, an include of itself, `{{ 1 / 0 }}`.
+        raise TemplateError(
+            f"{name}: the template failed: {type(error).__name__}: {error}",
+            hint="fix the template, or delete it to use the one shipped with agentctl",
+        ) from None
 
 
 # --- the prompts of a dispatch ---------------------------------------------------------------------------
@@ -149,6 +198,7 @@ class PromptBuilder:
         self.memory_budget = memory_budget
         self.env = environment(team.settings)
         self._stable: dict[str, list[SystemBlock]] = {}
+        self._team_protocol = self._protocol()  # read once, before any call: the same for every agent
 
     def system(self, agent: AgentFile, task: str) -> tuple[list[SystemBlock], list[str]]:
         name = agent.name or agent.path.stem
@@ -163,7 +213,7 @@ class PromptBuilder:
     def _stable_blocks(self, agent: AgentFile) -> list[SystemBlock]:
         body = SystemBlock("agent", agent.spec.body.strip() + "\n")
         team_text = render(
-            "team", {"protocol": self._protocol(), "project_notes": self._project_notes(agent)}, env=self.env
+            "team", {"protocol": self._team_protocol, "project_notes": self._project_notes(agent)}, env=self.env
         )
         if not team_text.strip() or "## `" not in team_text:
             body.cache = True
@@ -171,9 +221,21 @@ class PromptBuilder:
         return [body, SystemBlock("team", team_text, cache=True)]
 
     def _protocol(self) -> dict[str, str] | None:
+        """The team protocol, None when the team has none; exit 2 when it is there but unreadable (a
+        prompt without it would silently lose the team's rules)."""
+        from agentctl.team import read_protocol
+
         path = self.settings.protocol_file
-        text = _read_text(path)
-        return None if text is None else {"path": self.relative(path), "text": text}
+        if not os.path.lexists(path):
+            return None
+        try:
+            text = read_protocol(path)
+        except OSError as error:
+            raise UsageError(
+                f"cannot read the team protocol {path}: {error.strerror}",
+                hint="make it a regular markdown file, or remove it",
+            ) from None
+        return {"path": self.relative(path), "text": text}
 
     def _project_notes(self, agent: AgentFile) -> list[dict[str, str]]:
         """CLAUDE.md at the root and any CLAUDE.md the agent's First Step names, that exist."""
@@ -186,11 +248,11 @@ class PromptBuilder:
             candidates.append(target / PROJECT_NOTE_NAME if not token.endswith(".md") else target)
         notes, seen = [], set()
         for path in candidates:
-            if path.name != PROJECT_NOTE_NAME or not _inside(path, root) or path.resolve() in seen:
+            if path.name != PROJECT_NOTE_NAME or not _inside(path, root) or real_path(path) in seen:
                 continue
-            text = _read_text(path, limit=MAX_PROJECT_NOTE_BYTES)
+            text = _read_note(path, limit=MAX_PROJECT_NOTE_BYTES)
             if text is not None:
-                seen.add(path.resolve())
+                seen.add(real_path(path))
                 notes.append({"path": self.relative(path), "text": text})
         return notes
 
@@ -293,24 +355,29 @@ class PromptBuilder:
 
     def relative(self, path: Path) -> str:
         try:
-            return path.resolve().relative_to(self.settings.root).as_posix()
+            return real_path(path).relative_to(self.settings.root).as_posix()
         except ValueError:
             return path.as_posix()
 
 
-def _read_text(path: Path, limit: int | None = None) -> str | None:
+def _read_note(path: Path, limit: int) -> str | None:
+    """A project note, cut after `limit` bytes; None when it is missing or not a readable file (a
+    note is optional context). It is read within bounds.PROTOCOL_BYTES: a larger one is named, not
+    read."""
+    from agentctl.bounds import PROTOCOL_BYTES, describe
+    from agentctl.fsutil import FileTooLargeError, read_bounded
+
     try:
-        data = path.read_bytes()
+        data = read_bounded(path, PROTOCOL_BYTES)
+    except FileTooLargeError:
+        return f"[left out: the file is larger than {describe(PROTOCOL_BYTES)}]\n"
     except OSError:
         return None
     text = data.decode("utf-8", errors="replace")
-    if limit is not None and len(data) > limit:
+    if len(data) > limit:
         text = text[:limit] + f"\n\n[cut here: the file is {len(data)} bytes; agentctl includes the first {limit}]\n"
     return text
 
 
 def _inside(path: Path, root: Path) -> bool:
-    try:
-        return path.resolve().is_relative_to(root.resolve())
-    except OSError:
-        return False
+    return real_path(path).is_relative_to(real_path(root))

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentctl import claude_code, fmt, prompts, reference
+from agentctl import fmt, prompts, reference
 from agentctl.config import Settings
 from agentctl.errors import UsageError
 from agentctl.fsutil import atomic_create_text, atomic_write_text
@@ -14,6 +14,17 @@ from agentctl.spec import AgentFile
 from agentctl.team import RosterEntry, load_team, normalise_name, parse_roster
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+# Claude Code takes names up to 256 characters (claude_code.MAX_NAME_LENGTH), but the name is also
+# a file name (255 bytes at most, and the atomic write's temporary adds 14 to it), a folder in
+# agents-memory/ and a roster cell.
+MAX_NAME_LENGTH = 64
+DISPLAY_NAME_PUNCTUATION = frozenset(" -_.&/+()'")
+# A model alias or id, one word: `sonnet`, `claude-opus-4-1-20250805`, `claude-sonnet-4-5[1m]`.
+MODEL_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\[\]-]{0,99}")
+COLOR_PATTERN = re.compile(r"[A-Za-z][A-Za-z-]{0,31}")
+# Control characters and line breaks (NEL, U+2028, U+2029): each option is one line of the agent
+# file or one roster cell, and must not start another.
+LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 DEFAULT_TOOLS = ("Read", "Grep", "Glob", "Bash")
 
 
@@ -45,14 +56,28 @@ def create_agent(settings: Settings, request: NewAgent) -> Created:
     path = settings.agents_dir / f"{request.name}.md"
     dispatchers = set(team.dispatchers())
     text = render_agent(settings, request, [entry.display_name for entry in team.roster if entry.agent in dispatchers])
-    protocol_text = settings.protocol_file.read_text("utf-8")
-    new_protocol, line = add_roster_row(protocol_text, request)
+    new_protocol, line = add_roster_row(_protocol_text(settings), request)
     try:
         atomic_create_text(path, text)
     except FileExistsError:
         raise UsageError(f"{path} already exists", hint="pick another name") from None
     atomic_write_text(settings.protocol_file, new_protocol)
     return Created(path, settings.protocol_file, line, request.display_name)
+
+
+def _protocol_text(settings: Settings) -> str:
+    """The protocol as it will be written back: UTF-8 only (a replaced byte would be lost)."""
+    from agentctl.team import read_protocol
+
+    path = settings.protocol_file
+    try:
+        return read_protocol(path, errors="strict")
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"{path} is not UTF-8 text: agentctl new does not rewrite it", hint="save it as UTF-8"
+        ) from None
+    except OSError as error:
+        raise UsageError(f"cannot read the team protocol {path}: {error.strerror}") from None
 
 
 def display_name_for(name: str) -> str:
@@ -63,11 +88,7 @@ def display_name_for(name: str) -> str:
 def _refuse_bad_request(
     settings: Settings, request: NewAgent, agents: list[AgentFile], roster: list[RosterEntry]
 ) -> None:
-    if not NAME_PATTERN.fullmatch(request.name) or len(request.name) > claude_code.MAX_NAME_LENGTH:
-        raise UsageError(
-            f"{request.name!r} is not a valid agent name",
-            hint="use lowercase letters, digits and hyphens, starting with a letter (e.g. data-engineer)",
-        )
+    _refuse_bad_words(request)
     wanted = {normalise_name(request.name), normalise_name(request.display_name)}
     taken = {normalise_name(agent.name) for agent in agents if agent.name} | {
         normalise_name(agent.path.stem) for agent in agents
@@ -78,11 +99,6 @@ def _refuse_bad_request(
     if wanted & taken or (settings.agents_dir / f"{request.name}.md").exists():
         raise UsageError(
             f"an agent called {request.name!r} already exists", hint="pick another name, or edit the existing agent"
-        )
-    if not request.role.strip() or "\n" in request.role:
-        raise UsageError(
-            "--role must be one line saying what the agent does",
-            hint='e.g. --role "Senior Data Engineer — ETL pipelines"',
         )
     if not settings.protocol_file.is_file() or not roster:
         raise UsageError(
@@ -99,6 +115,53 @@ def _refuse_bad_request(
             f"unknown tool(s): {', '.join(unknown)}",
             hint="`agentctl rules` and the README list the tool rules; names are case-sensitive",
         )
+
+
+def _refuse_bad_words(request: NewAgent) -> None:
+    """Each value goes into the agent's frontmatter or a roster cell as written: refuse what would
+    break out of its line or its cell, before anything is read or written."""
+    _check_name(request.name)
+    _check_display_name(request.display_name)
+    if not request.role.strip() or LINE_BREAKING.search(request.role):
+        raise UsageError(
+            "--role must be one line saying what the agent does",
+            hint='e.g. --role "Senior Data Engineer — ETL pipelines"',
+        )
+    for option, value in (("--when", request.when), ("--capabilities", request.capabilities)):
+        if LINE_BREAKING.search(value):
+            raise UsageError(f"{option} must be one line, without control characters")
+    if not MODEL_PATTERN.fullmatch(request.model):
+        raise UsageError(f"--model {_shorten(request.model)} is not a model alias or id", hint="e.g. sonnet, opus")
+    if request.color is not None and not COLOR_PATTERN.fullmatch(request.color):
+        raise UsageError(f"--color {_shorten(request.color)} is not a colour name", hint="e.g. blue, green, purple")
+    if any(LINE_BREAKING.search(tool) for tool in request.tools):
+        raise UsageError("--tools must be one line of comma-separated tool names")
+
+
+def _check_name(name: str) -> None:
+    hint = "use lowercase letters, digits and hyphens, starting with a letter (e.g. data-engineer)"
+    if len(name) > MAX_NAME_LENGTH:
+        raise UsageError(f"the agent name is {len(name)} characters long; the most is {MAX_NAME_LENGTH}", hint=hint)
+    if not NAME_PATTERN.fullmatch(name):
+        raise UsageError(f"{name!r} is not a valid agent name", hint=hint)
+
+
+def _check_display_name(display_name: str) -> None:
+    if len(display_name) > MAX_NAME_LENGTH:
+        raise UsageError(
+            f"the display name is {len(display_name)} characters long; the most is {MAX_NAME_LENGTH}",
+            hint='e.g. --display-name "Data Engineer"',
+        )
+    if not display_name[:1].isalnum() or not all(c.isalnum() or c in DISPLAY_NAME_PUNCTUATION for c in display_name):
+        raise UsageError(
+            f"{_shorten(display_name)} is not a valid display name",
+            hint="use letters, digits, spaces and - _ . & / + ( ) ', starting with a letter or digit",
+        )
+
+
+def _shorten(value: str) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def render_agent(settings: Settings, request: NewAgent, dispatchers: list[str]) -> str:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from agentctl import bounds
 from agentctl.config import load_settings
+from agentctl.errors import UsageError
 from agentctl.memory import MemoryStore
 from agentctl.prompts import HandoffResult, PromptBuilder
 from agentctl.team import load_team
@@ -141,3 +144,43 @@ def test_prompt_command_renders_a_handoff_brief(cli: RunCli, team_root: Path) ->
     assert cli(*args, cwd=team_root).exit_code == 2
     other = cli("prompt", "ui-designer", "--handoff", "request.md", "--from", "backend-architect", cwd=team_root)
     assert other.exit_code == 2 and "no handoff request to ui-designer" in other.stderr
+
+
+# --- project notes and the protocol as outside files (issue #10) -----------------------------------------------
+
+
+def _team_block(root: Path) -> str:
+    builder = builder_for(root, memory=False)
+    return builder.fresh(builder.team.resolve("db-architect"), "Add an index", TODAY).system[1].text
+
+
+def test_a_project_note_that_is_not_a_regular_file_is_left_out(team_root: Path) -> None:
+    note = team_root / "cofee_backend" / "CLAUDE.md"
+    note.unlink()
+    os.mkfifo(note)  # a read would block forever
+    (team_root / "CLAUDE.md").unlink()
+    (team_root / "CLAUDE.md").symlink_to("CLAUDE.md")  # a loop: Path.resolve raises RuntimeError on it
+    team_block = _team_block(team_root)
+    assert "## `CLAUDE.md`" not in team_block and "## `cofee_backend/CLAUDE.md`" not in team_block
+    assert "## `agents-shared/team-protocol.md`" in team_block
+
+
+def test_a_project_note_over_the_protocol_limit_is_named_not_read(team_root: Path) -> None:
+    with (team_root / "cofee_backend" / "CLAUDE.md").open("ab") as handle:
+        handle.truncate(bounds.PROTOCOL_BYTES + 1)
+    assert "## `cofee_backend/CLAUDE.md`\n\n[left out: the file is larger than 4 MiB]" in _team_block(team_root)
+
+
+def test_an_unreadable_protocol_stops_the_builder_before_any_prompt(team_root: Path) -> None:
+    protocol = team_root / "agents-shared" / "team-protocol.md"
+    protocol.unlink()
+    os.mkfifo(protocol)
+    settings = load_settings(cwd=team_root, environ={})
+    with pytest.raises(UsageError) as raised:
+        PromptBuilder(load_team(settings), None)
+    assert raised.value.message == f"cannot read the team protocol {protocol}: a FIFO, not a regular file"
+
+
+def test_a_team_without_a_protocol_still_gets_prompts(team_root: Path) -> None:
+    (team_root / "agents-shared" / "team-protocol.md").unlink()
+    assert "team-protocol.md" not in _team_block(team_root)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from agentctl import prompts
-from agentctl.config import load_settings
+from agentctl import bounds, prompts
+from agentctl.config import Settings, load_settings
 from agentctl.errors import AgentctlError
 from tests.conftest import agent_text, make_team
 
@@ -103,3 +104,49 @@ def test_templates_are_sandboxed() -> None:
     environment = prompts.environment()
     with pytest.raises(SecurityError):
         environment.from_string("{{ ''.__class__.__mro__[1].__subclasses__() }}").render()
+
+
+# --- a team's templates are outside input (issue #10): a bad one is exit 2, never exit 3 or a hang ---------
+
+
+def _team_template(tmp_path: Path, content: bytes | None, name: str = "handoff.md.j2") -> Settings:
+    make_team(tmp_path, {"a.md": agent_text("a")})
+    path = tmp_path / "templates" / name
+    path.parent.mkdir(exist_ok=True)
+    if content is None:
+        os.mkfifo(path)
+    else:
+        path.write_bytes(content)
+    return load_settings(cwd=tmp_path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"Brief for \xff{{ request.task }}\n", "handoff.md.j2: the template is not UTF-8 text"),
+        (None, "handoff.md.j2: cannot read the template: a FIFO, not a regular file"),
+        (b"x" * (bounds.TEMPLATE_BYTES + 1), "handoff.md.j2: cannot read the template: larger than 1 MiB"),
+        (b'{% include "handoff.md.j2" %}', "handoff.md.j2: the template failed: RecursionError"),
+        (b"{{ 1 / 0 }}", "handoff.md.j2: the template failed: ZeroDivisionError: division by zero"),
+        (b"{{ ''.__class__ }}", "handoff.md.j2: the template failed: SecurityError"),
+        (b'{% include "notes.j2" %}', "template notes.j2 not found"),
+        (b'{% include "../agents/a.md" %}', "template ../agents/a.md not found"),
+    ],
+    ids=["not-utf8", "fifo", "too-large", "includes-itself", "raises", "sandbox", "missing-include", "outside"],
+)
+def test_a_bad_team_template_is_a_template_error(tmp_path: Path, content: bytes | None, problem: str) -> None:
+    settings = _team_template(tmp_path, content)
+    with pytest.raises(prompts.TemplateError) as raised:
+        prompts.render("handoff", {"request": {"task": "X"}}, settings)
+    assert problem in raised.value.message and raised.value.exit_code == 2
+
+
+def test_a_template_at_the_size_limit_renders(tmp_path: Path) -> None:
+    settings = _team_template(tmp_path, b"x" * bounds.TEMPLATE_BYTES)
+    assert len(prompts.render("handoff", {}, settings)) == bounds.TEMPLATE_BYTES
+
+
+def test_a_team_template_may_include_another_of_its_own(tmp_path: Path) -> None:
+    settings = _team_template(tmp_path, b"Shared rules.\n", name="rules.j2")
+    (tmp_path / "templates" / "handoff.md.j2").write_text('{% include "rules.j2" %}Brief for {{ request.task }}\n')
+    assert prompts.render("handoff", {"request": {"task": "X"}}, settings) == "Shared rules.\nBrief for X\n"
