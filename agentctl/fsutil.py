@@ -18,7 +18,6 @@ import errno
 import os
 import re
 import stat
-import tempfile
 import time
 from pathlib import Path
 from typing import BinaryIO
@@ -260,6 +259,8 @@ def _temporary_beside(path: Path) -> tuple[int, str]:
     name = path.name[:_TEMPORARY_NAME_BYTES]
     while len(os.fsencode(name)) > _TEMPORARY_NAME_BYTES:  # wide characters: a name is at most 255 bytes
         name = name[:-1]
+    import tempfile  # only writers pay for it: every read of an agent file imports this module
+
     return tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=path.parent)
 
 

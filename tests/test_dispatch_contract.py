@@ -455,3 +455,14 @@ def test_a_retry_after_wait_is_said_and_recorded_over_the_real_sdk(cli: RunCli, 
     assert waiting.startswith("[c1] waiting 0.2 s: 429") and waiting.endswith("(attempt 2)"), waiting
     shown = cli("runs", "show", "last", cwd=team).stdout
     assert "c1 waited 0.2 s before attempt 2: 429" in shown
+
+
+def test_a_task_over_the_size_limit_is_one_line_and_exit_2(team: Path, cli: RunCli) -> None:
+    from agentctl import bounds
+
+    root = team
+    huge = "review " * (bounds.TASK_BYTES // 7 + 10)
+    for args in (["lead", huge, "--dry-run"], ["lead", "x", "--context", huge, "--dry-run"]):
+        result = cli("dispatch", *args, "--format", "json", cwd=root)
+        assert result.exit_code == 2 and "the limit is 512 KiB" in result.stderr
+        assert result.json()["error"]["exit_code"] == 2

@@ -23,6 +23,7 @@ from agentctl.cli.common import (
     FormatOption,
     ProviderName,
     RootOption,
+    bounded_text,
     read_input,
     settings_for,
     write_json,
@@ -119,7 +120,7 @@ def dispatch_command(
         agent=agent,
         task=read_task(task, task_file),
         routing=routing,
-        context=context,
+        context=bounded_text(context, "--context") if context is not None else None,
         provider=provider.value if provider else None,
         script=environment.current().cwd / script if script else None,
         model=model,
@@ -198,7 +199,7 @@ def read_task(task: str | None, task_file: Path | None) -> str:
         text = task
     if not text.strip():
         raise UsageError("the task is empty", hint='agentctl dispatch AGENT "what to do" (or --task-file, or stdin)')
-    return text.strip()
+    return bounded_text(text.strip(), "the task")
 
 
 def run_and_report(settings: Settings, options: DispatchOptions, output: DataFormat) -> int:

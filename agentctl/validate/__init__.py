@@ -104,7 +104,9 @@ def display_path(path: Path, cwd: Path) -> str:
     try:
         return absolute.relative_to(cwd).as_posix()
     except ValueError:
-        return str(absolute.resolve())
+        from agentctl.walk import real_path
+
+        return str(real_path(absolute))  # never raises, even on a symlink loop
 
 
 def _drop_ignored(reports: list[FileReport], ignore: set[str]) -> None:
