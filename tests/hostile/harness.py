@@ -24,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -190,9 +191,11 @@ def run_agentctl(
         "AGENTCTL_ROOT": "",
         **(env or {}),
     }
+    peak_file = Path(tempfile.mkstemp(prefix="agentctl-peak-")[1])
+    environ["AGENTCTL_HOSTILE_PEAK_FILE"] = str(peak_file)
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "agentctl", *args],
+        [sys.executable, "-c", _REPORTING_MAIN, *args],
         cwd=cwd,
         env=environ,
         stdin=subprocess.PIPE,
@@ -212,7 +215,7 @@ def run_agentctl(
     watchdog = threading.Timer(timeout, lambda: (killed.set(), _kill_group(process.pid)))
     watchdog.start()
     try:
-        _, status, usage = os.wait4(process.pid, 0)
+        _, status, _ = os.wait4(process.pid, 0)
     finally:
         watchdog.cancel()
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -223,9 +226,36 @@ def run_agentctl(
         stdout=streams.get("out", b"").decode("utf-8", "replace"),
         stderr=streams.get("err", b"").decode("utf-8", "replace"),
         seconds=time.perf_counter() - started,
-        peak_rss_mb=usage.ru_maxrss / 1024,
+        peak_rss_mb=_peak_kib(peak_file) / 1024,
         outside_changed={},
     )
+
+
+# `python -m agentctl ARGS`, which writes its own peak memory (VmHWM) to a file as it exits. The
+# rusage of a child is no good here: Linux carries the forking test process's resident size into it.
+_REPORTING_MAIN = """
+import atexit, os, runpy, sys
+
+def _report():
+    with open("/proc/self/status") as status:
+        peak = next((line.split()[1] for line in status if line.startswith("VmHWM:")), "0")
+    with open(os.environ["AGENTCTL_HOSTILE_PEAK_FILE"], "w") as out:
+        out.write(peak)
+
+atexit.register(_report)
+sys.argv[0] = "agentctl"
+runpy.run_module("agentctl", run_name="__main__", alter_sys=True)
+"""
+
+
+def _peak_kib(path: Path) -> float:
+    """The peak the child reported (0 when it was killed before it could), and the file removed."""
+    try:
+        return float(path.read_text() or 0)
+    except (OSError, ValueError):
+        return 0.0
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _feed(process: subprocess.Popen[bytes], data: bytes) -> None:
