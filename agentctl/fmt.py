@@ -114,9 +114,9 @@ def format_text(path: Path, text: str) -> FormatResult:
         return FormatResult(path, text, text, problem="the frontmatter is never closed by a `---` line")
     head, frontmatter, tail = region
     entries = spec.author_entries(agent.reading)
-    over_budget = _over_budget(agent, frontmatter, entries)
-    if over_budget is not None:
-        return FormatResult(path, text, text, problem=over_budget)
+    problem = _over_budget(agent, frontmatter, entries) or _unreadable_shape(agent, frontmatter, entries)
+    if problem is not None:
+        return FormatResult(path, text, text, problem=problem)
     newline = "\r\n" if "\r\n" in frontmatter else "\n"
     if _needs_full_rewrite(agent):
         new_frontmatter, notes = _full_rewrite(frontmatter, entries, newline), ["rewrote the frontmatter as valid YAML"]
@@ -162,15 +162,41 @@ def _needs_full_rewrite(agent: AgentFile) -> bool:
 
 
 def _full_rewrite(frontmatter: str, entries: list[AuthorEntry], newline: str) -> str:
-    """Every entry re-emitted; comment lines kept where they were, everything else rebuilt."""
+    """Every entry re-emitted; comment lines kept where they were (an indented one dedented),
+    everything else rebuilt. A comment inside an entry's lines that its value does not hold follows
+    the entry, so that no line the author wrote is dropped."""
     starts = {entry.line - 1: entry for entry in entries}
+    inside = {entry.line - 1 + offset for entry in entries for offset in range(entry.source.count("\n") + 1)}
     output: list[str] = []
     for index, line in enumerate(frontmatter.replace("\r\n", "\n").split("\n")):
         if index in starts:
-            output += emit_entry(starts[index].key, starts[index].value)
-        elif line.startswith("#"):
-            output.append(line)
+            output += emit_entry(starts[index].key, starts[index].value) + _comments_of(starts[index])
+        elif index not in inside and line.lstrip(" \t").startswith("#"):
+            output.append(line.lstrip(" \t"))
     return "".join(line + newline for line in output)
+
+
+def _comments_of(entry: AuthorEntry) -> list[str]:
+    """The comment lines among an entry's continuation lines that its value does not contain."""
+    value = entry.value if isinstance(entry.value, str) else ""
+    lines = [line.lstrip(" \t") for line in entry.source.split("\n")[1:]]
+    return [line for line in lines if line.startswith("#") and line not in value]
+
+
+def _unreadable_shape(agent: AgentFile, frontmatter: str, entries: list[AuthorEntry]) -> str | None:
+    """Why the author's keys cannot be known, so that a rewrite would lose them: a frontmatter that
+    YAML reads as a list or a single value, or text with no `key:` line at all."""
+    parsed = agent.reading.parsed if agent.reading else None
+    if parsed is not None and parsed.ok and parsed.value is not None and not isinstance(parsed.value, dict):
+        shape = "a list" if isinstance(parsed.value, list) else "a single value"
+        return (
+            f"the frontmatter is {shape}, not `key: value` lines: fmt cannot tell which keys were meant "
+            "(write each as `key: value`, e.g. `name: reviewer`)"
+        )
+    content = [line for line in frontmatter.split("\n") if line.strip() and not line.lstrip().startswith("#")]
+    if content and not entries:
+        return "no line of the frontmatter reads as `key: value`: fmt cannot tell which keys were meant"
+    return None
 
 
 def _entry_fixes(frontmatter: str, entries: list[AuthorEntry], agent: AgentFile, newline: str) -> tuple[str, list[str]]:

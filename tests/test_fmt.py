@@ -151,3 +151,23 @@ def test_fmt_json_and_unformattable_files(tmp_path: Path, cli: RunCli) -> None:
 def test_an_empty_tools_list_is_left_as_it_is() -> None:
     text = "---\nname: e\ndescription: Empty tools.\ntools: []\n---\nBody.\n"
     assert not format_text(Path("e.md"), text).changed
+
+
+@pytest.mark.parametrize(
+    "frontmatter",
+    ["- name: reviewer\n- description: Reviews code.\n", "just some words: and: more\n", '"a single string"\n'],
+)
+def test_a_frontmatter_whose_keys_cannot_be_known_is_never_emptied(frontmatter: str) -> None:
+    """fmt once rewrote a list frontmatter as nothing at all: name and description gone."""
+    text = f"---\n{frontmatter}---\nBody.\n"
+    result = format_text(Path("agents/x.md"), text)
+    assert not result.changed and result.formatted == text
+    if not result.problem:  # what fmt does write must keep every key it read
+        assert format_text(Path("agents/x.md"), text).formatted == text
+
+
+def test_comment_lines_outside_entries_survive_a_full_rewrite() -> None:
+    text = "---\n# keep me\nname: tabby\n  # indented note\ndescription: x: y\n---\nBody.\n"
+    result = format_text(Path("agents/x.md"), text)
+    assert result.changed and "# keep me\n" in result.formatted
+    assert "# indented note" in result.formatted
