@@ -45,11 +45,15 @@ class GlobalOptions:
     debug: bool = False
 
 
+def _version_line() -> str:
+    from agentctl.claude_code import CLAUDE_CODE_VERSION
+
+    return f"agentctl {__version__} (models Claude Code {CLAUDE_CODE_VERSION})"
+
+
 def _version(value: bool) -> None:
     if value:
-        from agentctl.claude_code import CLAUDE_CODE_VERSION
-
-        environment.current().out(f"agentctl {__version__} (models Claude Code {CLAUDE_CODE_VERSION})")
+        environment.current().out(_version_line())
         raise typer.Exit()
 
 
@@ -126,6 +130,9 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     args = _optional_values(list(sys.argv[1:] if argv is None else argv), current.cwd)
     debug = "--debug" in args or current.debug
     json_output = wants_json(args)
+    if args[:1] == ["--version"]:  # answered before any command is built: typer need not build them
+        current.out(_version_line())
+        return ExitCode.OK
     try:
         with _sigterm_as_interrupt():
             _register(args)

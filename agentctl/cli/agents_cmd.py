@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from agentctl.cli import env as environment
 from agentctl.cli.common import DataFormat, FormatOption, RootOption, settings_for, write_json
 from agentctl.errors import ExitCode
-from agentctl.spec import AgentFile
-from agentctl.team import Team, load_team
+
+if TYPE_CHECKING:  # `agentctl --help` imports this module; only list and show load the team
+    from agentctl.spec import AgentFile
+    from agentctl.team import Team
 
 
 def list_command(output: FormatOption = DataFormat.text, root: RootOption = None) -> int:
     """List the team's agents and what Claude Code makes of each."""
+    from agentctl.team import load_team
+
     team = load_team(settings_for(root))
     rows = [agent_summary(team, agent) for agent in team.agents]
     if output is DataFormat.json:
@@ -30,6 +34,8 @@ def show_command(
     root: RootOption = None,
 ) -> int:
     """Show one agent in full."""
+    from agentctl.team import load_team
+
     team = load_team(settings_for(root))
     agent = team.resolve(name)
     details = agent_details(team, agent)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -72,6 +71,8 @@ def _report(run: FormatRun, dry_run: bool, diff: bool, output: DataFormat, cwd: 
         return
     for path in run.removed:
         current.err(f"removed {display_path(path, cwd)}: a temporary file left by a killed run")
+    import difflib  # only --diff prints one; `agentctl --help` imports this module
+
     verb = "would reformat" if dry_run else "reformatted"
     for result in changed:
         shown = display_path(result.path, cwd)
