@@ -9,6 +9,16 @@ Both formats of the team's seeds are read:
 The roster's `Memory` column (A or B) says which format an agent writes. Reading never fails: a
 bad file becomes an entry with problems. Writing is atomic, never overwrites, and never leaves the
 memory folder, whatever the agent name or topic says.
+
+The store is outside input (a pull request can put anything there), so:
+
+- an agent name never becomes a path: reading looks only at the folders the store holds (found by
+  listing it), and writing only at a name that can be a folder name;
+- nothing is followed out of the store: a symlinked agent folder or note is an entry with a problem,
+  never read, written through or deleted; every note is read with a size bound (fsutil.read_bounded),
+  so a FIFO, a device or a huge file is a problem, not a hang;
+- every regular expression here runs in linear time on any note, task or answer, and a query looks at
+  most at bounds.QUERY_TERMS distinct words.
 """
 
 from __future__ import annotations
@@ -17,24 +27,40 @@ import datetime as dt
 import math
 import os
 import re
+import stat
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+from agentctl import bounds
 from agentctl.config import Settings
 from agentctl.errors import AgentctlError, ExitCode, UnknownAgentError, UsageError
-from agentctl.fsutil import atomic_create_text
+from agentctl.fsutil import atomic_create_text, read_bounded, remove_stale_temporaries
+
+if TYPE_CHECKING:
+    from agentctl.vcs import FolderHistory
 
 MIN_LINES, MAX_LINES = 5, 15
 MAX_SLUG_LENGTH = 60
+# An agent folder's name: what `_folder_for` creates. Well under the 255 bytes of a file name, so that
+# `agents-memory/<name>` can always be made (a 300-character agent name is valid for Claude Code).
+FOLDER_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
+# The segments of a slug are split by "-", so the lazy repetition has one way to match: linear.
 NOTE_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*?)(?:-(\d+))?\.md")
-_APPLIES = re.compile(r"^\W*applies[ _-]when\W*:?\**\s*(.*)$", re.I | re.M)
-_INSIGHT = re.compile(r"^##\s*Insight\s*:\s*(.*)$", re.I | re.M)
-_TITLE = re.compile(r"^#\s+(.+)$", re.M)
+# The leading part stays on one line (`[^\w\n]*`): a `\W*` that crossed newlines made every blank line
+# a new start of the same scan, quadratic in a note of blank lines. The rest always matches at once.
+_APPLIES = re.compile(r"^[^\w\n]*applies[ _-]when\W*(.*)$", re.I | re.M)
+_INSIGHT = re.compile(r"^##[ \t]*Insight[ \t]*:\s*(.*)$", re.I | re.M)
+_TITLE = re.compile(r"^#[ \t]+(.+)$", re.M)
 _WORD = re.compile(r"[a-z0-9]+")  # `transcription_words` is found by "words" too
+# Line breaks (\n, \r, \v, \f, \x1c-\x1e, NEL, U+2028, U+2029) and every other control character:
+# in a note's one-line fields they would start a new line that reads as another field.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 # fmt: off
 STOPWORDS = frozenset((
     "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "into", "is", "it",
@@ -93,10 +119,10 @@ def parse_entry(agent: str, path: Path | str, data: bytes | None = None) -> Memo
     problems: list[str] = []
     if data is None:
         try:
-            data = read_bytes(file)
-        except OSError as error:
+            data = read_bounded(file, bounds.MEMORY_NOTE_BYTES)
+        except (OSError, ValueError) as error:  # ValueError: a NUL in the name
             data = b""
-            problems.append(f"cannot read: {error.strerror}")
+            problems.append(f"cannot read: {getattr(error, 'strerror', None) or error}")
     if b"\x00" in data:
         problems.append("binary file, not a markdown note")
         data = b""
@@ -134,18 +160,6 @@ def parse_entry(agent: str, path: Path | str, data: bytes | None = None) -> Memo
     )
 
 
-def read_bytes(file: str) -> bytes:
-    """A small file's bytes, with plain os calls: 2.5x faster than open().read() for 10,000 notes."""
-    descriptor = os.open(file, os.O_RDONLY)
-    try:
-        chunks = []
-        while chunk := os.read(descriptor, 1 << 16):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(descriptor)
-
-
 def _name_parts(name: str, problems: list[str]) -> tuple[dt.date | None, str]:
     match = NOTE_NAME.fullmatch(name)
     if match is None:
@@ -181,6 +195,21 @@ def terms_of(text: str) -> list[str]:
     return [word for word in _WORD.findall(text.lower()) if word not in STOPWORDS and len(word) > 1]
 
 
+def query_terms(text: str, limit: int = bounds.QUERY_TERMS) -> list[str]:
+    """The first `limit` distinct terms of a query or task, in text order.
+
+    A task can be megabytes (a dispatch ranks notes against it): the words are scanned lazily and
+    the scan stops at the limit, so neither the time nor the memory grows with the task beyond it."""
+    found: dict[str, None] = {}
+    for match in _WORD.finditer(text.lower()):
+        word = match.group()
+        if len(word) > 1 and word not in STOPWORDS:
+            found[word] = None
+            if len(found) >= limit:
+                break
+    return list(found)
+
+
 FIELD_WEIGHTS = (("applies_when", 3.0), ("topic", 2.0), ("text", 1.0))
 
 
@@ -194,18 +223,18 @@ class SearchHit:
 class _Index:
     """BM25 over applies-when, topic and body, each field weighted (applies-when counts most).
 
-    Only the query's terms are counted, with one regular expression per field and note: ten
-    thousand notes are searched without tokenising every word of every note.
+    Each field is split into words once and each word looked up in the set of the query's terms:
+    linear in the notes' text whatever the query. (An alternation of the terms, as before, cost time
+    per term and position: a 512-term task took eight times as long over ten thousand notes, and
+    even three terms were slower than the lookups.)
     """
 
     def __init__(self, entries: list[MemoryEntry], query: str) -> None:
         self.entries = entries
-        self.terms = sorted(set(terms_of(query)))
-        alternatives = "|".join(re.escape(term) for term in self.terms)
-        self.pattern = re.compile(rf"(?<![a-z0-9])(?:{alternatives})(?![a-z0-9])") if self.terms else None
+        self.terms = frozenset(query_terms(query))
 
     def search(self) -> list[SearchHit]:
-        if self.pattern is None:
+        if not self.terms:
             return []
         counted = [(entry, self._counts(entry)) for entry in self.entries]
         lengths = [len(entry.text) for entry in self.entries]
@@ -225,11 +254,12 @@ class _Index:
 
     def _counts(self, entry: MemoryEntry) -> dict[str, float]:
         """Weighted occurrences of each query term in the note's fields."""
-        assert self.pattern is not None
         counts: dict[str, float] = {}
+        terms = self.terms
         for name, weight in FIELD_WEIGHTS:
-            for term in self.pattern.findall(getattr(entry, name).lower()):
-                counts[term] = counts.get(term, 0.0) + weight
+            for word in _WORD.findall(getattr(entry, name).lower()):
+                if word in terms:
+                    counts[word] = counts.get(word, 0.0) + weight
         return counts
 
 
@@ -243,6 +273,23 @@ def estimate_tokens(text: str) -> int:
 
 
 # --- the store -------------------------------------------------------------------------------------------
+
+SYMLINK_PROBLEM = "a symbolic link: not followed (notes are read only from files inside the memory folder)"
+
+
+def problem_entry(agent: str, path: str, problem: str) -> MemoryEntry:
+    """A file or folder of the store that is not read (a symlink, an unreadable folder): listed with
+    its problem, so that nothing in the store is left out without a word."""
+    note_date, slug = _name_parts(os.path.basename(path), [])
+    return MemoryEntry(agent, path, note_date, slug, slug.replace("-", " "), "", "", 0, "?", [problem])
+
+
+def _leads_to_folder(item: os.DirEntry[str]) -> bool:
+    """Whether a symlink points at a folder (stat only: nothing is opened); a loop does not."""
+    try:
+        return item.is_dir()
+    except OSError:
+        return False
 
 
 class MemoryStore:
@@ -258,35 +305,107 @@ class MemoryStore:
         self.root = settings.memory_dir
         self.roster = roster  # agent name -> the format it writes (None: not loaded)
         self.today = today
+        self._names: dict[str, str] | None = None  # normalised name or display name -> agent name
 
     # reading
 
     def agents(self) -> list[str]:
-        if not self.root.is_dir():
-            return []
-        return sorted(
-            entry.name for entry in os.scandir(self.root) if entry.is_dir() and not entry.name.startswith(".")
-        )
+        """The agent folders the store holds: real folders (a symlinked one is not followed), not hidden."""
+        return sorted(name for name, item in self._children().items() if item.is_dir(follow_symlinks=False))
+
+    def _children(self) -> dict[str, os.DirEntry[str]]:
+        """What the memory folder holds, by name, hidden entries left out.
+
+        Reading builds paths from these names only: an agent name that is not one of them (`../x`,
+        an absolute path, 300 characters) never reaches the file system."""
+        try:
+            with os.scandir(self.root) as listing:
+                return {item.name: item for item in listing if not item.name.startswith(".")}
+        except FileNotFoundError:
+            return {}
+        except NotADirectoryError:
+            raise MemoryStoreError(
+                f"the memory folder {self.root} is a file", hint="move it away and create a folder"
+            ) from None
+        except OSError as error:
+            raise MemoryStoreError(
+                f"cannot read the memory folder {self.root}: {error.strerror}", hint="check its permissions"
+            ) from None
 
     def entries(self, agent: str | None = None, since: dt.date | None = None) -> list[MemoryEntry]:
-        """Every note (of one agent), newest first; a bad file is an entry with problems."""
-        if self.root.exists() and not self.root.is_dir():
-            raise MemoryStoreError(f"the memory folder {self.root} is a file", hint="move it away and create a folder")
-        agents = [agent] if agent else self.agents()
-        found = [entry for name in agents for entry in self._read_folder(name)]
+        """Every note (of one agent), newest first; a bad file is an entry with problems.
+
+        `agent` is an agent's name or roster display name (`agent_named`): an unknown name is
+        UnknownAgentError, an agent of the team without notes an empty list."""
+        children = self._children()
+        if agent is None:
+            found = [entry for name, item in children.items() for entry in self._read_child(name, item, listed=True)]
+        else:
+            name = self.agent_named(agent, children)
+            found = self._read_child(name, children[name]) if name in children else []
         if since is not None:
             found = [entry for entry in found if entry.date is not None and entry.date >= since]
         return sorted(found, key=_newest_first)
 
-    def _read_folder(self, agent: str) -> Iterable[MemoryEntry]:
-        folder = self.root / agent
-        if not folder.is_dir():
+    def notes_of(self, agent: str) -> list[MemoryEntry]:
+        """The notes of the agent called exactly `agent` (no lookup in the team), newest first; none
+        when the store has no folder of that name."""
+        item = self._children().get(agent)
+        return sorted(self._read_child(agent, item), key=_newest_first) if item else []
+
+    def _read_child(self, name: str, item: os.DirEntry[str], listed: bool = False) -> list[MemoryEntry]:
+        if item.is_symlink():
+            # Listing the whole store, only a link to a folder stands for an agent (README.md -> ... does not).
+            return [problem_entry(name, item.path, SYMLINK_PROBLEM)] if not listed or _leads_to_folder(item) else []
+        if not item.is_dir(follow_symlinks=False):
             return []
+        try:
+            with os.scandir(item.path) as listing:
+                notes = [note for note in listing if note.name.endswith(".md") and not note.name.startswith(".")]
+        except OSError as error:
+            return [problem_entry(name, item.path, f"cannot read the folder: {error.strerror}")]
         return [
-            parse_entry(agent, item.path)
-            for item in os.scandir(folder)
-            if item.name.endswith(".md") and item.is_file() and not item.name.startswith(".")
+            problem_entry(name, note.path, SYMLINK_PROBLEM) if note.is_symlink() else parse_entry(name, note.path)
+            for note in notes
+            if not note.is_dir(follow_symlinks=False)
         ]
+
+    def agent_named(self, wanted: str, children: dict[str, os.DirEntry[str]] | None = None) -> str:
+        """The agent `wanted` names: its name or roster display name in any case (as `agentctl show`
+        takes them), or the name of a folder the store holds; UnknownAgentError with a did-you-mean
+        otherwise, so that a typo is an error and not an empty list.
+
+        The roster is read first (one small file); the agent files are loaded only when neither the
+        roster nor the store knows the name."""
+        if not wanted.strip():
+            raise UnknownAgentError("the agent name is empty", hint="`agentctl list` shows the team's agents")
+        on_roster = self._roster_name(wanted)
+        if on_roster is not None:
+            return on_roster
+        if wanted in (self._children() if children is None else children):
+            return wanted
+        from agentctl.team import Team, load_team, read_roster
+
+        settings = self.settings
+        team = (
+            load_team(settings)
+            if settings.agents_dir.is_dir()
+            else Team(settings, agents=[], roster=read_roster(settings.protocol_file))
+        )
+        agent = team.resolve(wanted)
+        return agent.name or agent.path.stem
+
+    def _roster_name(self, wanted: str) -> str | None:
+        """The roster's agent that `wanted` names (its name or display name, any case), or None."""
+        from agentctl.team import normalise_name, read_roster
+
+        if self._names is None:
+            rows = read_roster(self.settings.protocol_file) if self.roster is None else []
+            if self.roster is None:
+                self.roster = {row.agent: _format_column(row.columns) for row in rows}
+            self._names = {normalise_name(row.display_name): row.agent for row in rows}
+            self._names |= {normalise_name(agent): agent for agent in self.roster}
+        return self._names.get(normalise_name(wanted))
 
     def find(self, agent: str, wanted: str) -> MemoryEntry:
         """A note by file name, path, slug or topic (any case)."""
@@ -306,15 +425,18 @@ class MemoryStore:
         )
 
     def search(self, query: str, agent: str | None = None, top: int = 10) -> list[SearchHit]:
-        if not terms_of(query):
+        if not query_terms(query, limit=1):
             raise UsageError("the query has no words to search for", hint="search for words, e.g. `index words table`")
         return _Index(self.entries(agent), query).search()[:top]
 
     def relevant(self, agent: str, task: str, budget_tokens: int) -> list[MemoryEntry]:
         """The notes to put into an agent's prompt: most relevant first, newest first among equals,
-        as many as fit `budget_tokens`. Deterministic: the same inputs give the same bytes."""
+        as many as fit `budget_tokens`. Deterministic: the same inputs give the same bytes.
+
+        `agent` is the exact name of an agent the caller has resolved; a name the store has no folder
+        for (whatever it looks like) simply has no notes."""
         chosen, used = [], 0
-        for hit in _Index(self.entries(agent), task).search():
+        for hit in _Index(self.notes_of(agent), task).search():
             cost = estimate_tokens(hit.entry.text)
             if used + cost <= budget_tokens:
                 chosen.append(hit.entry)
@@ -337,15 +459,20 @@ class MemoryStore:
     ) -> MemoryEntry:
         """Create a note atomically; never overwrite (a same-day, same-topic note gets -2, -3...).
 
-        `slug` names the file when the topic is a sentence (an agent's `### <topic-slug>`)."""
-        memory_format = self._format_of(agent)
+        `slug` names the file when the topic is a sentence (an agent's `### <topic-slug>`). The
+        one-line fields (topic, applies-when, domain, source) may not hold a line break or any other
+        control character, and the body may not hold a line that reads as one of the note's fields:
+        either would rewrite what the note says when it is read back. MemoryStoreError (exit 2)."""
+        agent = self._on_roster(agent)
+        memory_format = self.memory_format(agent)
+        topic, applies_when, domain, source = _one_line_fields(topic, applies_when, domain, source)
         slug = slugify(slug or topic)
         if not slug:
             raise MemoryStoreError(
                 f"the topic {topic!r} has no letters or digits to name a file with",
                 hint="give a topic such as 'words table index'",
             )
-        if not applies_when.strip():
+        if not applies_when:
             raise MemoryStoreError(
                 "a note needs an 'Applies when' text", hint="say when a future task should recall it"
             )
@@ -353,8 +480,10 @@ class MemoryStore:
         if not body.strip():
             raise MemoryStoreError("the note's body is empty", hint="write the insight itself: 1-10 lines")
         note_date = date or self.today()
-        text = render_note(memory_format, note_date, slug, topic.strip(), applies_when.strip(), body, domain, source)
+        parts = (memory_format, note_date, slug, topic, applies_when)
+        text = render_note(*parts, body, domain, source)
         self._check_size(text, body)
+        _refuse_rewritten_fields(text, render_note(*parts, "-", domain, source))
         folder = self._folder_for(agent)
         if not force:
             self._refuse_near_duplicate(agent, text)
@@ -362,19 +491,25 @@ class MemoryStore:
 
     def memory_format(self, agent: str) -> MemoryFormat:
         """The format `agent` writes (its roster row's Memory column); UnknownAgentError if off the roster."""
-        return self._format_of(agent)
+        on_roster = self._roster_name(agent)
+        if on_roster is None or self.roster is None:
+            raise UnknownAgentError(f"{agent!r} is not an agent of the roster")
+        return self.roster[on_roster]
 
-    def _format_of(self, agent: str) -> MemoryFormat:
-        if self.roster is None:
-            from agentctl.team import read_roster
-
-            self.roster = {
-                entry.agent: _format_column(entry.columns) for entry in read_roster(self.settings.protocol_file)
-            }
-        if agent not in self.roster:
-            known = ", ".join(sorted(self.roster)) or "none (no roster in the team protocol)"
-            raise UnknownAgentError(f"{agent!r} is not an agent of the roster", hint=f"agents: {known}")
-        return self.roster[agent]
+    def _on_roster(self, agent: str) -> str:
+        """The roster's name for `agent` (its name or display name, any case); UnknownAgentError with
+        what to do otherwise (a did-you-mean, or the roster to add it to)."""
+        on_roster = self._roster_name(agent)
+        if on_roster is not None:
+            return on_roster
+        try:
+            named = self.agent_named(agent)  # loads the team: only to say what is wrong
+        except UnknownAgentError as error:
+            raise UnknownAgentError(f"{agent!r} is not an agent of the roster", hint=error.hint) from None
+        raise UnknownAgentError(
+            f"{agent!r} is not an agent of the roster",
+            hint=f"add a row for {named} to the roster in {self.settings.protocol_file}",
+        )
 
     def _check_size(self, text: str, body: str) -> None:
         lines = text.rstrip("\n").count("\n") + 1
@@ -387,22 +522,29 @@ class MemoryStore:
 
     def _folder_for(self, agent: str) -> Path:
         """The agent's folder, created if needed, proven to lie inside the memory folder."""
-        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", agent):
+        if not FOLDER_NAME.fullmatch(agent):
             raise MemoryStoreError(
-                f"{agent!r} cannot be a memory folder name", hint="agent names are lowercase and hyphens"
+                f"{agent[:120]!r} cannot be a memory folder name",
+                hint="a memory folder is named after its agent: lowercase letters, digits and hyphens, "
+                "at most 100 characters",
             )
         if self.root.exists() and not self.root.is_dir():
             raise MemoryStoreError(f"the memory folder {self.root} is a file", hint="move it away and create a folder")
+        folder = self.root / agent
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            folder = self.root / agent
-            folder.mkdir(exist_ok=True)
+            linked = folder.is_symlink()
+            if not linked:
+                self.root.mkdir(parents=True, exist_ok=True)
+                folder.mkdir(exist_ok=True)
         except OSError as error:
+            raise MemoryStoreError(f"cannot create {folder}: {error.strerror}", exit_code=ExitCode.PROBLEMS) from None
+        if linked:
             raise MemoryStoreError(
-                f"cannot create {self.root / agent}: {error.strerror}", exit_code=ExitCode.PROBLEMS
-            ) from None
+                f"{folder} is a symbolic link: notes are written only into folders inside the memory folder",
+                hint="replace the symlink with a real folder",
+            )
         real_root, real_folder = self.root.resolve(), folder.resolve()
-        if real_folder.parent != real_root:  # a symlink pointing out of the store
+        if real_folder.parent != real_root:  # a symlink swapped in, pointing out of the store
             raise MemoryStoreError(
                 f"{folder} leads outside the memory folder ({real_folder})",
                 hint="replace the symlink with a real folder",
@@ -411,7 +553,7 @@ class MemoryStore:
 
     def _refuse_near_duplicate(self, agent: str, text: str) -> None:
         words = set(terms_of(text))
-        for entry in self.entries(agent):
+        for entry in self.notes_of(agent):
             theirs = set(terms_of(entry.text))
             if words and theirs and len(words & theirs) / len(words | theirs) >= NEAR_DUPLICATE:
                 raise MemoryStoreError(
@@ -420,6 +562,7 @@ class MemoryStore:
                 )
 
     def _create(self, agent: str, folder: Path, stem: str, text: str) -> MemoryEntry:
+        remove_stale_temporaries(folder)  # what killed writes left here (only our own, old pattern)
         for number in range(1, 1000):
             name = f"{stem}.md" if number == 1 else f"{stem}-{number}.md"
             try:
@@ -435,25 +578,196 @@ class MemoryStore:
 
     # upkeep
 
-    def prune(self, older_than_days: int, dry_run: bool = False) -> list[MemoryEntry]:
-        """Delete notes nobody has touched for that long (last commit, else the note's date)."""
-        entries = self.entries()
-        committed = note_commit_times(self.settings, entries)
-        cutoff = self.today() - dt.timedelta(days=older_than_days)
-        old = [entry for entry in entries if _touched(entry, committed) < cutoff]
-        if not dry_run:
-            for entry in old:
-                entry.path.unlink(missing_ok=True)
-        return old
+    def prune(self, older_than_days: int, dry_run: bool = False) -> PruneReport:
+        """Delete the notes nobody has touched for `older_than_days` days; a dry run only says which.
+
+        The rule: a file is deleted only if all of these hold, and kept otherwise.
+
+        - It is a note: a regular file named YYYY-MM-DD-topic.md directly in an agent folder of the
+          memory folder. Symlinked notes and symlinked agent folders are never followed; README.md
+          and any other file stay.
+        - Its name's date is before the cutoff: the start (UTC) of the day `older_than_days` before today.
+        - The file was last modified before the cutoff (a note written today with an old --date, or
+          rewritten and reverted since, was touched).
+        - When the memory folder is in a git working tree: git tracks the note, `git status` shows no
+          change to it (staged or not), and the newest commit that touched it (author or committer
+          time, merges included) is before the cutoff. Untracked and ignored notes are kept: git
+          cannot say since when nobody touched them.
+
+        The dry run and the real run make the same selection (`_old_notes`); the real run then checks
+        each note again right before unlinking it, and keeps one that changed meanwhile."""
+        cutoff = prune_cutoff(self.today(), older_than_days)
+        report = PruneReport(cutoff, dry_run)
+        real_root = os.path.realpath(self.root)
+        old, report.kept = self._old_notes(real_root, cutoff)
+        for note in old:
+            entry = parse_entry(note.agent, note.file)  # read before the delete: the report shows it
+            if dry_run or _delete_note(real_root, note):
+                report.deleted.append(entry)
+            else:
+                report.kept.append((note.file, "changed while pruning (or could not be checked again)"))
+        return report
+
+    def _old_notes(self, real_root: str, cutoff: dt.date) -> tuple[list[_OldNote], list[tuple[str, str]]]:
+        """The one selection of a dry run and a real run: the notes to delete, and the notes dated
+        before the cutoff that stay, with why."""
+        from agentctl.vcs import folder_history
+
+        if not os.path.isdir(real_root):
+            return [], []
+        history = folder_history(Path(real_root))
+        since = _start_of(cutoff)
+        old: list[_OldNote] = []
+        kept: list[tuple[str, str]] = []
+        for agent in self.agents():
+            for item in _dated_before(os.path.join(real_root, agent), cutoff):
+                why = _why_kept(item, since, history)
+                if why is None:
+                    old.append(_OldNote(agent, item.name, item.path, _identity(item.stat(follow_symlinks=False))))
+                else:
+                    kept.append((item.path, why))
+        return old, kept
 
 
-def _touched(entry: MemoryEntry, committed: dict[Path, float]) -> dt.date:
-    if entry.path in committed:
-        return dt.datetime.fromtimestamp(committed[entry.path], tz=dt.UTC).date()
-    return entry.date or dt.date.max  # an undated, uncommitted note is never "old"
+PRUNE_DAYS = range(1, 100_001)  # --older-than: a day to about 270 years (more would pass the year 1)
+
+
+def prune_cutoff(today: dt.date, older_than_days: int) -> dt.date:
+    """The day before which a note counts as old; UsageError for an age outside PRUNE_DAYS."""
+    if older_than_days in PRUNE_DAYS and today.toordinal() > older_than_days:
+        return today - dt.timedelta(days=older_than_days)
+    raise UsageError(
+        f"--older-than {older_than_days} is out of range: give {PRUNE_DAYS[0]} to {PRUNE_DAYS[-1]:,} days",
+        hint="for example --older-than 180",
+    )
+
+
+@dataclass(slots=True)
+class PruneReport:
+    """What `prune` deleted (in a dry run: would delete), and the old notes it kept, with why."""
+
+    cutoff: dt.date
+    dry_run: bool
+    deleted: list[MemoryEntry] = field(default_factory=list)
+    kept: list[tuple[str, str]] = field(default_factory=list)  # (path, why) of notes dated before the cutoff
+
+
+@dataclass(slots=True)
+class _OldNote:
+    agent: str
+    name: str
+    file: str
+    identity: tuple[int, int, int, int]  # the file that was judged (see _identity)
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
+    """Which file, and which version of it: device, inode, size, modification time."""
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def _start_of(day: dt.date) -> float:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()
+
+
+def _dated_before(folder: str, cutoff: dt.date) -> list[os.DirEntry[str]]:
+    """The entries of an agent folder named like a note dated before `cutoff` (nothing else is a candidate)."""
+    try:
+        with os.scandir(folder) as listing:
+            return [item for item in listing if (_name_parts(item.name, [])[0] or cutoff) < cutoff]
+    except OSError:
+        return []
+
+
+def _why_kept(item: os.DirEntry[str], since: float, history: FolderHistory | None) -> str | None:
+    """Why an old-named note stays, or None when it is old in every respect (see `MemoryStore.prune`)."""
+    try:
+        info = item.stat(follow_symlinks=False)
+    except OSError as error:
+        return f"cannot be checked: {error.strerror}"
+    if stat.S_ISLNK(info.st_mode):
+        return "a symbolic link: never followed"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file"
+    if info.st_mtime >= since:
+        return f"file modified on {_day_of(info.st_mtime)}"
+    if history is None:
+        return None
+    if item.path not in history.tracked:
+        return "not committed to git"
+    if item.path in history.changed:
+        return "changed in the working tree or the index (git status)"
+    committed = history.last_change.get(item.path)
+    if committed is None:
+        return "git has no commit of it"
+    return f"committed on {_day_of(committed)}" if committed >= since else None
+
+
+def _day_of(timestamp: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC).date().isoformat()
+
+
+_FOLDER_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+@contextmanager
+def _open_folder(path: str, dir_fd: int | None = None) -> Iterator[int]:
+    """A folder's descriptor; OSError if `path` is a symlink (O_NOFOLLOW) or not a folder."""
+    descriptor = os.open(path, _FOLDER_FLAGS, dir_fd=dir_fd)
+    try:
+        yield descriptor
+    finally:
+        os.close(descriptor)
+
+
+def _delete_note(real_root: str, note: _OldNote) -> bool:
+    """Unlink the note if it is still the file that was judged; False (kept) otherwise.
+
+    The agent folder is opened relative to the memory folder without following a symlink, and the
+    note is checked and unlinked relative to that open folder: whatever was swapped in since the
+    selection (a symlinked folder, a symlinked or rewritten note), the delete can only remove the
+    judged file from the real agent folder inside the real memory folder."""
+    try:
+        with _open_folder(real_root) as root, _open_folder(note.agent, dir_fd=root) as folder:
+            info = os.stat(note.name, dir_fd=folder, follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode) or _identity(info) != note.identity:
+                return False
+            os.unlink(note.name, dir_fd=folder)
+            return True
+    except (OSError, NotImplementedError):  # NotImplementedError: a platform without dir_fd
+        return False
 
 
 NEAR_DUPLICATE = 0.8
+
+
+def _one_line_fields(*values: str) -> tuple[str, ...]:
+    """The topic, applies-when, domain and source, stripped; MemoryStoreError for a line break or
+    any other control character inside one (it would start a line that reads as another field)."""
+    labels = ("topic", "'Applies when' text", "domain", "source")
+    stripped = tuple(value.strip() for value in values)
+    for label, value in zip(labels, stripped, strict=True):
+        found = _CONTROL.search(value)
+        if found is not None:
+            character = found.group()
+            kind = "a line break" if character in _LINE_BREAKS else "a control character"
+            raise MemoryStoreError(
+                f"the {label} contains {kind} (U+{ord(character):04X}); each of a note's fields is one line",
+                hint=f"write the {label} on one line, without control characters",
+            )
+    return stripped
+
+
+def _refuse_rewritten_fields(text: str, plain: str) -> None:
+    """MemoryStoreError when the body changes what the note reads back as (a body line such as
+    `## Applies when: ...` or `## Insight: ...` that the reader would take for the note's own):
+    `plain` is the same note with a neutral body."""
+    written, expected = parse_entry("", "n.md", text.encode()), parse_entry("", "n.md", plain.encode())
+    for label, name in (("'Applies when' line", "applies_when"), ("topic", "topic")):
+        if getattr(written, name) != getattr(expected, name):
+            raise MemoryStoreError(
+                f"a line of the body reads as the note's {label} and would replace it when the note is read",
+                hint="reword the body's line that starts like a field ('Applies when:', '## Insight:')",
+            )
 
 
 def _format_column(columns: dict[str, str]) -> MemoryFormat:
@@ -492,7 +806,8 @@ def note_fields(topic: str, text: str) -> dict[str, str]:
         elif applies_line and not applies:
             applies = applies_line.group(1).strip().rstrip("*").strip()
         elif line.startswith("# ") and not body:
-            topic = line[2:].strip() if not NOTE_NAME.match(line[2:].strip()) else topic
+            title = line[2:].strip()
+            topic = title if len(title) > 255 or not NOTE_NAME.match(title) else topic  # a file name: <= 255
         else:
             body.append(line)
     return {
@@ -560,22 +875,30 @@ def staleness(settings: Settings, entries: list[MemoryEntry]) -> list[Staleness]
     top = repository_root(settings.root) or settings.root
     written = note_commit_times(settings, entries)
     mentions = {
-        entry.path: [path for path in mentioned_paths(entry.text) if (top / path.split("/", 1)[0]).exists()]
+        entry.path: [path for path in mentioned_paths(entry.text) if _exists(top / path.split("/", 1)[0])]
         for entry in entries
     }
-    existing = sorted({path for paths in mentions.values() for path in paths if (top / path).exists()})
+    existing = sorted({path for paths in mentions.values() for path in paths if _exists(top / path)})
     changed_at = last_commit_times(top, existing) if (top / ".git").exists() else {}
     results = []
     for entry in entries:
         report = Staleness(entry)
         since = written.get(entry.path) or _end_of(entry.date)
         for path in mentions[entry.path]:
-            if not (top / path).exists():
+            if not _exists(top / path):
                 report.missing.append(path)
             elif since is not None and changed_at.get(path, 0.0) > since:
                 report.changed.append(path)
         results.append(report)
     return results
+
+
+def _exists(path: Path) -> bool:
+    """Path.exists for a path from a note's text: a name too long for the file system is not there."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def note_commit_times(settings: Settings, entries: list[MemoryEntry]) -> dict[Path, float]:
@@ -591,8 +914,11 @@ def note_commit_times(settings: Settings, entries: list[MemoryEntry]) -> dict[Pa
 
 
 def _relative(path: Path, top: Path) -> str | None:
+    """`path` relative to the repository `top`, its folder resolved but not the file itself: a note
+    that is a symlink (even a loop) is the link git tracks, and resolving it could fail."""
     try:
-        return path.resolve().relative_to(top.resolve()).as_posix()
+        folder = Path(os.path.realpath(path.parent)) / path.name
+        return folder.relative_to(os.path.realpath(top)).as_posix()
     except ValueError:
         return None
 

@@ -1,13 +1,20 @@
-"""What git says changed: for `validate --changed` and `fmt --changed`.
+"""What git says: changed files for `validate --changed` and `fmt --changed`, commit times for
+`memory list --stale`, the state of the memory folder for `memory prune`.
 
 gitpython is imported here only, so that commands that never ask git do not pay for it.
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agentctl.errors import UsageError
+
+if TYPE_CHECKING:
+    import git
 
 
 def changed_files(cwd: Path, since: str) -> set[Path]:
@@ -62,15 +69,25 @@ def last_commit_times(top: Path, paths: list[str]) -> dict[str, float]:
     if not paths:
         return times
     repo = git.Repo(top)
+    if not repo.head.is_valid():  # a repository without commits has no history to ask
+        return times
     wanted = set(paths)
-    for start in range(0, len(paths), 400):  # stay far below the command-line length limit
-        output = repo.git.log("--format=%x00%ct", "--name-only", "--no-renames", "--", *paths[start : start + 400])
-        when = 0.0
-        for line in output.splitlines():
-            if line.startswith("\x00"):
-                when = float(line[1:])
-            elif line in wanted and line not in times:  # newest commit first
-                times[line] = when
+    try:
+        with repo.git.custom_environment(GIT_LITERAL_PATHSPECS="1"):  # a note's path means itself
+            for start in range(0, len(paths), 400):  # stay far below the command-line length limit
+                batch = paths[start : start + 400]
+                output = repo.git.log("--format=%x00%ct", "--name-only", "--no-renames", "--", *batch)
+                when = 0.0
+                for line in output.split("\n"):
+                    if line.startswith("\x00"):
+                        when = float(line[1:])
+                    elif line in wanted and line not in times:  # newest commit first
+                        times[line] = when
+    except git.GitCommandError as error:
+        raise UsageError(
+            f"git could not say when files in {top} were committed: {error.stderr.strip() or error}",
+            hint=f"check `git status` in {top}",
+        ) from None
     return times
 
 
@@ -89,3 +106,64 @@ def commit_only(path: Path, message: str) -> str:
             hint="check `git status` and your git identity (user.name, user.email)",
         ) from None
     return str(repo.head.commit.hexsha)
+
+
+@dataclass(slots=True)
+class FolderHistory:
+    """What git says about the files below one folder, by absolute real path (for `memory prune`)."""
+
+    tracked: set[str]
+    changed: set[str]  # staged, changed in the working tree, deleted or untracked
+    last_change: dict[str, float]  # the newest author or committer time of a commit that touched the file
+
+
+def folder_history(folder: Path) -> FolderHistory | None:
+    """What git knows about the files below `folder` (a real path); None outside a git working tree.
+
+    The folder is handed to git after `--` as a literal pathspec (GIT_LITERAL_PATHSPECS: a folder
+    named `*` or `:(glob)x` means itself). `ls-files` and `status` answer NUL-separated; `log` quotes
+    unusual names (core.quotepath), which then match no file: such a file has no commit time, and
+    the caller keeps it. UsageError when git fails: the caller must not guess."""
+    import git
+
+    try:
+        repo = git.Repo(folder, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+    if repo.working_tree_dir is None:
+        return None
+    top = os.path.realpath(repo.working_tree_dir)
+    relative = os.path.relpath(folder, top)
+    if relative == ".." or relative.startswith(".." + os.sep):
+        return None
+    try:
+        with repo.git.custom_environment(GIT_LITERAL_PATHSPECS="1"):
+            return _history(repo, top, relative)
+    except git.GitCommandError as error:
+        raise UsageError(
+            f"git could not say which files below {folder} are committed: {error.stderr.strip() or error}",
+            hint=f"check `git status` in {top}",
+        ) from None
+
+
+def _history(repo: git.Repo, top: str, relative: str) -> FolderHistory:
+    def absolute(names: list[str]) -> set[str]:
+        return {os.path.join(top, name) for name in names if name}
+
+    tracked = absolute(repo.git.ls_files("-z", "--", relative).split("\0"))
+    status = repo.git.status("--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", relative)
+    changed = absolute([record[3:] for record in status.split("\0")])
+    last_change: dict[str, float] = {}
+    if tracked and repo.head.is_valid():
+        # -m: a merge counts as touching what it brought in, whatever the dates of the branch's commits.
+        log = repo.git(c="core.quotepath=on").log(
+            "-m", "--no-renames", "--format=%x00%ct %at", "--name-only", "--", relative
+        )
+        when = 0.0
+        for line in log.split("\n"):  # not splitlines(): git quotes every name holding a control character
+            if line.startswith("\x00"):
+                when = max(float(value) for value in line[1:].split())
+            elif line:
+                path = os.path.join(top, line)
+                last_change[path] = max(last_change.get(path, 0.0), when)
+    return FolderHistory(tracked, changed, last_change)

@@ -141,7 +141,7 @@ def test_nothing_is_written_outside_the_memory_folder(team: Path, tmp_path_facto
     (team / "agents-memory" / "frontend-architect").symlink_to(outside)
     with pytest.raises(AgentctlError) as raised:
         store_of(team).write("frontend-architect", "t", "w", BODY)
-    assert "leads outside the memory folder" in raised.value.message
+    assert "is a symbolic link" in raised.value.message
     assert list(outside.iterdir()) == []
 
 
@@ -248,15 +248,19 @@ def test_staleness_from_git_history(team: Path) -> None:
 
 
 def test_prune_deletes_only_notes_nobody_touched(team: Path) -> None:
+    long_ago = dt.datetime(2025, 1, 1, tzinfo=dt.UTC).timestamp()
+    for note in (team / "agents-memory").rglob("*.md"):  # outside git: the file's time and the name's date
+        os.utime(note, (long_ago, long_ago))
     store = store_of(team)
     old = store.entries()
-    pruned = store.prune(older_than_days=365, dry_run=True)
-    assert pruned == [] and len(store.entries()) == len(old)
-    pruned = store.prune(older_than_days=200, dry_run=True)  # notes dated before 2026-05-05
-    assert pruned and all(entry.date and entry.date < TODAY - dt.timedelta(days=200) for entry in pruned)
+    report = store.prune(older_than_days=365, dry_run=True)
+    assert report.deleted == [] and report.kept == [] and len(store.entries()) == len(old)
+    report = store.prune(older_than_days=200, dry_run=True)  # notes dated before 2026-05-05
+    would = [entry.file for entry in report.deleted]
+    assert would and all(entry.date and entry.date < TODAY - dt.timedelta(days=200) for entry in report.deleted)
     assert len(store.entries()) == len(old)
-    store.prune(older_than_days=200)
-    assert len(store.entries()) == len(old) - len(pruned)
+    deleted = [entry.file for entry in store.prune(older_than_days=200).deleted]
+    assert deleted == would and len(store.entries()) == len(old) - len(would)
 
 
 # --- the command line ----------------------------------------------------------------------------------

@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from agentctl.cli import env as environment
-from agentctl.cli.common import DataFormat, FormatOption, RootOption, columns, parse_date, settings_for, write_json
+from agentctl.cli.common import (
+    DataFormat,
+    FormatOption,
+    RootOption,
+    bounded_text,
+    columns,
+    parse_date,
+    settings_for,
+    write_json,
+)
 from agentctl.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -42,17 +51,17 @@ def list_command(
     """List notes, newest first."""
     store = _store(root)
     entries = store.entries(agent, parse_date(since, "--since"))
-    flags: dict[Path, dict[str, list[str]]] = {}
+    flags: dict[str, dict[str, list[str]]] = {}  # by entry.file: 10,000 Path objects cost 60 ms
     if stale:
         from agentctl.memory import staleness
 
         found = [report for report in staleness(store.settings, entries) if report.stale]
         entries = [report.entry for report in found]
-        flags = {report.entry.path: {"changed": report.changed, "missing": report.missing} for report in found}
+        flags = {report.entry.file: {"changed": report.changed, "missing": report.missing} for report in found}
     current = environment.current()
     if output is DataFormat.json:
         # One compact object per line: the C encoder keeps ten thousand notes well under a second.
-        lines = [json.dumps(entry.to_json() | flags.get(entry.path, {}), ensure_ascii=False) for entry in entries]
+        lines = [json.dumps(entry.to_json() | flags.get(entry.file, {}), ensure_ascii=False) for entry in entries]
         current.out_json(
             '{"version": 1, "entries": [\n' + ",\n".join(lines) + "\n]}" if lines else '{"version": 1, "entries": []}'
         )
@@ -64,7 +73,7 @@ def list_command(
             _shorten(entry.topic, 48),
             _shorten(entry.applies_when, 48),
             str(entry.line_count),
-            "; ".join(entry.problems + _stale_words(flags.get(entry.path))),
+            "; ".join(entry.problems + _stale_words(flags.get(entry.file))),
         ]
         for entry in entries
     ]
@@ -132,12 +141,18 @@ def write_command(
 
 def _read_body(source: str) -> str:
     """The note's body from a file or standard input: UTF-8 text, not empty, not binary."""
+    from agentctl import bounds
+    from agentctl.fsutil import read_bounded
+
     current = environment.current()
+    limit = bounds.MEMORY_NOTE_BYTES
     try:
-        data = current.stdin.read() if source == "-" else Path(current.cwd, source).read_bytes()
+        data = current.stdin.read(limit + 1) if source == "-" else read_bounded(Path(current.cwd, source), limit)
     except OSError as error:
         raise UsageError(f"cannot read the body {source}: {error.strerror}") from None
     where = "standard input" if source == "-" else source
+    if len(data) > limit:
+        raise UsageError(f"the body from {where} is larger than {bounds.describe(limit)}", hint="a note is 5-15 lines")
     if b"\x00" in data:
         raise UsageError(f"the body from {where} is binary", hint="the body is the note's text, in UTF-8")
     try:
@@ -158,7 +173,7 @@ def search_command(
     root: RootOption = None,
 ) -> int:
     """Search notes, best first (applies-when counts most, then topic, then body)."""
-    hits = _store(root).search(query, agent, top)
+    hits = _store(root).search(bounded_text(query, "the query"), agent, top)
     current = environment.current()
     if output is DataFormat.json:
         write_json(
@@ -198,21 +213,33 @@ def lint_command(
 
 @memory_app.command("prune")
 def prune_command(
-    older_than: Annotated[int, typer.Option("--older-than", min=1, help="Days since the note was last touched.")],
+    older_than: Annotated[
+        int, typer.Option("--older-than", help="Days since anyone last touched the note (1-100000).")
+    ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be deleted.")] = False,
     output: FormatOption = DataFormat.text,
     root: RootOption = None,
 ) -> int:
-    """Delete notes nobody has touched (committed or dated) for --older-than days."""
-    pruned = _store(root).prune(older_than, dry_run)
+    """Delete notes nobody has touched for --older-than days: dated before then, and neither modified
+    nor committed since (in git: committed, with no change in the working tree). Other files stay."""
+    report = _store(root).prune(older_than, dry_run)
     current = environment.current()
     if output is DataFormat.json:
-        write_json({"dry_run": dry_run, "pruned": [entry.to_json() for entry in pruned]})
+        write_json(
+            {
+                "dry_run": dry_run,
+                "cutoff": report.cutoff.isoformat(),
+                "pruned": [entry.to_json() for entry in report.deleted],
+                "kept": [{"path": path, "reason": why} for path, why in report.kept],
+            }
+        )
         return ExitCode.OK
     verb = "would delete" if dry_run else "deleted"
-    for entry in pruned:
+    for entry in report.deleted:
         current.out(f"{verb} {entry.path}")
-    current.err(f"{len(pruned)} note(s) {verb}")
+    for path, why in report.kept:
+        current.err(f"kept {path}: {why}")
+    current.err(f"{len(report.deleted)} note(s) {verb}; {len(report.kept)} note(s) dated before {report.cutoff} kept")
     return ExitCode.OK
 
 
