@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 
 from agentctl.cli import _register, app
 from agentctl.cli.exits import COMMANDS, EVERYWHERE
+from tests.conftest import REPO, RunCli
 
 
 def commands() -> Iterator[tuple[str, Command]]:
@@ -44,3 +45,29 @@ def test_help_lists_exit_codes_and_choices(path: str, command: Command) -> None:
         if isinstance(parameter.type, TyperChoice):
             shown = "|".join(str(choice) for choice in parameter.type.choices)
             assert shown in text, (path, parameter.name, shown)
+
+
+def test_one_spelling_for_how_many_results() -> None:
+    """route, memory search and runs list all take -n/--limit; none shows another spelling."""
+    counted = {path: command for path, command in commands() if path in ("route", "memory search", "runs list")}
+    for path, command in counted.items():
+        shown = [
+            option
+            for parameter in command.params
+            if not getattr(parameter, "hidden", False)
+            for option in parameter.opts
+        ]
+        assert "--limit" in shown and "-n" in shown and "--top" not in shown, path
+
+
+def test_the_old_top_still_works_with_a_warning(cli: RunCli) -> None:
+    result = cli("route", "review the code", "--top", "1", "--root", str(REPO))
+    assert result.exit_code == 0 and "--top is now -n/--limit" in result.stderr
+    assert len([line for line in result.stdout.splitlines() if line.strip()]) == 2  # header and one agent
+
+
+def test_every_format_option_lists_its_choices() -> None:
+    for path, command in commands():
+        for parameter in command.params:
+            if "--format" in parameter.opts:
+                assert isinstance(parameter.type, TyperChoice), path

@@ -330,7 +330,7 @@ def test_memory_write_refuses_bad_bodies(team: Path, cli: RunCli, stdin: bytes, 
 
 
 def test_memory_search_lint_and_prune_commands(team: Path, cli: RunCli) -> None:
-    hits = cli("memory", "search", "redis eviction render", "--top", "3", "--format", "json", cwd=team).json()["hits"]
+    hits = cli("memory", "search", "redis eviction render", "-n", "3", "--format", "json", cwd=team).json()["hits"]
     assert hits[0]["slug"] == "redis-eviction-lost-render-messages" and hits[0]["terms"]
     assert cli("memory", "lint", cwd=team).exit_code == 0
     (team / "agents-memory" / "backend-architect" / "scratch.md").write_text("# Scratch\n")

@@ -175,7 +175,7 @@ def test_route_json_contract(team_copy: Path, cli: RunCli) -> None:
     assert len(data["ranking"]) == 5  # --top defaults to 5
     assert all(set(row) == {"agent", "score", "why"} for row in data["ranking"])
     assert data["ranking"][0]["agent"] == "db-architect"
-    assert cli("route", "add an index", "--top", "2", "-f", "json", cwd=team_copy).json()["ranking"][1]["agent"]
+    assert cli("route", "add an index", "--limit", "2", "-f", "json", cwd=team_copy).json()["ranking"][1]["agent"]
 
 
 def test_route_text_is_a_ranked_table(team_copy: Path, cli: RunCli) -> None:
@@ -239,7 +239,7 @@ def test_agents_dir_needs_no_team(tmp_path: Path, cli: RunCli) -> None:
         (["route", "-"], "error: the task is empty"),
         (["route", "x", "--agents-dir", "missing"], "error: --agents-dir missing: no such folder"),
         (["route", "x", "--agents-dir", "empty"], "error: no agent in empty that Claude Code loads"),
-        (["route", "x", "--top", "0"], "error: Invalid value for '--top'"),
+        (["route", "x", "--limit", "0"], "error: Invalid value for '--limit'"),
     ],
 )
 def test_bad_input_exits_2_with_a_message(tmp_path: Path, cli: RunCli, args: list[str], message: str) -> None:

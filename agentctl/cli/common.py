@@ -22,6 +22,36 @@ class DataFormat(StrEnum):
     json = "json"
 
 
+class ReportFormat(StrEnum):
+    """--format of the commands that report findings (validate, memory lint): one per renderer of
+    cli/render.py (a test walks both)."""
+
+    text = "text"
+    json = "json"
+    github = "github"
+    sarif = "sarif"
+
+
+ReportFormatOption = Annotated[
+    ReportFormat,
+    typer.Option(
+        "--format", "-f", help="Report format: text, JSON, GitHub annotations or SARIF.", case_sensitive=False
+    ),
+]
+# How many results a command shows: one spelling (-n/--limit) for every command that ranks or lists.
+LimitOption = Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most N, best first.")]
+# The spelling route and memory search had before: still read, never shown, and warned about.
+TopAlias = Annotated[int | None, typer.Option("--top", min=1, hidden=True)]
+
+
+def limit_or_top(limit: int, top: int | None) -> int:
+    """-n/--limit, or the old --top with a warning."""
+    if top is None:
+        return limit
+    environment.current().err("warning: --top is now -n/--limit (the same in every command)")
+    return top
+
+
 # --provider's choices, from the one registry of providers.
 ProviderName = StrEnum("ProviderName", {name: name for name in PROVIDERS})  # type: ignore[misc]
 

@@ -12,9 +12,14 @@ from agentctl.cli import env as environment
 from agentctl.cli.common import (
     DataFormat,
     FormatOption,
+    LimitOption,
+    ReportFormat,
+    ReportFormatOption,
     RootOption,
+    TopAlias,
     bounded_text,
     columns,
+    limit_or_top,
     parse_date,
     settings_for,
     write_json,
@@ -168,12 +173,13 @@ def _read_body(source: str) -> str:
 def search_command(
     query: Annotated[str, typer.Argument(help="Words to look for.")],
     agent: Annotated[str | None, typer.Option("--agent", help="Only this agent's notes.")] = None,
-    top: Annotated[int, typer.Option("--top", min=1, help="How many results.")] = 10,
+    limit: LimitOption = 10,
     output: FormatOption = DataFormat.text,
     root: RootOption = None,
+    top: TopAlias = None,
 ) -> int:
     """Search notes, best first (applies-when counts most, then topic, then body)."""
-    hits = _store(root).search(bounded_text(query, "the query"), agent, top)
+    hits = _store(root).search(bounded_text(query, "the query"), agent, limit_or_top(limit, top))
     current = environment.current()
     if output is DataFormat.json:
         write_json(
@@ -190,24 +196,22 @@ def search_command(
 
 @memory_app.command("lint")
 def lint_command(
-    output: Annotated[str, typer.Option("--format", "-f", help="text, json, github or sarif.")] = "text",
+    output: ReportFormatOption = ReportFormat.text,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
     root: RootOption = None,
 ) -> int:
     """The memory rules of `agentctl validate`, on the memory folder alone."""
-    from agentctl.cli.render import RENDERERS, render_report
+    from agentctl.cli.render import render_report
     from agentctl.validate import validate
     from agentctl.validate.rules import MEMORY_RULES
 
-    if output not in RENDERERS:
-        raise UsageError(f"unknown format {output!r}", hint=f"use one of {', '.join(RENDERERS)}")
     settings = settings_for(root)
     if not settings.memory_dir.is_dir():
         raise UsageError(f"the memory folder {settings.memory_dir} does not exist", hint="write a note first")
     report = validate([settings.memory_dir], settings, environment.current().cwd, require_agents=False)
     for file in report.files:
         file.diagnostics = [diagnostic for diagnostic in file.diagnostics if diagnostic.rule in MEMORY_RULES]
-    render_report(report, output, strict)
+    render_report(report, output.value, strict)
     return ExitCode.PROBLEMS if report.failed(strict) else ExitCode.OK
 
 

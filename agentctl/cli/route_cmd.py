@@ -1,4 +1,4 @@
-"""agentctl route TASK [--top N] [--format text|json] [--agents-dir DIR]"""
+"""agentctl route TASK [-n/--limit N] [--format text|json] [--agents-dir DIR] [--llm]"""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from agentctl.cli import env as environment
 from agentctl.cli.common import (
     DataFormat,
     FormatOption,
+    LimitOption,
     RootOption,
+    TopAlias,
     bounded_text,
     columns,
+    limit_or_top,
     read_input,
     settings_for,
     write_json,
@@ -25,7 +28,6 @@ if TYPE_CHECKING:
     from agentctl.route import RouteIndex, RouteScore
 
 TaskArgument = Annotated[str, typer.Argument(help='The task, in words; "-" reads it from standard input.')]
-TopOption = Annotated[int, typer.Option("--top", "-n", min=1, help="How many agents to show, best first.")]
 AgentsDirOption = Annotated[
     Path | None,
     typer.Option(
@@ -47,13 +49,15 @@ LlmOption = Annotated[
 
 def route_command(
     task: TaskArgument,
-    top: TopOption = 5,
+    limit: LimitOption = 5,
     output: FormatOption = DataFormat.text,
     agents_dir: AgentsDirOption = None,
     llm: LlmOption = False,
     root: RootOption = None,
+    top: TopAlias = None,
 ) -> int:
     """Rank the agents for a task, offline: score and the words or examples that matched."""
+    top = limit_or_top(limit, top)
     text = _task_text(task)
     index, where = _folder(agents_dir) if agents_dir is not None else _team(root)
     if not index.agents:

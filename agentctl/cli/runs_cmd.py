@@ -48,7 +48,7 @@ def _resolve(root: Path | None, wanted: str) -> tuple[Path, str]:
 
 @runs_app.command("list")
 def list_command(
-    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Only the N newest runs.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Show at most N, newest first.")] = None,
     output: FormatOption = DataFormat.text,
     root: RootOption = None,
 ) -> int:

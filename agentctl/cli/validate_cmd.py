@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from agentctl.cli import env as environment
-from agentctl.cli.common import RootOption, settings_for, try_settings
+from agentctl.cli.common import ReportFormat, ReportFormatOption, RootOption, settings_for, try_settings
 from agentctl.errors import ExitCode
-
-
-class ReportFormat(StrEnum):
-    text = "text"
-    json = "json"
-    github = "github"
-    sarif = "sarif"
 
 
 def validate_command(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders to check (default: the team).")] = None,
-    output: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="Report format.", case_sensitive=False)
-    ] = ReportFormat.text,
+    output: ReportFormatOption = ReportFormat.text,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
     changed: Annotated[
         str | None,
