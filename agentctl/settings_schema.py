@@ -73,8 +73,9 @@ class AnthropicSettings(BaseModel):
 
     max_tokens: Positive | None = None  # the length limit of one answer
     timeout: Seconds | None = None  # seconds per request
-    max_retries: Count | None = None  # the SDK's retries of 429, 5xx and dropped connections
+    max_retries: Count | None = None  # retries of 429, 5xx, 529, broken streams and dropped connections
     max_retry_wait: NonNegativeSeconds | None = None  # the longest wait a retry-after may ask for
+    call_timeout: Seconds | None = None  # seconds for one whole call: every try and every wait
 
 
 class ConfigFile(BaseModel):

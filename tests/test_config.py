@@ -140,7 +140,7 @@ def test_every_setting_is_range_checked(tmp_path: Path, content: str, problem: s
 
 def test_settings_within_their_ranges_are_accepted(tmp_path: Path) -> None:
     (tmp_path / "agentctl.toml").write_text(
-        "[anthropic]\nmax_tokens = 1\ntimeout = 30\nmax_retries = 0\nmax_retry_wait = 0\n"
+        "[anthropic]\nmax_tokens = 1\ntimeout = 30\nmax_retries = 0\nmax_retry_wait = 0\ncall_timeout = 60\n"
         "[dispatch]\nparallel = 1\nmax_depth = 0\nmax_rounds = 1\nmax_calls = 0\nmax_tokens = 0\n"
         "max_cost = 0.0\nmemory_budget = 0\ntimeout = 0.5\n"
         '[models]\ndefault = "claude-sonnet-4-5[1m]"\n[prices."claude-sonnet-4-5"]\ninput = 0\noutput = 15\n'
