@@ -21,6 +21,7 @@ Positive = Annotated[int, Field(ge=1)]
 Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegativeSeconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]  # USD, or USD per million tokens
+Cap = Annotated[float, Field(gt=0, allow_inf_nan=False)]  # a spending cap: 0 would stop every call
 
 
 def _one_word(value: str) -> str:
@@ -59,9 +60,10 @@ class DispatchSettings(BaseModel):
     parallel: Positive | None = None
     max_depth: Count | None = None
     max_rounds: Positive | None = None
-    max_calls: Count | None = None
-    max_tokens: Count | None = None  # every token of the run
-    max_cost: Amount | None = None  # USD
+    # The same ranges as dispatch.LIMIT_RULES, which checks flags (tests/test_config.py compares them).
+    max_calls: Positive | None = None
+    max_tokens: Positive | None = None  # every token of the run
+    max_cost: Cap | None = None  # USD
     memory_budget: Count | None = None  # tokens of memory notes in one system prompt
     timeout: Seconds | None = None  # the whole run
 

@@ -111,9 +111,9 @@ def test_root_that_is_not_a_directory(tmp_path: Path, cli: RunCli) -> None:
         ("[dispatch]\nparallel = 0\n", "dispatch.parallel: Input should be greater than or equal to 1 (got 0)"),
         ("[dispatch]\nmax_depth = -1\n", "dispatch.max_depth: Input should be greater than or equal to 0 (got -1)"),
         ("[dispatch]\nmax_rounds = 0\n", "dispatch.max_rounds: Input should be greater than or equal to 1 (got 0)"),
-        ("[dispatch]\nmax_calls = -3\n", "dispatch.max_calls: Input should be greater than or equal to 0 (got -3)"),
-        ("[dispatch]\nmax_tokens = -1\n", "dispatch.max_tokens: Input should be greater than or equal to 0 (got -1)"),
-        ("[dispatch]\nmax_cost = -0.5\n", "dispatch.max_cost: Input should be greater than or equal to 0 (got -0.5)"),
+        ("[dispatch]\nmax_calls = -3\n", "dispatch.max_calls: Input should be greater than or equal to 1 (got -3)"),
+        ("[dispatch]\nmax_tokens = -1\n", "dispatch.max_tokens: Input should be greater than or equal to 1 (got -1)"),
+        ("[dispatch]\nmax_cost = -0.5\n", "dispatch.max_cost: Input should be greater than 0 (got -0.5)"),
         ("[dispatch]\nmax_cost = nan\n", "dispatch.max_cost: Input should be a finite number (got nan)"),
         ("[dispatch]\nmax_cost = inf\n", "dispatch.max_cost: Input should be a finite number (got inf)"),
         ("[dispatch]\nmemory_budget = -1\n", "dispatch.memory_budget: Input should be greater than or equal to 0"),
@@ -141,8 +141,8 @@ def test_every_setting_is_range_checked(tmp_path: Path, content: str, problem: s
 def test_settings_within_their_ranges_are_accepted(tmp_path: Path) -> None:
     (tmp_path / "agentctl.toml").write_text(
         "[anthropic]\nmax_tokens = 1\ntimeout = 30\nmax_retries = 0\nmax_retry_wait = 0\ncall_timeout = 60\n"
-        "[dispatch]\nparallel = 1\nmax_depth = 0\nmax_rounds = 1\nmax_calls = 0\nmax_tokens = 0\n"
-        "max_cost = 0.0\nmemory_budget = 0\ntimeout = 0.5\n"
+        "[dispatch]\nparallel = 1\nmax_depth = 0\nmax_rounds = 1\nmax_calls = 1\nmax_tokens = 1\n"
+        "max_cost = 0.01\nmemory_budget = 0\ntimeout = 0.5\n"
         '[models]\ndefault = "claude-sonnet-4-5[1m]"\n[prices."claude-sonnet-4-5"]\ninput = 0\noutput = 15\n'
     )
     settings = load_settings(cwd=tmp_path, environ={})
@@ -204,3 +204,28 @@ def test_folders_that_are_symlink_loops_are_usage_errors(tmp_path: Path, cli: Ru
     assert result.exit_code == 2 and result.stderr.startswith(f"error: the agents folder {tmp_path / 'loop'} ")
     result = cli("list", "--root", "loop", cwd=tmp_path)
     assert result.exit_code == 2 and "--root points to" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "key", ["max_depth", "max_rounds", "max_calls", "max_tokens", "max_cost", "parallel", "timeout"]
+)
+def test_the_config_file_and_the_flags_agree_on_each_limit(tmp_path: Path, key: str) -> None:
+    """A [dispatch] limit is refused in agentctl.toml exactly where the flag is refused."""
+    from agentctl.dispatch import LIMIT_RULES, check_limit
+    from agentctl.errors import UsageError
+
+    whole, lowest, _ = LIMIT_RULES[key]
+    for value in (lowest - 1, lowest, lowest + 1) if whole else (lowest - 0.5, lowest, lowest + 0.5):
+        value = int(value) if whole else float(value)
+        (tmp_path / "agentctl.toml").write_text(f"[dispatch]\n{key} = {value}\n")
+        try:
+            check_limit(key, value, key)
+            flag_ok = True
+        except UsageError:
+            flag_ok = False
+        try:
+            load_settings(cwd=tmp_path, environ={})
+            file_ok = True
+        except ConfigError:
+            file_ok = False
+        assert file_ok == flag_ok, (key, value)
