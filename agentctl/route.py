@@ -929,3 +929,42 @@ def agents_in(directory: Path) -> list[AgentFile]:
     # Only regular files: a FIFO, a device or a dangling link in a catalogue is not an agent.
     paths = [path for path in markdown_files(directory) if path.name.lower() not in NOT_AGENTS and path.is_file()]
     return [load_agent_file(path) for path in paths]
+
+
+@dataclass(slots=True)
+class SkippedAgent:
+    """An agent file of a folder that Claude Code skips, so routing leaves it out: why, and where it
+    would rank for the task once `agentctl fmt` has repaired it (None when fmt cannot make it load)."""
+
+    path: Path
+    reason: str
+    rank_after_fmt: int | None = None
+    score_after_fmt: float | None = None
+
+    def to_json(self) -> dict[str, object]:
+        after = None if self.rank_after_fmt is None else {"rank": self.rank_after_fmt, "score": self.score_after_fmt}
+        return {"path": str(self.path), "reason": self.reason, "after_fmt": after}
+
+
+def skipped_agents(agents: Sequence[AgentFile], task: str) -> list[SkippedAgent]:
+    """The files of `agents` that Claude Code skips, each with the rank it would have after `fmt`."""
+    from agentctl.fmt import format_text
+    from agentctl.spec import parse_agent_text
+
+    skipped = [agent for agent in agents if not agent.verdict.loads and agent.text]
+    if not skipped:
+        return []
+    repaired: dict[Path, AgentFile] = {}
+    for agent in skipped:
+        result = format_text(agent.path, agent.text)
+        fixed = parse_agent_text(agent.path, result.formatted) if result.changed else None
+        if fixed is not None and fixed.verdict.loads:
+            repaired[agent.path] = fixed
+    after = [repaired.get(agent.path, agent) for agent in agents]
+    ranking = {score.agent: (place, score.score) for place, score in enumerate(rank(after, task), start=1)}
+    report = []
+    for agent in skipped:
+        fixed = repaired.get(agent.path)
+        place, score = ranking.get(fixed.name or "", (None, None)) if fixed else (None, None)
+        report.append(SkippedAgent(agent.path, agent.verdict.reason or "skipped", place, score))
+    return report

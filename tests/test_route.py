@@ -283,3 +283,26 @@ def test_agents_dir_routes_a_public_catalogue(cli: RunCli) -> None:
     folder = CORPUS / "lst97__claude-code-sub-agents"
     result = cli("route", "write an OpenAPI spec for our REST endpoints", "--agents-dir", str(folder), "-f", "json")
     assert result.json()["ranking"][0]["agent"] == "api-documenter"
+
+
+def test_agents_dir_warns_of_skipped_agents_and_ranks_them_as_fmt_would(tmp_path: Path, cli: RunCli) -> None:
+    """A catalogue file Claude Code skips is not silently left out: the warning says where it would
+    rank once `agentctl fmt` repaired it, or that fmt cannot."""
+    folder = tmp_path / "catalogue"
+    folder.mkdir()
+    (folder / "db.md").write_text(agent_text("db", "Designs database schemas and tables."))
+    (folder / "migration-reviewer.md").write_text(
+        "---\nname: migration-reviewer\ndescription: Use when: a migration adds an index to a table.\n"
+        "<example>\nuser: add an index to users.email\n</example>\n---\n\nYou review migrations.\n"
+    )
+    (folder / "broken.md").write_text("---\nname: broken\n---\nNo description.\n")
+    result = cli("route", "add an index to the users table", "--agents-dir", "catalogue", cwd=tmp_path)
+    assert result.exit_code == 0 and "migration-reviewer" not in result.stdout
+    assert "catalogue/migration-reviewer.md is left out: Claude Code skips it" in result.stderr
+    assert "after `agentctl fmt catalogue/migration-reviewer.md` it would rank #1" in result.stderr
+    assert "catalogue/broken.md is left out" in result.stderr and "cannot make Claude Code load it" in result.stderr
+    data = cli(
+        "route", "add an index to the users table", "--agents-dir", "catalogue", "-f", "json", cwd=tmp_path
+    ).json()
+    skipped = {Path(entry["path"]).name: entry["after_fmt"] for entry in data["skipped"]}
+    assert skipped["migration-reviewer.md"]["rank"] == 1 and skipped["broken.md"] is None

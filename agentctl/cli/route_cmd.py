@@ -25,7 +25,7 @@ from agentctl.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from agentctl.config import Settings
-    from agentctl.route import RouteIndex, RouteScore
+    from agentctl.route import RouteIndex, RouteScore, SkippedAgent
 
 TaskArgument = Annotated[str, typer.Argument(help='The task, in words; "-" reads it from standard input.')]
 AgentsDirOption = Annotated[
@@ -59,7 +59,7 @@ def route_command(
     """Rank the agents for a task, offline: score and the words or examples that matched."""
     top = limit_or_top(limit, top)
     text = _task_text(task)
-    index, where = _folder(agents_dir) if agents_dir is not None else _team(root)
+    index, where, skipped = _folder(agents_dir, text) if agents_dir is not None else _team(root)
     if not index.agents:
         raise UsageError(
             f"no agent in {where} that Claude Code loads",
@@ -72,9 +72,11 @@ def route_command(
         ranking = ranking[:top]
     if output is DataFormat.json:
         rows = [{"agent": s.agent, "score": s.score, "why": s.why} for s in ranking]
-        write_json({"task": text, "ranking": rows} | extra)
+        left_out = {"skipped": [agent.to_json() for agent in skipped]} if agents_dir is not None else {}
+        write_json({"task": text, "ranking": rows} | extra | left_out)
     else:
         _print_ranking(ranking)
+    _warn_skipped(skipped)
     if ranking and ranking[0].score == 0:
         environment.current().err("warning: no word of the task matches any agent; the order is by name")
     return ExitCode.OK
@@ -88,20 +90,37 @@ def _task_text(task: str) -> str:
     return text
 
 
-def _folder(directory: Path) -> tuple[RouteIndex, str]:
-    from agentctl.route import RouteIndex, agents_in
+def _folder(directory: Path, task: str) -> tuple[RouteIndex, str, list[SkippedAgent]]:
+    from agentctl.route import RouteIndex, agents_in, skipped_agents
 
     path = environment.current().cwd / directory
     if not path.is_dir():
         raise UsageError(f"--agents-dir {directory}: no such folder", hint="give a folder that holds agent .md files")
-    return RouteIndex.from_agents(agents_in(path)), str(directory)
+    agents = agents_in(path)
+    return RouteIndex.from_agents(agents), str(directory), skipped_agents(agents, task)
 
 
-def _team(root: Path | None) -> tuple[RouteIndex, str]:
+def _warn_skipped(skipped: list[SkippedAgent]) -> None:
+    """One line per file Claude Code skips: left out of the ranking, and where `fmt` would put it."""
+    from agentctl.validate import display_path
+
+    current = environment.current()
+    for agent in skipped:
+        shown = display_path(agent.path, current.cwd)
+        after = (
+            f"after `agentctl fmt {shown}` it would rank #{agent.rank_after_fmt} ({agent.score_after_fmt:.2f})"
+            if agent.rank_after_fmt is not None
+            else "`agentctl fmt` cannot make Claude Code load it; `agentctl validate` says why"
+        )
+        current.err(f"warning: {shown} is left out: Claude Code skips it ({agent.reason}); {after}")
+
+
+def _team(root: Path | None) -> tuple[RouteIndex, str, list[SkippedAgent]]:
+    """The team's cached index; its skipped agents are `agentctl validate`'s to report."""
     from agentctl.route import team_index
 
     settings = settings_for(root)
-    return team_index(settings), str(settings.agents_dir)
+    return team_index(settings), str(settings.agents_dir), []
 
 
 def _ask_model(
