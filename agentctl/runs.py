@@ -311,7 +311,18 @@ def _version() -> str:
 
 
 def _make_runs_dir(runs_dir: Path) -> None:
-    """Create the runs folder; a new one gets a `.gitignore` of `*` so records stay out of git."""
+    """Create the runs folder; a new one gets a `.gitignore` of `*` so records stay out of git.
+
+    The default, `<root>/.agentctl/runs`, is made by statedir: real folders only (a repository can
+    ship `.agentctl/runs` as a symlink to elsewhere), and `.agentctl/.gitignore` on first use."""
+    from agentctl.statedir import STATE_DIR, state_folder
+
+    if runs_dir.parent.name == STATE_DIR:
+        try:
+            state_folder(runs_dir.parent.parent, runs_dir.name)
+        except OSError as error:
+            raise _write_error(runs_dir, error) from None
+        return
     try:
         runs_dir.mkdir(parents=True)
     except FileExistsError:

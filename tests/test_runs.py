@@ -162,11 +162,22 @@ def test_create_writes_the_header_and_keeps_records_out_of_git(tmp_path: Path) -
     header = json.loads((runs_dir / RUN_ID / "run.json").read_text("utf-8"))
     assert header["agent"] == "db-architect" and header["run_id"] == RUN_ID
     assert header["agentctl_version"] and header["created"].startswith("2026-11-22T15:30:13")
-    assert (runs_dir / ".gitignore").read_text("utf-8").splitlines()[-1] == "*"
+    assert (runs_dir.parent / ".gitignore").read_text("utf-8").splitlines()[-1] == "*"  # all of .agentctl/
     with pytest.raises(RunExistsError):
         RunRecorder.create(runs_dir, RUN_ID, {}, Clock())
     with pytest.raises(ValueError):
         RunRecorder.create(runs_dir, "../escape", {}, Clock())
+
+
+def test_a_symlinked_runs_folder_is_refused(tmp_path: Path) -> None:
+    """A repository can ship .agentctl/runs -> elsewhere: no record is written through it."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / ".agentctl").mkdir()
+    (tmp_path / ".agentctl" / "runs").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(AgentctlError, match="symlink"):
+        RunRecorder.create(tmp_path / ".agentctl" / "runs", RUN_ID, {}, Clock())
+    assert list(outside.iterdir()) == []
 
 
 def test_an_existing_runs_folder_gets_no_gitignore(tmp_path: Path) -> None:
