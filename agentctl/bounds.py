@@ -18,6 +18,7 @@ PROTOCOL_BYTES = 4 * MIB  # agents-shared/team-protocol.md and the CLAUDE.md fil
 TEMPLATE_BYTES = MIB  # a prompt template under templates/
 CONFIG_BYTES = MIB  # agentctl.toml, pyproject.toml
 RUN_FILE_BYTES = 256 * MIB  # events.jsonl of one run (a run of thousands of calls stays far below)
+RULES_DOC_BYTES = 512 * KIB  # agentctl/data/rules.md, shipped in the wheel (`agentctl rules RULE`)
 
 # Text handed to commands, and text from models.
 TASK_BYTES = 512 * KIB  # a task or its --context (about 128k tokens: more than one call can take)
@@ -27,8 +28,8 @@ ANSWER_CHARS = 2 * MIB  # one model answer that agentctl parses (longer answers 
 
 # What one dispatch may spend unless the user raises it (--max-calls / --max-cost, [dispatch]).
 # One task of the shipped team takes a first answer, a handful of handoffs and a continuation or
-# two: 3 to 15 calls, under a dollar with the prompt cache (its 12k-token prompts cost $0.05-0.15 a call on an
-# opus-class model). The cost cap holds up to ~$0.40 for each such call while it runs (its whole
+# two: 3 to 15 calls, under a dollar with the prompt cache (its 12k-token prompts cost $0.05-0.15 a
+# call on an opus-class model). The cost cap holds up to ~$0.40 for each such call while it runs (its whole
 # prompt at the cache-write price and a full 8,192-token answer), so $2 lets a task of 10-20 calls
 # finish, and stops a team whose answers keep handing off (9,424 calls, about $445, before there
 # were defaults) within a couple of dollars. 40 calls is depth 3 x 3 rounds with a few handoffs each.
@@ -50,6 +51,3 @@ def describe(size: int) -> str:
         return f"{size // KIB} KiB"
     return f"{size} bytes"
 
-
-# Data shipped inside the package.
-RULES_DOC_BYTES = 512 * KIB  # agentctl/data/rules.md, the rules explained (`agentctl rules RULE`); about 40 KiB
