@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agentctl.cli.render import RENDERERS
 from agentctl.cli.common import ReportFormat
+from agentctl.cli.render import RENDERERS
 from tests.conftest import RunCli, agent_text, git, make_team
 
 BROKEN = "---\nname: broken\ndescription: Use this when: x\n<example>\nuser: hi\n</example>\n---\nBody.\n"
