@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -28,8 +29,10 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
+from agentctl import yamlbudget
 from agentctl.ccyaml import YamlProblem, YamlResult, js_string
 from agentctl.lazyre import LazyPattern
+from agentctl.yamlbudget import LeftOut
 
 # libyaml's parser is ~10x faster; PyYAML builds without it fall back to the pure-Python one.
 _FastParser: Any = None
@@ -147,6 +150,8 @@ if _FastParser is not None:
     _LOADERS: tuple[type, ...] = (_FastLoader, _PureLoader)
 else:  # pragma: no cover
     _LOADERS = (_PureLoader,)
+# Composes what the pure-Python parser read (see yamlbudget.compose: it never recurses past the budget).
+_BunReplay = yamlbudget.replay_class(CoreSchemaResolver)
 
 
 class _FlowIndentError(Exception):
@@ -157,45 +162,122 @@ class _FlowIndentError(Exception):
 
 
 _WHITESPACE_ONLY_LINE = LazyPattern(r"^[ \t]+$", re.M)
-_TAB_BEFORE_COMMENT = LazyPattern(r"^[ \t]*\t[ \t]*(#.*)$", re.M)
+# Blank space holding a tab, then a comment: spaces, the first tab, any blank space (`[ \t]*\t[ \t]*`
+# would split a run of tabs every possible way: cubic).
+_TAB_BEFORE_COMMENT = LazyPattern(r"^ *+\t[ \t]*+(#.*)$", re.M)
 
 
 def parse(text: str) -> YamlResult:
-    """Parse `text` as Bun does, and note whether libyaml/PyYAML accept it too (any text)."""
+    """Parse `text` as Bun does, and note whether libyaml/PyYAML accept it too (any text).
+
+    Within the parse budgets (agentctl.yamlbudget): top-level entries nested too deep or expanding
+    through aliases past the limits are left out of the value, and `over_budget` says so."""
     if not text.endswith("\n"):
         text += "\n"  # Bun keeps a block scalar's final newline even at the end of the text
     try:
-        node, value = _load(text, _LOADERS[0])
+        loaded = _load(text, _LOADERS[0])
         standard_error = None
     except yaml.YAMLError as error:
         standard_error = _problem(error)
         try:
-            node, value = _load_leniently(text)
+            loaded = _load_leniently(text)
         except yaml.YAMLError as lenient_error:
             return YamlResult(error=_problem(lenient_error), standard_error=standard_error)
+    result = YamlResult(value=loaded.value, standard_error=standard_error)
+    if loaded.left_out:
+        result.over_budget = yamlbudget.summary(loaded.left_out)
+        result.left_out = [(entry.key, entry.line) for entry in loaded.left_out]
     try:
-        _check_flow_indentation(node, text.split("\n"))
+        _check_flow_indentation(loaded.node, text.split("\n"))
     except _FlowIndentError as error:
-        problem = YamlProblem(
+        result.value = None
+        result.error = YamlProblem(
             "a quoted value or [list] continues on a line that is not indented deeper than its key",
             error.line,
             error.column,
         )
-        return YamlResult(error=problem, standard_error=standard_error)
-    positions, duplicates = _key_positions(node)
-    return YamlResult(value=value, standard_error=standard_error, key_positions=positions, duplicate_keys=duplicates)
+        return result
+    result.key_positions, result.duplicate_keys = _key_positions(loaded.node)
+    return result
 
 
-def _load(text: str, loader_class: type) -> tuple[Node | None, Any]:
-    loader = loader_class(text)
-    try:
-        node = loader.get_single_node()
-        if node is not None and "\r\n" in text:
-            _refold_crlf_quoted(node, text)
-        value = loader.construct_document(node) if node is not None else None
-    finally:
-        loader.dispose()
-    return node, value
+@dataclass(slots=True)
+class _Loaded:
+    node: Node | None
+    value: Any
+    left_out: list[LeftOut] = field(default_factory=list)  # top-level entries over the parse budgets
+
+
+def _load(text: str, loader_class: type) -> _Loaded:
+    node, left_out = _compose_within_budget(text, loader_class)
+    if node is not None and "\r\n" in text:
+        _refold_crlf_quoted(node, text)
+    value = BunConstructor().construct_document(node) if node is not None else None
+    return _Loaded(node, value, left_out)
+
+
+def _compose_within_budget(text: str, loader_class: type) -> tuple[Node | None, list[LeftOut]]:
+    """The node graph of `text` without the top-level entries over the budgets.
+
+    An entry nested too deep stops the parser itself (yamlbudget.TooDeep), so it is blanked out of
+    the text (spaces keep every other line, column and offset where it was) and the text parsed
+    again, while the reparsing stays within the text's length plus _REPARSE_ALLOWANCE (each attempt
+    parses up to the next deep entry). Aliases are measured on the composed graph."""
+    left_out: list[LeftOut] = []
+    parsed = 0
+    while True:
+        try:
+            node = yamlbudget.compose(text, loader_class, _BunReplay)
+        except yamlbudget.TooDeep as deep:
+            lines = text.split("\n")
+            start = _entry_start(lines, deep.line)
+            left_out.append(yamlbudget.too_deep(start, _key_of(lines[start])))
+            parsed += sum(len(line) + 1 for line in lines[: deep.line])
+            if parsed > len(text) + _REPARSE_ALLOWANCE:
+                return None, [_unread(left_out)]
+            text = _blank_entry(lines, start)
+            continue
+        except yaml.YAMLError:
+            if left_out:  # the rest does not parse without what was left out (an alias into it)
+                return None, [_unread(left_out)]
+            raise
+        node, over = yamlbudget.within_budget(node)
+        return node, sorted(left_out + over, key=lambda entry: entry.line)
+
+
+def _unread(deep: list[LeftOut]) -> LeftOut:
+    """What is left out when the text is not read at all (the deep entries found so far, in one)."""
+    first = f"`{yamlbudget.shorten(deep[0].key)}`" if deep[0].key is not None else "a top-level key"
+    others = f" and {len(deep) - 1} more top-level keys" if len(deep) > 1 else ""
+    return LeftOut(None, deep[0].line, f"has {first}{others} nested too deep; agentctl read none of it")
+
+
+# Reparsing beyond the text's own length allowed for deep entries (a few in a small frontmatter).
+_REPARSE_ALLOWANCE = 64 * 1024
+
+
+def _entry_start(lines: list[str], line: int) -> int:
+    """The 0-based line of the top-level `key:` whose value holds line `line`."""
+    for index in range(min(line, len(lines) - 1), -1, -1):
+        if _starts_entry(lines[index]):
+            return index
+    return 0
+
+
+def _starts_entry(line: str) -> bool:
+    if not line or line[0] in " \t\r#]}":
+        return False
+    return not (line[0] == "-" and line[1:2] in ("", " ", "\t", "\r"))  # a `- item` of a key's list
+
+
+def _blank_entry(lines: list[str], start: int) -> str:
+    end = next((index for index in range(start + 1, len(lines)) if _starts_entry(lines[index])), len(lines))
+    return "\n".join([*lines[:start], *(" " * len(line) for line in lines[start:end]), *lines[end:]])
+
+
+def _key_of(line: str) -> str | None:
+    key, colon, _ = line.partition(":")
+    return key.strip().strip("\"'") if colon else None
 
 
 def _refold_crlf_quoted(node: Node, text: str) -> None:
@@ -233,7 +315,7 @@ def _fold_like_bun(raw: str, style: str) -> str:
     folded = "".join(pieces)
     if style == "'":
         return folded.replace("''", "'")
-    return str(_load(f'"{folded}"\n', _PureLoader)[1])
+    return str(_load(f'"{folded}"\n', _PureLoader).value)
 
 
 def _ends_with_escape(line: str) -> bool:
@@ -249,7 +331,7 @@ def _fold(breaks: list[bool], style: str) -> str:
     return " " if len(breaks) == 1 else newline * (len(breaks) - 1)
 
 
-def _load_leniently(text: str) -> tuple[Node | None, Any]:
+def _load_leniently(text: str) -> _Loaded:
     """Retry what libyaml refused the ways Bun accepts it: pure-Python scanner, then tab lines."""
     try:
         return _load(text, _PureLoader)
@@ -264,8 +346,10 @@ def _load_leniently(text: str) -> tuple[Node | None, Any]:
                 problem="a line holding only whitespace contains a tab where Bun expects indentation",
                 problem_mark=yaml.Mark("<frontmatter>", 0, refused, 0, "", 0),
             ) from None
-        node, value = _load(cleaned, _PureLoader)
-        return node, _restore_commas(value) if _COMMA_STAND_IN in cleaned else value
+        loaded = _load(cleaned, _PureLoader)
+        if _COMMA_STAND_IN in cleaned:
+            loaded.value = _restore_commas(loaded.value)
+        return loaded
 
 
 # Bun lets a block plain scalar start with ',' (YAML forbids it); a stand-in lets PyYAML agree.
@@ -286,7 +370,10 @@ def _restore_commas(value: Any) -> Any:
 _BLOCK_SCALAR_START = LazyPattern(
     r"^( *)(?:- +)?[^#\s][^#]*:[ \t]+[|>][-+0-9]*[ \t]*(?:#.*)?$|^( *)- +[|>][-+0-9]*[ \t]*$"
 )
-_TRAILING_COMMENT = LazyPattern(r"^[^\s#][^#]*:[ \t]+\S.*[ \t]#")
+# `key: value #comment`, read in two linear steps: the first `: ` that starts a value before any `#`,
+# then a ` #` after that value's first character (one pattern backtracks over every colon, quadratically).
+_VALUE_START = LazyPattern(r"^[^\s#][^#]*?:[ \t]++\S")
+_COMMENT_START = LazyPattern(r"[ \t]#")
 
 
 def _tab_line_bun_refuses(lines: list[str]) -> int | None:
@@ -300,15 +387,16 @@ def _tab_line_bun_refuses(lines: list[str]) -> int | None:
     block_indent: int | None = None
     first_entry_seen = False
     previous = ""
+    next_content = _next_content_lines(lines)
     for index, line in enumerate(lines):
         blank = not line.strip(" \t")
         if block_indent is not None and not blank and len(line) - len(line.lstrip(" ")) <= block_indent:
             block_indent = None
         in_block = block_indent is not None and "\t" in line[: block_indent + 1]
-        if blank and in_block and _block_continues(lines, index, block_indent or 0):
+        if blank and in_block and _block_continues(lines, next_content[index], block_indent or 0):
             return index
         tab_first = line.startswith("\t") and (blank or line.lstrip().startswith("#"))
-        if tab_first and first_entry_seen and _TRAILING_COMMENT.match(previous):
+        if tab_first and first_entry_seen and _ends_in_comment(previous):
             return index
         if blank:
             continue
@@ -321,12 +409,33 @@ def _tab_line_bun_refuses(lines: list[str]) -> int | None:
     return None
 
 
-def _block_continues(lines: list[str], index: int, block_indent: int) -> bool:
-    """Whether a block scalar still has content after line `index` (or the text ends)."""
-    for line in lines[index + 1 :]:
-        if line.strip(" \t"):
-            return len(line) - len(line.lstrip(" ")) > block_indent
-    return True
+def _ends_in_comment(line: str) -> bool:
+    value = _VALUE_START.match(line)
+    if value is None:
+        return False
+    end = line.find("\n", value.end())
+    return _COMMENT_START.search(line, value.end(), end if end >= 0 else len(line)) is not None
+
+
+def _next_content_lines(lines: list[str]) -> list[int | None]:
+    """For each line, the index of the first later line that is not blank (None: there is none),
+    found in one pass from the end: a search from each blank line would be quadratic."""
+    found: list[int | None] = [None] * len(lines)
+    following: int | None = None
+    for index in range(len(lines) - 1, -1, -1):
+        found[index] = following
+        if lines[index].strip(" \t"):
+            following = index
+    return found
+
+
+def _block_continues(lines: list[str], content: int | None, block_indent: int) -> bool:
+    """Whether a block scalar still has content at line `content`, the next one not blank (or the
+    text ends there)."""
+    if content is None:
+        return True
+    line = lines[content]
+    return len(line) - len(line.lstrip(" ")) > block_indent
 
 
 def _problem(error: yaml.YAMLError) -> YamlProblem:

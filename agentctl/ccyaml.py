@@ -46,6 +46,9 @@ class YamlResult:
     # nesting past bounds.YAML_DEPTH levels): why, in one sentence. `value` then holds only what
     # could be read within the budget; consumers must not rewrite or walk the rest.
     over_budget: str | None = None
+    # (key, 1-based line) of each top-level entry left out of `value` for the budget (key None: the
+    # whole document, or a key that is not a plain scalar).
+    left_out: list[tuple[str | None, int]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -59,7 +62,11 @@ def parse(text: str) -> YamlResult:
         return direct
     from agentctl import bunyaml
 
-    return bunyaml.parse(text)
+    try:
+        return bunyaml.parse(text)
+    except RecursionError:  # the last line of defence: the budgets stop deep text long before this
+        reason = "the YAML nests too deeply for agentctl to read"
+        return YamlResult(error=YamlProblem(reason, 1, 1), over_budget=reason, left_out=[(None, 1)])
 
 
 def load_value(text: str) -> Any:

@@ -35,7 +35,9 @@ MAX_NAME_LENGTH = 256
 
 # JavaScript's \s, which differs from Python's (it includes U+FEFF, excludes U+001C-U+001F).
 JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
-_FRONTMATTER = re.compile(rf"---[{JS_SPACE}]*\n(.*?)---[{JS_SPACE}]*\n?", re.S)
+# The opening's spaces end at their last line break whatever follows (atomic: a closing `---` cannot
+# lie among spaces, so retrying an earlier break would only rescan the text, quadratically).
+_FRONTMATTER = re.compile(rf"---(?>[{JS_SPACE}]*\n)(.*?)---[{JS_SPACE}]*+\n?", re.S)
 
 YamlStatus = Literal["absent", "valid", "lenient", "recovered", "invalid"]
 
@@ -82,7 +84,7 @@ def cut_frontmatter(text: str) -> FrontmatterBlock | None:
     )
 
 
-_FALLBACK_LINE = LazyPattern(r"([a-zA-Z_-]+):[" + JS_SPACE + r"]+([^" + JS_SPACE + r"][^\n\r\u2028\u2029]*)\Z")
+_FALLBACK_LINE = LazyPattern(r"^([a-zA-Z_-]++):[" + JS_SPACE + r"]++([^" + JS_SPACE + r"][^\n\r\u2028\u2029]*+)\Z")
 _YAML_INDICATORS = LazyPattern(r"[{}\[\]*&#!|>%@`]|: ")
 _LEADING_TABS = LazyPattern(r"(^|[\n\r\u2028\u2029])(\t+)")
 
@@ -127,6 +129,10 @@ class FrontmatterReading:
     status: YamlStatus
     parsed: ccyaml.YamlResult | None = None  # Bun's reading of the text as written
     data: dict[str, Any] = field(default_factory=dict)  # what Claude Code ends up with
+    # Why some top-level keys were left out of `data` (and of the author's reading): their values
+    # nest too deep or expand through aliases past agentctl's parse budgets (ccyaml.YamlResult).
+    over_budget: str | None = None
+    over_budget_line: int | None = None  # 1-based line within the frontmatter text
 
 
 def read_frontmatter(text: str) -> FrontmatterReading:
@@ -137,11 +143,18 @@ def read_frontmatter(text: str) -> FrontmatterReading:
     parsed = ccyaml.parse(block.text)
     if parsed.ok:
         status: YamlStatus = "valid" if parsed.standard_error is None else "lenient"
-        return FrontmatterReading(block, status, parsed, data=_as_mapping(parsed.value))
+        reading = FrontmatterReading(block, status, parsed, data=_as_mapping(parsed.value))
+        return _with_budget(reading, parsed)
     second = ccyaml.parse(lenient_rewrite(block.text))
     if second.ok:
-        return FrontmatterReading(block, "recovered", parsed, _as_mapping(second.value))
-    return FrontmatterReading(block, "invalid", parsed)
+        return _with_budget(FrontmatterReading(block, "recovered", parsed, _as_mapping(second.value)), second)
+    return _with_budget(FrontmatterReading(block, "invalid", parsed), parsed)
+
+
+def _with_budget(reading: FrontmatterReading, result: ccyaml.YamlResult) -> FrontmatterReading:
+    reading.over_budget = result.over_budget
+    reading.over_budget_line = result.left_out[0][1] if result.left_out else None
+    return reading
 
 
 def _as_mapping(value: Any) -> dict[str, Any]:

@@ -28,7 +28,7 @@ _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXE
 # In-place rewrites: never through a symlink swapped in, never blocking on a FIFO swapped in.
 _REWRITE_FLAGS = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 # mkstemp's names: `.<file name>.<8 of [a-z0-9_]>.tmp` (the prefix and suffix given below).
-_TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+_TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp")  # anchored: a search never retries at every dot
 STALE_TEMPORARY_SECONDS = 600  # older than any write of ours can take: left by a killed process
 # Of a file name kept in its temporary's name: 255 (NAME_MAX) minus the dots, the 8 letters and `.tmp`.
 _TEMPORARY_NAME_BYTES = 200

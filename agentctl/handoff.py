@@ -43,33 +43,43 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from agentctl.lazyre import LazyPattern
+from agentctl.textlines import LineCounter
 
 if TYPE_CHECKING:
     from agentctl.team import Team
 
 # "->", "-->", "--->", "—>", "–>", "→", "⟶": models write all of them.
 _ARROW = r"(?:-{1,3}>|[—–]{1,2}>|→|⟶)"
-_TARGET_HEADING = LazyPattern(rf"^(#{{2,4}})[ \t]*{_ARROW}[ \t]*(.+?)[ \t]*#*[ \t]*$", re.M)
-_REQUEST_HEADING = LazyPattern(rf"^ {{0,3}}(#{{2,4}})[ \t]*(?:\*\*|__)?[ \t]*{_ARROW}[ \t]*(.*?)[ \t]*#*[ \t]*$")
-_TO_HEADING = LazyPattern(r"^ {0,3}(#{2,4})[ \t]+(?:\*\*|__)?to[ \t]*:[ \t]*(.*?)[ \t]*#*[ \t]*$", re.I)
-_HEADING = LazyPattern(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$")
-_FENCE = LazyPattern(r"^[ \t]*(`{3,}|~{3,})(.*)$")
+# Every pattern here reads model output or file content, so each runs in linear time: no two
+# quantifiers next to each other can share a character (possessive `*+` where they would), and a
+# heading's closing `#`s and spaces are stripped in Python (`_closing_stripped`) rather than by a
+# lazy group before `[ \t]*#*[ \t]*$`, which backtracks cubically on a line of spaces.
+_TARGET_HEADING = LazyPattern(rf"^(#{{2,4}})[ \t]*+{_ARROW}[ \t]*+(.*)$", re.M)
+_REQUEST_HEADING = LazyPattern(rf"^ {{0,3}}(#{{2,4}})[ \t]*+(?:\*\*|__)?+[ \t]*+{_ARROW}[ \t]*+(.*)$")
+_TO_HEADING = LazyPattern(r"^ {0,3}(#{2,4})[ \t]++(?:\*\*|__)?+to[ \t]*+:[ \t]*+(.*)$", re.I)
+_HEADING = LazyPattern(r"^ {0,3}(#{1,6})(?:[ \t]++(.*))?$")
+_FENCE = LazyPattern(r"^[ \t]*+(`{3,}+|~{3,}+)(.*)$")
 # A field line: optional list marker, then `**Name:**`, `**Name**:`, `__Name:__`, `*Name*:` or `Name:`.
+# The name (at most 49 characters) is the only part that backtracks.
 _FIELD_LINE = LazyPattern(
-    r"^[ \t]*(?:[-*+][ \t]+|\d{1,3}[.)][ \t]+)?"
-    r"(?P<open>\*\*|__|\*|_)?[ \t]*"
-    r"(?P<name>[A-Za-z][A-Za-z0-9 '’/&()-]{0,48}?)[ \t]*"
-    r"(?P<inner>:)?[ \t]*(?(open)(?P<close>(?P=open))?)[ \t]*(?(inner)|:)"
-    r"[ \t]*(?P<value>.*)$"
+    r"^[ \t]*+(?:[-*+][ \t]++|\d{1,3}[.)][ \t]++)?+"
+    r"(?P<open>\*\*|__|\*|_)?+[ \t]*+"
+    r"(?P<name>[A-Za-z][A-Za-z0-9 '’/&()-]{0,48}?)[ \t]*+"
+    r"(?P<inner>:)?+[ \t]*+(?(open)(?P<close>(?P=open))?+)[ \t]*+(?(inner)|:)"
+    r"[ \t]*+(?P<value>.*)$"
 )
 _NOTE_FIELD_HEADING = LazyPattern(r"^[A-Za-z][A-Za-z ]{0,30}:")  # format B's `## Insight: ...`
 _APPLIES_WHEN = LazyPattern(r"applies[ _-]when", re.I)
 _DATED_TOPIC = LazyPattern(r"^\d{4}-\d{2}-\d{2}-|\.md$")
+_MARKUP = LazyPattern(r"[*_`:]")
+# Names in one "Escalate To" cell; the spaces around a separator are stripped from each name after.
+_NAME_SEPARATOR = LazyPattern(r",|;|\band\b|&")
+_BACKTICKED = LazyPattern(r"`([^`\s]++)`")
 
 FIELDS = {
     "task": "task",
@@ -198,11 +208,17 @@ def handoff_targets(text: str) -> list[NamedTarget]:
     checks that the names they teach are on the roster.
     """
     targets = []
+    lines = LineCounter(text)
     for match in _TARGET_HEADING.finditer(text):
-        name = match.group(2).strip().strip("*`").strip()
+        name = _closing_stripped(match.group(2)).strip().strip("*`").strip()
         if not is_placeholder(name):
-            targets.append(NamedTarget(name, text.count("\n", 0, match.start()) + 1, "handoff heading"))
+            targets.append(NamedTarget(name, lines.line_of(match.start()), "handoff heading"))
     return targets
+
+
+def _closing_stripped(title: str) -> str:
+    """A heading's text without its optional closing `#`s and the spaces around them."""
+    return title.rstrip(" \t\r").rstrip("#").rstrip(" \t")
 
 
 def parse_handoffs(text: str) -> list[HandoffRequest]:
@@ -233,6 +249,7 @@ class _Doc:
     unclosed: list[int]  # lines of fences never closed (read as text)
     heading_lines: list[int] = field(default_factory=list)  # sorted keys of `headings`, for bisect
     sections: list[_Section] = field(default_factory=list)
+    by_kind: dict[str, list[_Section]] = field(default_factory=dict)  # `sections` of each kind, in order
     spans: list[tuple[int, int]] = field(default_factory=list)  # (first line, end) of each request
 
 
@@ -243,6 +260,8 @@ def parse_output(text: str) -> AgentOutput:
     """
     doc = _read_doc(text)
     doc.sections = _find_sections(doc)
+    for section in doc.sections:
+        doc.by_kind.setdefault(section.kind, []).append(section)
     problems: list[Problem] = []
     output = AgentOutput(answer="")
     output.handoffs = _read_requests(doc, problems)
@@ -272,10 +291,10 @@ def _read_doc(text: str) -> _Doc:
             continue
         heading = _HEADING.match(line)
         if heading:
-            doc.headings[index] = (len(heading.group(1)), (heading.group(2) or "").rstrip("#").strip())
+            doc.headings[index] = (len(heading.group(1)), _closing_stripped(heading.group(2) or "").strip())
         arrow = _REQUEST_HEADING.match(line)
         if arrow:  # `###->X` too, which a markdown reader would not call a heading
-            doc.arrows[index] = (len(arrow.group(1)), arrow.group(2))
+            doc.arrows[index] = (len(arrow.group(1)), _closing_stripped(arrow.group(2)))
             doc.headings[index] = (len(arrow.group(1)), line.strip().lstrip("#").strip())
     doc.heading_lines = list(doc.headings)  # ascending: lines were read in order
     return doc
@@ -302,7 +321,7 @@ def _find_fences(lines: list[str]) -> tuple[dict[int, int], list[int]]:
 
 
 def _section_kind(title: str) -> str | None:
-    return SECTIONS.get(" ".join(re.sub(r"[*_`:]", " ", title).lower().split()))
+    return SECTIONS.get(" ".join(_MARKUP.sub(" ", title).lower().split()))
 
 
 def _find_sections(doc: _Doc) -> list[_Section]:
@@ -333,7 +352,17 @@ def _section_end(doc: _Doc, start: int, level: int, kind: str) -> int:
 
 
 def _enclosing(doc: _Doc, index: int, kind: str) -> _Section | None:
-    return next((s for s in doc.sections if s.kind == kind and s.start < index < s.end), None)
+    """The section of `kind` that holds line `index` (sections never overlap: each ends where the
+    next begins), found by bisection: an answer may hold thousands of sections and requests."""
+    sections = doc.by_kind.get(kind, [])
+    position = bisect.bisect_left(sections, index, key=_start_of) - 1
+    if position >= 0 and index < sections[position].end:
+        return sections[position]
+    return None
+
+
+def _start_of(section: _Section) -> int:
+    return section.start
 
 
 # --- handoff requests ---------------------------------------------------------------------------------
@@ -366,7 +395,7 @@ def _request_starts(doc: _Doc) -> list[tuple[int, int, str]]:
         for index in _headings_between(doc, section.start, section.end):
             match = None if index in doc.arrows else _TO_HEADING.match(doc.lines[index])
             if match:
-                starts.append((index, len(match.group(1)), match.group(2)))
+                starts.append((index, len(match.group(1)), _closing_stripped(match.group(2))))
     return sorted(starts)
 
 
@@ -376,9 +405,12 @@ def _request_end(doc: _Doc, start: int, level: int, bound: int) -> int:
     return next((index for index in _headings_between(doc, start, bound) if doc.headings[index][0] <= limit), bound)
 
 
-def _headings_between(doc: _Doc, start: int, end: int) -> list[int]:
-    """Heading lines strictly after `start` and before `end`."""
-    return doc.heading_lines[bisect.bisect_right(doc.heading_lines, start) : bisect.bisect_left(doc.heading_lines, end)]
+def _headings_between(doc: _Doc, start: int, end: int) -> Iterator[int]:
+    """Heading lines strictly after `start` and before `end`, one at a time: a caller that stops at
+    the first one it wants reads no further (a list of all of them per section is quadratic)."""
+    lines = doc.heading_lines
+    for position in range(bisect.bisect_right(lines, start), bisect.bisect_left(lines, end)):
+        yield lines[position]
 
 
 def _read_request(doc: _Doc, index: int, raw: str, end: int) -> tuple[HandoffRequest, list[Problem]]:
@@ -408,14 +440,26 @@ def _clean_target(raw: str) -> tuple[str, list[str]]:
     name = raw.replace("**", "").replace("__", "").replace("`", "").strip().strip("*_").strip().lstrip("@")
     name = name.rstrip(" .,;:").strip()
     aliases = []
-    paren = re.match(r"^(.+?)\s*\(([^()]*)\)$", name)
-    if paren:
-        name = paren.group(1).strip()
-        aliases.append(paren.group(2).strip("`*@ "))
+    parenthesis = _trailing_parenthesis(name)
+    if parenthesis is not None:
+        name = parenthesis[0]
+        aliases.append(parenthesis[1].strip("`*@ "))
     for separator in (": ", " — ", " – ", " - "):
         if separator in name:
             aliases.append(name.split(separator, 1)[0].strip())
     return name, [alias for alias in aliases if alias]
+
+
+def _trailing_parenthesis(name: str) -> tuple[str, str] | None:
+    """`DB Architect (db-architect)` -> ("DB Architect", "db-architect"): a closing (...) holding no
+    other parenthesis, after some text. (Found with rfind: a lazy regex rescans spaces quadratically.)"""
+    if not name.endswith(")"):
+        return None
+    opening = name.rfind("(", 0, len(name) - 1)
+    inner = name[opening + 1 : -1]
+    if opening < 1 or ")" in inner:
+        return None
+    return name[:opening].strip(), inner
 
 
 def _who(request: HandoffRequest) -> str:
@@ -590,12 +634,20 @@ def _read_plan(doc: _Doc, problems: list[Problem]) -> str | None:
 
 def _empty_sections(doc: _Doc, output: AgentOutput) -> list[Problem]:
     problems = []
+    requests = sorted(request.line - 1 for request in output.handoffs)
+    notes = sorted(note.line - 1 for note in output.memory_notes)
     for section in doc.sections:
-        if section.kind == "handoffs" and not any(section.start < r.line - 1 < section.end for r in output.handoffs):
+        if section.kind == "handoffs" and not _holds_any(requests, section):
             problems.append(Problem(section.start + 1, "a Handoff Requests section with no `### -> Target` heading"))
-        if section.kind == "memory" and not any(section.start < n.line - 1 < section.end for n in output.memory_notes):
+        if section.kind == "memory" and not _holds_any(notes, section):
             problems.append(Problem(section.start + 1, "a Memory Notes section with no `### <topic-slug>` heading"))
     return problems
+
+
+def _holds_any(lines: list[int], section: _Section) -> bool:
+    """Whether one of the sorted `lines` lies inside the section (after its heading)."""
+    position = bisect.bisect_right(lines, section.start)
+    return position < len(lines) and lines[position] < section.end
 
 
 def _answer(doc: _Doc) -> str:
@@ -638,7 +690,7 @@ def escalation_targets(text: str, heading: str = "Escalation") -> list[NamedTarg
         if column is None or set(line.replace("|", "").strip()) <= set("-: "):
             continue
         if column < len(cells):
-            for name in re.split(r"\s*(?:,|;|\band\b|&)\s*", cells[column]):  # "ML/AI Engineer" is one name
+            for name in _NAME_SEPARATOR.split(cells[column]):  # "ML/AI Engineer" is one name
                 name = name.strip().strip("*`").strip()
                 if name and not is_placeholder(name):
                     targets.append(NamedTarget(name, start_line + offset, "escalation table"))
@@ -675,7 +727,7 @@ def first_step_paths(text: str) -> list[tuple[str, int]]:
     start_line, body = section
     found = []
     for offset, line in enumerate(body.split("\n")):
-        for token in re.findall(r"`([^`\s]+)`", line):
+        for token in _BACKTICKED.findall(line):
             if "/" in token and not token.startswith(("http://", "https://")):
                 found.append((token, start_line + offset))
     return found

@@ -10,6 +10,7 @@ Two readings of the frontmatter exist side by side:
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 from agentctl import ccyaml, claude_code
 from agentctl.claude_code import ClaudeCodeVerdict, FrontmatterReading
 from agentctl.lazyre import LazyPattern
+from agentctl.textlines import LineCounter
 
 # Claude Code's documented frontmatter table (the fields AgentSpec models).
 DOCUMENTED_FIELDS = (
@@ -248,17 +250,22 @@ def intended_frontmatter_text(block: claude_code.FrontmatterBlock) -> str:
 def _entries_from_yaml(text: str, parsed: ccyaml.YamlResult) -> list[AuthorEntry]:
     lines = text.split("\n")
     positions = sorted((line, key) for key, (line, _) in parsed.key_positions.items())
-    boundaries = sorted({line for line, _ in positions} | {line for _, line in parsed.duplicate_keys})
+    # An entry runs to the next key's line: kept keys, the shadowed copies of duplicate keys and the
+    # keys left out for the parse budget all end the entry before them.
+    others = [line for _, line in parsed.duplicate_keys] + [line for _, line in parsed.left_out]
+    boundaries = sorted({line for line, _ in positions}.union(others))
     entries = []
     for line, key in positions:
-        following = [boundary for boundary in boundaries if boundary > line]
-        end = following[0] - 1 if following else len(lines)
+        following = bisect.bisect_right(boundaries, line)  # one search per key: the file may hold 60,000
+        end = boundaries[following] - 1 if following < len(boundaries) else len(lines)
         source = "\n".join(lines[line - 1 : end]).rstrip("\n")
         entries.append(AuthorEntry(key, placeholder(source) or parsed.value.get(key), line, source))
     return entries
 
 
-_PLACEHOLDER = re.compile(r"[^:]*:[ \t]+(\{\{.*\}\})[ \t]*")
+# Patterns over file content run in linear time: anchored (a search tries one place), and no two
+# adjacent quantifiers can take the same character (possessive where they could).
+_PLACEHOLDER = re.compile(r"^[^:]*+:[ \t]++(\{\{.*\}\})[ \t]*+")
 
 
 def placeholder(source: str) -> str | None:
@@ -268,7 +275,7 @@ def placeholder(source: str) -> str | None:
 
 
 _TABS_AT_LINE_START = LazyPattern(r"^\t+", re.M)
-_KEY_LINE = LazyPattern(r"([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]|$)")
+_KEY_LINE = LazyPattern(r"^([A-Za-z_][\w-]*+)[ \t]*+:(?:[ \t]|$)")
 
 
 def _entries_from_lines(text: str) -> list[AuthorEntry]:
@@ -343,8 +350,9 @@ def extract_examples(description: str, first_line: int = 0) -> list[Example]:
     """The `<example>` blocks of a description, written with real or literal `\\n` breaks."""
     text = description.replace("\\n", "\n")
     examples = []
+    lines = LineCounter(text)
     for match in _EXAMPLE_BLOCK.finditer(text):
-        line = first_line + text.count("\n", 0, match.start()) if first_line else 0
+        line = first_line + lines.line_of(match.start()) - 1 if first_line else 0
         examples.append(_parse_example(match.group(1), line))
     return examples
 

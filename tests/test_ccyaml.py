@@ -7,6 +7,7 @@ they pin the places where Bun and a standard YAML library disagree.
 from __future__ import annotations
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -63,6 +64,18 @@ def test_reads_yaml_as_bun_does(text: str, ok: bool, value: object) -> None:
     assert result.ok == ok, result.error
     if ok:
         assert result.value == value
+
+
+@pytest.mark.parametrize("text", [case[0] for case in BUN_CASES], ids=[repr(case[0])[:40] for case in BUN_CASES])
+def test_the_pure_python_reader_composes_what_libyaml_composes(text: str) -> None:
+    """The pure-Python parser's events are composed by yamlbudget's replay (to count their depth
+    first); libyaml composes in C. Both must build the same values."""
+    try:
+        fast = bunyaml._load(text + "\n", bunyaml._LOADERS[0])
+    except yaml.YAMLError:  # texts libyaml refuses have nothing to compare
+        return
+    pure = bunyaml._load(text + "\n", bunyaml._PureLoader)
+    assert pure.value == fast.value and not pure.left_out and not fast.left_out
 
 
 def test_standard_error_is_kept_when_only_bun_accepts() -> None:

@@ -158,6 +158,25 @@ def test_heading_levels_two_to_four(hashes: str, found: int) -> None:
 
 
 @pytest.mark.parametrize(
+    ("heading", "target"),
+    [
+        ("### -> DB Architect ##  ", "DB Architect"),  # a closing sequence and the spaces around it
+        ("### -> DB Architect#", "DB Architect"),
+        ("### -> DB#Architect", "DB#Architect"),  # a `#` inside the name is kept
+        ("### ->   \t", ""),  # nothing after the arrow
+        ("### -> ##", ""),  # only a closing sequence: no target, where `#` used to be one
+        ("  ### **-> A**  ", "A"),
+        ("## to: DB Architect ##", None),  # `To:` counts only in a Handoff Requests section
+    ],
+)
+def test_a_headings_closing_hashes_and_spaces_are_not_the_target(heading: str, target: str | None) -> None:
+    requests = parse_output(f"{heading}\n**Task:** x\n").handoffs
+    assert [request.target for request in requests] == ([] if target is None else [target])
+    names = [found.name for found in handoff_targets(heading + "\n")]
+    assert names == ([target] if target and not heading.startswith(" ") else [])
+
+
+@pytest.mark.parametrize(
     "heading",
     [
         "### -> db architect",

@@ -28,6 +28,7 @@ from agentctl.providers.models import ModelMap, newest_ids
 from agentctl.providers.pricing import PriceTable
 from agentctl.providers.scripted import ScriptedProvider, parse_script
 from tests.conftest import REPO, RunCli, TTYStringIO
+from tests.hostile.cases_parsing import BOMB
 from tests.test_dispatch import team, write_script
 
 __all__ = ["team"]
@@ -129,11 +130,55 @@ def test_scripted_replies_in_yaml_by_agent_and_mode() -> None:
         ("- just a list\n", "maps agent names to lists of replies"),
         ("reviewer: [{txt: x}]\n", "unknown keys txt"),
         ("reviewer: [{error: {kind: meltdown}}]\n", "unknown error kind 'meltdown'"),
+        ("reviewer: [{text: x, usage: {input_tokens: lots}}]\n", "reviewer reply 1: usage input_tokens is 'lots'"),
+        ("reviewer: [{text: x, usage: {output_tokens: -5}}]\n", "usage output_tokens is -5, below 0"),
+        ("reviewer: [{text: x, usage: {input_tokens: 1.5}}]\n", "input_tokens is 1.5, not a whole number"),
+        ("reviewer: [{text: x, usage: {tokens: 3}}]\n", "unknown usage keys tokens"),
+        ("reviewer: [{text: x, usage: 12}]\n", "`usage` must map token counts"),
+        ("reviewer: [{text: x, delay: -1}]\n", "`delay` is '-1'"),
+        ("reviewer: [{text: x, delay: .inf}]\n", "`delay` is 'inf'"),
+        ("reviewer: [{text: x, delay: soon}]\n", "`delay` is 'soon'"),
+        ("reviewer: [{text: x, mode: sideways}]\n", "unknown mode 'sideways'"),
+        ("reviewer: [{text: [a, b]}]\n", "`text` must be text, not a list"),
+        (BOMB + "\nreviewer: [{text: *a8}]\n", "the script uses YAML aliases that expand to 926,177,086 nodes"),
+        (
+            "reviewer: [{text: hi, x: " + "[" * 5000 + "]" * 5000 + "}]\n",
+            r"script.yaml:1: the script nests more than 100",
+        ),
+        ("x: &x [*x]\n", "contains itself through a YAML alias"),
     ],
 )
 def test_malformed_scripts_say_what_is_wrong(text: str, message: str) -> None:
-    with pytest.raises(AgentctlError, match=message):
+    with pytest.raises(AgentctlError, match=re.escape(message) if "(" in message else message) as raised:
         parse_script(text, "script.yaml")
+    assert raised.value.exit_code == 2
+
+
+def test_a_json_script_nested_past_the_limit_is_refused() -> None:
+    def nested(levels: int) -> str:
+        return '{"reviewer": [{"text": "hi"}], "x": ' + "[" * levels + "]" * levels + "}"
+
+    for levels, message in ((101, "nests 101 levels deep"), (100_000, "nests more than 100 levels deep")):
+        with pytest.raises(AgentctlError, match=message):
+            parse_script(nested(levels), "deep.json")
+    with pytest.raises(AgentctlError, match="x reply 1: a reply is a text"):  # past the depth check
+        parse_script(nested(100), "ok.json")
+
+
+def test_a_script_is_read_within_its_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from agentctl.providers import scripted
+
+    monkeypatch.setattr(scripted, "SCRIPT_BYTES", 64)
+    big = tmp_path / "big.yaml"
+    big.write_text("reviewer: [{text: " + "x" * 100 + "}]\n")
+    with pytest.raises(AgentctlError, match=r"cannot read the script .*big\.yaml: larger than 64 bytes"):
+        scripted.load_script(big)
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)  # nobody writes to it: an unbounded read would block forever
+    with pytest.raises(AgentctlError, match=r"fifo\.yaml: a FIFO, not a regular file"):
+        scripted.load_script(fifo)
 
 
 def test_a_terminal_gets_a_live_tree_of_the_calls(team: Path) -> None:

@@ -44,6 +44,7 @@ CASES: dict[str, tuple[str, str | bytes, tuple[int, int]]] = {
     "CC012": ("listed.md", "---\n- name: listed\n- description: a list\n---\n" + BODY, (2, 1)),
     "CC013": ("twice.md", "---\nname: twice\ndescription: One.\ndescription: Two.\n---\n" + BODY, (4, 1)),
     "CC014": ("hash.md", "---\nname: hash\ndescription: Reviews code #fast and more\n---\n" + BODY, (3, 27)),
+    "CC015": ("deep.md", "---\nname: deep\ndescription: Deep.\nx: " + "[" * 200 + "]" * 200 + "\n---\n" + BODY, (4, 1)),
     "NM001": ("colon.md", '---\nname: "team:colon"\ndescription: A colon.\n---\n' + BODY, (2, 7)),
     "NM002": ("style.md", "---\nname: Code Reviewer\ndescription: Spaces and capitals.\n---\n" + BODY, (2, 7)),
     "NM004": ("file-name.md", "---\nname: other-name\ndescription: Another name.\n---\n" + BODY, (2, 7)),

@@ -13,6 +13,11 @@ A script is YAML or JSON: for each agent, the replies of its calls in order.
 A reply may also hold `delay` (seconds, to play a slow model) or `error: {kind, message}` (to play
 a failure). A call the script has no reply for fails with a message that names it. Usage left out
 is estimated from the prompt (4 characters a token), so cost figures stay plausible.
+
+A script is outside input like any other: it is read within bounds.SCRIPT_BYTES, its YAML within the
+parse budgets (agentctl.yamlbudget: no alias bombs, no nesting past bounds.YAML_DEPTH), and every
+value is checked (usage counts are whole numbers >= 0, a delay a finite number of seconds >= 0), so
+that a bad script is a UsageError (exit 2) naming the file and the entry, never a crash or a hang.
 """
 
 from __future__ import annotations
@@ -23,8 +28,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast, get_args
 
+from agentctl.bounds import SCRIPT_BYTES, YAML_DEPTH, describe
 from agentctl.errors import UsageError
-from agentctl.providers.base import CallRequest, CallResponse, ErrorKind, ProviderError, Usage
+from agentctl.providers.base import (
+    CallMode,
+    CallRequest,
+    CallResponse,
+    ErrorKind,
+    ProviderError,
+    Usage,
+    count_problem,
+    in_range,
+)
 
 ANY_AGENT = "*"
 
@@ -46,10 +61,17 @@ class Script:
 
 def load_script(path: Path) -> Script:
     """Read a script file; a malformed one is a UsageError naming the file and the entry."""
+    from agentctl.fsutil import read_bounded
+
     try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"cannot read the script {path}: {error}", hint="pass a YAML or JSON file") from None
+        text = read_bounded(path, SCRIPT_BYTES).decode("utf-8")
+    except OSError as error:
+        raise UsageError(
+            f"cannot read the script {path}: {error.strerror or error}",
+            hint=f"pass a YAML or JSON file of at most {describe(SCRIPT_BYTES)}",
+        ) from None
+    except UnicodeDecodeError as error:
+        raise UsageError(f"cannot read the script {path}: {error}", hint="save it as UTF-8") from None
     return parse_script(text, str(path))
 
 
@@ -65,20 +87,80 @@ def parse_script(text: str, source: str = "<script>") -> Script:
 _EXAMPLE = 'e.g.  db-architect: [{text: "answer"}]'
 
 
+_FLAT_HINT = f"write the replies out: at most {YAML_DEPTH} levels of nesting, no chains of `&anchor`/`*alias`"
+
+
 def _load(text: str, source: str) -> Any:
     if source.endswith(".json"):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as error:
-            raise UsageError(f"{source}:{error.lineno}: not valid JSON: {error.msg}") from None
+        return _load_json(text, source)
     import yaml
 
+    from agentctl import yamlbudget
+
     try:
-        return yaml.safe_load(text)
+        node = yamlbudget.compose(text, _safe_loader(), _safe_replay())
+    except yamlbudget.TooDeep as deep:
+        raise UsageError(f"{source}:{deep.line + 1}: the script {deep}", hint=_FLAT_HINT) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         raise UsageError(f"{source}{where}: not valid YAML: {getattr(error, 'problem', error)}") from None
+    if node is None:
+        return None
+    problem = yamlbudget.document_problem(node)  # before a value is built: a bomb is cheap to measure
+    if problem is not None:
+        raise UsageError(f"{source}: the script {problem}", hint=_FLAT_HINT)
+    try:
+        return yaml.constructor.SafeConstructor().construct_document(node)
+    except yaml.YAMLError as error:  # e.g. a !!binary that is not base64
+        raise UsageError(f"{source}: not valid YAML: {getattr(error, 'problem', error)}") from None
+
+
+def _safe_loader() -> type:
+    """yaml.safe_load's loader, libyaml's when there is one (it composes in C, never deeper than 1,000)."""
+    import yaml
+
+    return cast(type, getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def _safe_replay() -> type:
+    import yaml
+
+    from agentctl import yamlbudget
+
+    return yamlbudget.replay_class(yaml.resolver.Resolver)
+
+
+def _load_json(text: str, source: str) -> Any:
+    from agentctl import yamlbudget
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{source}:{error.lineno}: not valid JSON: {error.msg}") from None
+    except RecursionError:  # json's own limit, at the interpreter's recursion depth
+        data = None
+        levels = None
+    else:
+        levels = _nesting(data)
+    if levels is None:
+        raise UsageError(f"{source}: the script {yamlbudget.TOO_DEEP}", hint=_FLAT_HINT)
+    if levels > YAML_DEPTH:
+        limit = f"agentctl's limit is {YAML_DEPTH}"
+        raise UsageError(f"{source}: the script nests {levels:,} levels deep ({limit})", hint=_FLAT_HINT)
+    return data
+
+
+def _nesting(value: Any) -> int:
+    """Levels of lists and objects below the top one, counted without recursion."""
+    deepest = 0
+    pending = [(value, 0)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            pending.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _replies(source: str, agent: str, items: object) -> list[ScriptedReply]:
@@ -101,12 +183,49 @@ def _reply(where: str, item: object) -> ScriptedReply:
             hint="keys: text, usage, mode, delay, error",
         )
     return ScriptedReply(
-        text=str(item.get("text", "")),
-        usage=Usage.from_json(item["usage"]) if "usage" in item else None,
-        mode=str(item["mode"]) if item.get("mode") else None,
-        delay=float(item.get("delay") or 0),
+        text=_text(where, item.get("text", "")),
+        usage=_usage(where, item["usage"]) if "usage" in item else None,
+        mode=_mode(where, item.get("mode")),
+        delay=_delay(where, item.get("delay")),
         error=_error(where, item.get("error")),
     )
+
+
+def _text(where: str, value: object) -> str:
+    if isinstance(value, dict | list):
+        raise UsageError(f"{where}: `text` must be text, not a {'mapping' if isinstance(value, dict) else 'list'}")
+    return "" if value is None else str(value)
+
+
+def _usage(where: str, value: object) -> Usage:
+    if not isinstance(value, dict):
+        raise UsageError(f"{where}: `usage` must map token counts, e.g. {{input_tokens: 1200, output_tokens: 300}}")
+    unknown = sorted(str(key) for key in value if key not in Usage.__slots__)
+    if unknown:
+        raise UsageError(
+            f"{where}: unknown usage keys {', '.join(unknown)}", hint=f"keys: {', '.join(Usage.__slots__)}"
+        )
+    problem = count_problem(value)
+    if problem is not None:
+        raise UsageError(f"{where}: usage {problem}", hint="token counts are whole numbers >= 0")
+    return Usage.from_counts(value)
+
+
+def _mode(where: str, value: object) -> str | None:
+    if not value:
+        return None
+    modes = get_args(CallMode)
+    if value not in modes:
+        raise UsageError(f"{where}: unknown mode {str(value)[:40]!r}", hint=f"modes: {', '.join(modes)}")
+    return str(value)
+
+
+def _delay(where: str, value: object) -> float:
+    if value is None:
+        return 0.0
+    if not in_range(value, whole=False, lowest=0):
+        raise UsageError(f"{where}: `delay` is {str(value)[:40]!r}", hint="a delay is a number of seconds >= 0")
+    return float(cast(float, value))
 
 
 def _error(where: str, value: object) -> tuple[ErrorKind, str] | None:

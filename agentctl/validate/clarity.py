@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 from agentctl.spec import AgentFile
+from agentctl.textlines import LineCounter
 from agentctl.validate.model import Diagnostic
 from agentctl.validate.positions import key_position
 from agentctl.validate.rules import finding
@@ -57,12 +58,11 @@ def check_todo_markers(agent: AgentFile) -> Iterator[Diagnostic]:
     text = agent.text
     if "TODO" not in text and "FIXME" not in text and "XXX" not in text:  # the regex is 50x slower
         return
+    lines = LineCounter(text)
     for match in _TODO.finditer(text):
-        line_start = text.rfind("\n", 0, match.start()) + 1
         yield finding(
             "CQ004",
-            text.count("\n", 0, match.start()) + 1,
-            match.start() - line_start + 1,
+            *lines.position(match.start()),
             f"a {match.group(1)} marker is left in the agent (the model reads it too)",
             "finish or remove it before the agent ships",
         )

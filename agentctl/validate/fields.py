@@ -12,17 +12,21 @@ from agentctl import reference
 from agentctl.spec import KNOWN_FIELDS, AgentFile
 from agentctl.validate.model import Diagnostic
 from agentctl.validate.positions import key_position, value_position
-from agentctl.validate.rules import finding
+from agentctl.validate.rules import SUGGESTIONS_PER_FILE, finding
 
 _NAME_STYLE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 
 
 def check_unknown_keys(agent: AgentFile) -> Iterator[Diagnostic]:
     hints = reference.claude_code().key_hints
+    unknown = 0
     for key in agent.spec.raw:
         if key in KNOWN_FIELDS:
             continue
-        suggestion = hints.get(key.lower()) or _closest(key, KNOWN_FIELDS)
+        unknown += 1
+        suggestion = hints.get(key.lower())
+        if not suggestion and unknown <= SUGGESTIONS_PER_FILE:
+            suggestion = _closest(key, KNOWN_FIELDS)
         hint = (
             f"did you mean `{suggestion}`?"
             if suggestion

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from agentctl import claude_code, spec
+from agentctl.bounds import YAML_DEPTH
 from agentctl.spec import AgentFile
 from agentctl.validate.model import Diagnostic
 from agentctl.validate.positions import file_line, frontmatter_line, key_position, value_position
@@ -63,6 +64,7 @@ def check_frontmatter(agent: AgentFile) -> Iterator[Diagnostic]:
     if reading.status == "absent":
         yield _no_frontmatter(agent.text)
         return
+    yield from _over_budget(agent)
     if reading.status == "invalid":
         yield _unparseable(agent)
     elif reading.status == "recovered":
@@ -100,6 +102,19 @@ def _no_frontmatter(text: str) -> Diagnostic:
     else:
         reason = "the file does not start with `---`"
     return finding("CC001", 1, 1, f"Claude Code finds no frontmatter and skips the file: {reason}", hint)
+
+
+def _over_budget(agent: AgentFile) -> Iterator[Diagnostic]:
+    reading = agent.reading
+    if reading is None or reading.over_budget is None:
+        return
+    yield finding(
+        "CC015",
+        frontmatter_line(agent, reading.over_budget_line or 1),
+        1,
+        f"{reading.over_budget}: agentctl reads only the frontmatter's other keys",
+        f"write the value out plainly: at most {YAML_DEPTH} levels of nesting, no chains of `&anchor`/`*alias`",
+    )
 
 
 def _unparseable(agent: AgentFile) -> Diagnostic:
@@ -154,7 +169,8 @@ def _fallback_changes(agent: AgentFile) -> list[str]:
     swallowed = [key for key in theirs if key not in ours]
     if swallowed:
         lines = _lines_of_keys(agent, swallowed)
-        changes.append(f"it reads {lines} as the keys {', '.join(swallowed)}")
+        named = ", ".join(swallowed[:10]) + (f" and {len(swallowed) - 10:,} more" if len(swallowed) > 10 else "")
+        changes.append(f"it reads {lines} as the keys {named}")
     for key in ("name", "tools", "model"):
         if key in ours and key in theirs and theirs[key] != ours[key]:
             changes.append(f"it reads `{key}` as {_shorten(str(theirs[key]))!r}")
@@ -162,14 +178,28 @@ def _fallback_changes(agent: AgentFile) -> list[str]:
 
 
 def _lines_of_keys(agent: AgentFile, keys: list[str]) -> str:
-    pattern = re.compile(r"^(" + "|".join(re.escape(key) for key in keys) + r")\s*:")
     block = agent.reading.block if agent.reading else None
     if block is None:
         return "lines"
-    numbers = [block.first_line + index for index, line in enumerate(block.text.split("\n")) if pattern.match(line)]
+    wanted = set(keys)
+    with_colons = [key for key in keys if ":" in key]  # rare: looked for one by one
+    numbers = [
+        block.first_line + index
+        for index, line in enumerate(block.text.split("\n"))
+        if _starts_with_key(line, wanted, with_colons)
+    ]
     if not numbers:
         return "lines"
     return f"line {numbers[0]}" if len(numbers) == 1 else f"lines {numbers[0]}-{numbers[-1]}"
+
+
+def _starts_with_key(line: str, keys: set[str], with_colons: list[str]) -> bool:
+    """Whether the line is `key:` (spaces allowed before the colon) for one of `keys`: a set lookup,
+    as a pattern of thousands of alternatives tried on every line is quadratic."""
+    head, colon, _ = line.partition(":")
+    if colon and head.rstrip() in keys:
+        return True
+    return any(line.startswith(key) and line[len(key) :].lstrip().startswith(":") for key in with_colons)
 
 
 def _shorten(text: str, limit: int = 60) -> str:

@@ -56,6 +56,13 @@ _CATALOGUE: tuple[tuple[str, str, Severity, str, str], ...] = (
     ("CC012", "frontmatter-not-mapping", "error", "the frontmatter is a list or a single value; skipped", "loading"),
     ("CC013", "duplicate-key", "warning", "a key appears twice; the last one wins", "loading"),
     ("CC014", "comment-cuts-value", "warning", "` #` starts a YAML comment and drops the rest of the value", "loading"),
+    (
+        "CC015",
+        "over-parse-budget",
+        "error",
+        "a frontmatter value nests too deep or multiplies through YAML aliases; agentctl leaves it unread",
+        "loading",
+    ),
     # Names.
     ("NM001", "name-refused", "error", "Claude Code refuses the name (`:`, leading `-`, over 256 characters)", "names"),
     ("NM002", "name-style", "warning", "names should be lowercase letters, digits and hyphens", "names"),
@@ -123,6 +130,10 @@ RULES: dict[str, Rule] = {
 
 
 MEMORY_RULES = frozenset({"TM005", "TM006", "TM007", "TM009"})
+# Findings of one file that get a did-you-mean (unknown keys, unknown tools): difflib costs ~0.1 ms
+# a name, and a file with thousands of unknown names (60,000 fit in 1 MiB) needs each reported,
+# not each suggested.
+SUGGESTIONS_PER_FILE = 100
 
 
 def finding(rule_id: str, line: int, column: int, message: str, hint: str | None = None) -> Diagnostic:

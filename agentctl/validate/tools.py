@@ -11,10 +11,9 @@ from agentctl import reference
 from agentctl.spec import AgentFile
 from agentctl.validate.model import Diagnostic
 from agentctl.validate.positions import file_line, key_position
-from agentctl.validate.rules import finding
+from agentctl.validate.rules import SUGGESTIONS_PER_FILE, finding
 
-_MCP_TOOL = re.compile(r"mcp__[A-Za-z0-9_.-]+?(?:__[A-Za-z0-9_.*-]+)?")
-_AGENT_LIKE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+")
+_AGENT_LIKE = re.compile(r"^[a-z][a-z0-9]*+(?:-[a-z0-9]++)++")  # anchored: a search stays linear too
 
 
 def check_tools(agent: AgentFile) -> Iterator[Diagnostic]:
@@ -23,13 +22,18 @@ def check_tools(agent: AgentFile) -> Iterator[Diagnostic]:
         if key not in agent.spec.raw:
             continue
         yield from _shape_problems(agent, key)
+        places = _ToolPlaces(agent, key)
         seen: set[str] = set()
-        for tool in names or []:
+        for index, tool in enumerate(names or []):
             if tool in seen:
-                position = _tool_position(agent, key, tool, occurrence=2)
-                yield finding("TL005", *position, f"`{tool}` is listed twice in `{key}`", "delete the second one")
+                yield finding(
+                    "TL005",
+                    *places.of(tool, occurrence=2),
+                    f"`{tool}` is listed twice in `{key}`",
+                    "delete the second one",
+                )
             seen.add(tool)
-            yield from _name_problems(agent, key, tool)
+            yield from _name_problems(tool, places.of(tool), suggest=index < SUGGESTIONS_PER_FILE)
     yield from _allowed_and_disallowed(agent)
 
 
@@ -52,12 +56,11 @@ def _shape_problems(agent: AgentFile, key: str) -> Iterator[Diagnostic]:
         )
 
 
-def _name_problems(agent: AgentFile, key: str, tool: str) -> Iterator[Diagnostic]:
+def _name_problems(tool: str, position: tuple[int, int], suggest: bool) -> Iterator[Diagnostic]:
     facts = reference.claude_code()
     base = tool.split("(", 1)[0].strip()
-    position = _tool_position(agent, key, tool)
     if base.startswith("mcp"):
-        if not _MCP_TOOL.fullmatch(base) or base.endswith("__"):
+        if not is_mcp_tool_name(base):
             yield finding(
                 "TL004",
                 *position,
@@ -85,16 +88,16 @@ def _name_problems(agent: AgentFile, key: str, tool: str) -> Iterator[Diagnostic
         "TL001",
         *position,
         f"`{base}` is not a Claude Code tool; the agent will not get it",
-        _unknown_tool_hint(base, facts.tools),
+        _unknown_tool_hint(base, facts.tools, suggest),
     )
 
 
 @cache
-def _unknown_tool_hint(name: str, known: frozenset[str]) -> str:
-    lowered = {tool.lower(): tool for tool in known}
+def _unknown_tool_hint(name: str, known: frozenset[str], suggest: bool) -> str:
+    lowered = _by_lower_case(known)
     if name.lower() in lowered:
         return f"tool names are case-sensitive: write `{lowered[name.lower()]}`"
-    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.7)
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.7) if suggest else []
     if close:
         return f"did you mean `{close[0]}`?"
     if _AGENT_LIKE.fullmatch(name):
@@ -102,32 +105,69 @@ def _unknown_tool_hint(name: str, known: frozenset[str]) -> str:
     return f"known tools: {', '.join(sorted(known))}"
 
 
+@cache
+def _by_lower_case(known: frozenset[str]) -> dict[str, str]:
+    return {tool.lower(): tool for tool in known}
+
+
 def _allowed_and_disallowed(agent: AgentFile) -> Iterator[Diagnostic]:
     allowed = set(agent.spec.tools or [])
+    places: _ToolPlaces | None = None
     for tool in agent.spec.disallowed_tools or []:
         if tool in allowed:
+            places = places or _ToolPlaces(agent, "disallowedTools")
             yield finding(
                 "TL006",
-                *_tool_position(agent, "disallowedTools", tool),
+                *places.of(tool),
                 f"`{tool}` is both allowed and disallowed; Claude Code withholds it",
                 "remove it from one of the two lists",
             )
 
 
-def _tool_position(agent: AgentFile, key: str, tool: str, occurrence: int = 1) -> tuple[int, int]:
-    """The line and column where `tool` is written (its n-th time) in the `key` entry."""
-    line, column = key_position(agent, key)
-    pattern = re.compile(r"(?<![\w-])" + re.escape(tool) + r"(?![\w-])")
-    seen = 0
-    for number in range(line, line + 60):
-        text = file_line(agent, number)
-        if number > line and (not text.startswith((" ", "\t", "-")) or text.strip() == "---"):
-            break
-        for match in pattern.finditer(text, column if number == line else 0):
-            seen += 1
-            if seen == occurrence:
-                return number, match.start() + 1
-    return line, column
+class _ToolPlaces:
+    """Where each tool is written in a `tools`/`disallowedTools` entry, found in one pass over its
+    lines (a search per tool would cost the entry's length per tool: 50,000 tools fit in 1 MiB)."""
+
+    def __init__(self, agent: AgentFile, key: str) -> None:
+        self.key_position = key_position(agent, key)
+        self.places: dict[str, list[tuple[int, int]]] = {}
+        line, column = self.key_position
+        for number in range(line, line + _ENTRY_LINES):
+            text = file_line(agent, number)
+            if number > line and (not text.startswith((" ", "\t", "-")) or text.strip() == "---"):
+                break
+            start = text.find(":", column - 1) + 1 if number == line else 0
+            for match in _WRITTEN_TOOL.finditer(text, start):
+                name = match.group().strip(_QUOTES_AND_BRACKETS)
+                if name:
+                    column_of_name = match.start() + match.group().index(name) + 1
+                    self.places.setdefault(name, []).append((number, column_of_name))
+
+    def of(self, tool: str, occurrence: int = 1) -> tuple[int, int]:
+        """The line and column of the `occurrence`-th time `tool` is written; else the key's."""
+        found = self.places.get(tool, [])
+        return found[occurrence - 1] if len(found) >= occurrence else self.key_position
+
+
+_ENTRY_LINES = 60  # an entry's lines looked at for its tools
+# A tool as written: a run without commas or spaces, a parenthesised part whole (`Bash(git add:*)`).
+_WRITTEN_TOOL = re.compile(r"(?:[^\s,()]++|\([^()]*+\))++")
+_QUOTES_AND_BRACKETS = "\"'[]"
+
+
+def is_mcp_tool_name(name: str) -> bool:
+    """`mcp__server` or `mcp__server__tool` (the tool may hold `*`): what `mcp__[A-Za-z0-9_.-]+?
+    (?:__[A-Za-z0-9_.*-]+)?` matches whole, checked without that pattern's quadratic backtracking."""
+    rest = name[5:] if name.startswith("mcp__") else ""
+    if not rest or name.endswith("__") or not _MCP_CHARACTERS.fullmatch(rest):
+        return False
+    if "*" not in rest:
+        return True
+    split = rest.find("__", 1)  # the server is the shortest name before a `__`; a `*` only after it
+    return 0 < split < rest.index("*")
+
+
+_MCP_CHARACTERS = re.compile(r"[A-Za-z0-9_.*-]++")
 
 
 CHECKS = (check_tools,)
