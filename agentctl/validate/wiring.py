@@ -11,7 +11,7 @@ from pathlib import Path
 from agentctl import handoff
 from agentctl.config import Settings
 from agentctl.spec import AgentFile
-from agentctl.team import RosterEntry, normalise_name, parse_roster, project_paths
+from agentctl.team import RosterEntry, normalise_name, parse_roster, project_paths, read_protocol
 from agentctl.validate.model import FileReport
 from agentctl.validate.positions import value_position
 from agentctl.validate.rules import finding
@@ -21,20 +21,15 @@ def check_team(reports: list[FileReport], team_agents: Iterable[FileReport], set
     """Add TM* findings to the reports of the team's files."""
     if settings is None or not settings.protocol_file.is_file():
         return
-    protocol_text = settings.protocol_file.read_text("utf-8", errors="replace")
-    roster = parse_roster(protocol_text)
     protocol_report = _report_of(reports, settings.protocol_file)
+    try:
+        protocol_text = read_protocol(settings.protocol_file)  # bounded: the protocol is outside text too
+    except OSError as error:
+        _no_roster(protocol_report, f"the team protocol cannot be read ({error.strerror or error})")
+        return
+    roster = parse_roster(protocol_text)
     if not roster:
-        if protocol_report is not None:
-            protocol_report.diagnostics.append(
-                finding(
-                    "TM008",
-                    1,
-                    1,
-                    "the team protocol has no roster table, so team rules cannot run",
-                    "add a table with `| Agent | Display name | ... |` columns, one row per agent",
-                )
-            )
+        _no_roster(protocol_report, "the team protocol has no roster table")
         return
     known = {normalise_name(entry.agent) for entry in roster} | {normalise_name(e.display_name) for e in roster}
     agents = list(team_agents)
@@ -48,6 +43,19 @@ def check_team(reports: list[FileReport], team_agents: Iterable[FileReport], set
             _check_memory_file(report, settings, {normalise_name(entry.agent) for entry in roster})
     if protocol_report is not None:
         _check_targets(protocol_report, protocol_text, known)
+
+
+def _no_roster(protocol_report: FileReport | None, why: str) -> None:
+    if protocol_report is not None:
+        protocol_report.diagnostics.append(
+            finding(
+                "TM008",
+                1,
+                1,
+                f"{why}, so team rules cannot run",
+                "add a table with `| Agent | Display name | ... |` columns, one row per agent",
+            )
+        )
 
 
 def _report_of(reports: list[FileReport], path: Path) -> FileReport | None:
