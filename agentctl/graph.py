@@ -66,14 +66,16 @@ def _unreachable(graph: TeamGraph) -> list[str]:
     if not graph.dispatchers:
         targets = {edge.target for edge in graph.edges}
         return [name for name in graph.agents if name not in targets]
+    targets_of: dict[str, list[str]] = {}
+    for edge in graph.edges:  # each edge looked at once, not once per agent reached
+        targets_of.setdefault(edge.source, []).append(edge.target)
     seen = set(graph.dispatchers)
     frontier = list(graph.dispatchers)
     while frontier:
-        current = frontier.pop()
-        for edge in graph.edges:
-            if edge.source == current and edge.target not in seen:
-                seen.add(edge.target)
-                frontier.append(edge.target)
+        for target in targets_of.get(frontier.pop(), []):
+            if target not in seen:
+                seen.add(target)
+                frontier.append(target)
     return [name for name in graph.agents if name not in seen]
 
 
