@@ -50,4 +50,3 @@ def describe(size: int) -> str:
     if size >= KIB and size % KIB == 0:
         return f"{size // KIB} KiB"
     return f"{size} bytes"
-
