@@ -377,27 +377,35 @@ def _escalation_rows(text: str) -> list[tuple[str, int]]:
     """
     from agentctl import handoff
 
-    start = text.find("Escalation")
-    while start >= 0:
-        line_start = text.rfind("\n", 0, start) + 1
-        if text.startswith("#", line_start):
-            offset = text.count("\n", 0, line_start)
-            return [(target.name, target.line + offset) for target in handoff.escalation_targets(text[line_start:])]
-        start = text.find("Escalation", start + 1)
+    for line_start in _marked_heading_starts(text, ("Escalation",)):
+        offset = text.count("\n", 0, line_start)
+        return [(target.name, target.line + offset) for target in handoff.escalation_targets(text[line_start:])]
     return []
 
 
 def _heading_lines(text: str, markers: tuple[str, ...]) -> list[int]:
     """0-based numbers of the heading lines (starting with `#`) that hold one of `markers`."""
-    found = set()
+    from agentctl.textlines import LineCounter
+
+    lines = LineCounter(text)
+    return sorted({lines.line_of(start) - 1 for start in _marked_heading_starts(text, markers)})
+
+
+def _marked_heading_starts(text: str, markers: tuple[str, ...]) -> list[int]:
+    """Where each heading line (starting with `#`) holding one of `markers` starts, in text order.
+
+    Each line is looked at once, whatever the number of markers on it: an agent file with 80,000
+    "Escalation" on one line once cost a scan back to the line's start for every one of them."""
+    starts: set[int] = set()
     for marker in markers:
         at = text.find(marker)
         while at >= 0:
             line_start = text.rfind("\n", 0, at) + 1
             if text.startswith("#", line_start):
-                found.add(text.count("\n", 0, line_start))
-            at = text.find(marker, at + len(marker))
-    return sorted(found)
+                starts.add(line_start)
+            line_end = text.find("\n", at)
+            at = -1 if line_end < 0 else text.find(marker, line_end)
+    return sorted(starts)
 
 
 def _profile(agent: AgentFile, row: RosterEntry | None, requests: list[_Request]) -> Profile:
