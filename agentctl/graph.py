@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from agentctl import handoff
@@ -79,19 +78,16 @@ def _unreachable(graph: TeamGraph) -> list[str]:
     return [name for name in graph.agents if name not in seen]
 
 
-def to_json(graph: TeamGraph) -> str:
-    return json.dumps(
-        {
-            "agents": [{"name": name, "display_name": graph.display_names.get(name)} for name in graph.agents],
-            "edges": [{"from": e.source, "to": e.target, "line": e.line, "via": e.via} for e in graph.edges],
-            "dispatchers": graph.dispatchers,
-            "unreachable": graph.unreachable,
-            "no_hand_back": graph.no_hand_back,
-            "unresolved": [{"agent": agent, "name": name, "line": line} for agent, name, line in graph.unresolved],
-        },
-        indent=2,
-        ensure_ascii=False,
-    )
+def to_json(graph: TeamGraph) -> dict[str, object]:
+    """The graph as JSON data (the CLI adds the document's version)."""
+    return {
+        "agents": [{"name": name, "display_name": graph.display_names.get(name)} for name in graph.agents],
+        "edges": [{"from": e.source, "to": e.target, "line": e.line, "via": e.via} for e in graph.edges],
+        "dispatchers": graph.dispatchers,
+        "unreachable": graph.unreachable,
+        "no_hand_back": graph.no_hand_back,
+        "unresolved": [{"agent": agent, "name": name, "line": line} for agent, name, line in graph.unresolved],
+    }
 
 
 def _node_id(name: str) -> str:

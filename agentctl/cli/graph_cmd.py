@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from agentctl.cli import env as environment
-from agentctl.cli.common import RootOption, settings_for
+from agentctl.cli.common import RootOption, settings_for, write_json
 from agentctl.errors import ExitCode
 
 
@@ -32,7 +32,7 @@ def graph_command(
     current = environment.current()
     graph = build_graph(load_team(settings_for(root)))
     if output is GraphFormat.json:
-        current.out(to_json(graph))
+        write_json(to_json(graph))
     elif output is GraphFormat.mermaid:
         current.out(to_mermaid(graph))
     elif output is GraphFormat.dot:

@@ -1,0 +1,80 @@
+"""The subprocess contract: with --format json every command prints one JSON object carrying
+"version": 1, on success and on every error exit (the error as {"message", "hint", "exit_code"})."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from agentctl.cli.exits import COMMANDS
+from tests.conftest import REPO, RunCli
+
+SCRIPT = 'orchestrator:\n  - text: "Planned."\n'
+ANSWER = "Done.\n\n## Handoff Requests\n\n### -> DB Architect\n**Task:** add an index\n"
+
+# command -> (arguments that succeed, arguments that fail, the failing exit code)
+CASES: dict[str, tuple[list[str], list[str], int]] = {
+    "validate": (["agents/db-architect.md"], ["no/such/path"], 2),
+    "fmt": (["--check", "agents/db-architect.md"], ["no/such/path"], 2),
+    "list": ([], ["--root", "no/such/root"], 2),
+    "show": (["db-architect"], ["db-architekt"], 2),
+    "rules": (["CC003"], ["CC999"], 2),
+    "new": (["data-engineer", "--role", "Data Engineer"], ["db-architect", "--role", "Again"], 2),
+    "graph": ([], ["--root", "no/such/root"], 2),
+    "route": (["add an index"], ["   "], 2),
+    "prompt": (["db-architect", "--task", "add an index"], ["nobody", "--task", "x"], 2),
+    "handoffs parse": (["answer.md"], ["missing.md"], 2),
+    "memory list": ([], ["db-architekt"], 2),
+    "memory show": (["db-architect", "words"], ["db-architect", "no note like this"], 2),
+    "memory write": (
+        ["db-architect", "--topic", "json contract", "--applies-when", "testing", "--body", "note.md"],
+        ["db-architect", "--topic", "two\nlines", "--applies-when", "x", "--body", "note.md"],
+        2,
+    ),
+    "memory search": (["index"], ["db-architect", "--agent", "db-architekt"], 2),
+    "memory lint": ([], ["--root", "no/such/root"], 2),
+    "memory prune": (["--older-than", "30", "--dry-run"], ["--older-than", "999999999"], 2),
+    "runs list": ([], ["--root", "no/such/root"], 2),
+    "runs show": (["last"], ["no-such-run"], 2),
+    "runs resume": (["no-such-run"], ["no-such-run"], 2),
+    "dispatch": (
+        ["orchestrator", "plan", "--provider", "scripted", "--script", "script.yaml"],
+        ["orchestrator", "plan", "--max-cost", "nan"],
+        2,
+    ),
+}
+
+
+@pytest.fixture
+def shipped(tmp_path: Path) -> Path:
+    root = tmp_path / "team"
+    for folder in ("agents", "agents-shared", "agents-memory", "templates"):
+        shutil.copytree(REPO / folder, root / folder)
+    (root / "script.yaml").write_text(SCRIPT)
+    (root / "answer.md").write_text(ANSWER)
+    (root / "note.md").write_text("One line of insight.\nA second line.\n")
+    return root
+
+
+def test_every_command_has_a_case() -> None:
+    assert set(CASES) == set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", sorted(CASES))
+def test_json_on_success_and_on_error(command: str, shipped: Path, cli: RunCli) -> None:
+    good, bad, code = CASES[command]
+    words = command.split()
+    if command != "runs resume":  # a run to resume needs a failed run; its error path is below
+        if command == "runs show":
+            cli("dispatch", *CASES["dispatch"][0], cwd=shipped)
+        result = cli(*words, *good, "--format", "json", cwd=shipped)
+        assert result.exit_code == 0, result.stderr
+        document = result.json()
+        assert isinstance(document, dict) and next(iter(document)) == "version" and document["version"] == 1
+    result = cli(*words, *bad, "--format", "json", cwd=shipped)
+    assert result.exit_code == code, result.stderr
+    document = result.json()
+    assert document["version"] == 1 and document["error"]["exit_code"] == code, document
+    assert document["error"]["message"] and document["error"]["message"] in result.stderr
