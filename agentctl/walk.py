@@ -90,3 +90,13 @@ def real_path(path: Path) -> Path:
     Path.resolve raises RuntimeError on a symlink loop before Python 3.13; os.path.realpath
     (not strict) stops at the loop and returns the path so far."""
     return Path(os.path.realpath(path))
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    """Relative to the working directory when below it, absolute otherwise."""
+    absolute = path if path.is_absolute() else cwd / path
+    absolute = Path(*absolute.parts)  # normalise without resolving symlinks
+    try:
+        return absolute.relative_to(cwd).as_posix()
+    except ValueError:
+        return str(real_path(absolute))  # never raises, even on a symlink loop

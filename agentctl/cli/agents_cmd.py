@@ -111,24 +111,26 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 
 
 def _print_details(details: dict[str, Any]) -> None:
-    from rich.markup import escape
+    from agentctl.cli.common import painter
 
-    console = environment.current().console()
+    current = environment.current()
+    paint = painter(current.colour)
     title = details["name"] or "?"
     if details["display_name"]:
         title += f" ({details['display_name']})"
-    console.print(f"[bold]{escape(title)}[/bold]  {escape(details['path'])}")
+    lines = [f"{paint('bold', title)}  {details['path']}"]
     for label, value in (
         ("Claude Code", _verdict_text(details["claude_code"])),
         ("model", details["model"] or "inherit"),
         ("tools", details["claude_code"]["tools_display"]),
         ("examples", str(len(details["examples"]))),
     ):
-        console.print(f"  [dim]{label:<12}[/dim] {escape(str(value))}")
-    console.print("\n[bold]description[/bold]")
-    console.print(escape(details["description"]))
-    console.print(f"\n[bold]system prompt[/bold] [dim](line {details['body_line']})[/dim]")
-    console.print(escape(details["body"].strip()))
+        lines.append(f"  {paint('dim', f'{label:<12}')} {value}")
+    lines += ["", paint("bold", "description"), details["description"], ""]
+    where = f"(line {details['body_line']})"
+    lines += [f"{paint('bold', 'system prompt')} {paint('dim', where)}"]
+    lines.append(details["body"].strip())
+    current.out("\n".join(lines))
 
 
 def register(app: typer.Typer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -150,12 +151,42 @@ def bounded_text(text: str, what: str, limit: int | None = None) -> str:
     return text
 
 
+def read_task(task: str | None, task_file: Path | None) -> str:
+    """The task from the argument, --task-file, or stdin (`-` or nothing): never empty, within
+    bounds.TASK_BYTES (dispatch and prompt read it alike)."""
+    from agentctl.errors import UsageError
+
+    if task not in (None, "-") and task_file is not None:
+        raise UsageError("give the task as an argument or with --task-file, not both")
+    if task_file is not None:
+        text = read_input(str(task_file), "the task")
+    elif task is None or task == "-":
+        text = read_input("-", 'the task: agentctl dispatch AGENT "what to do"')
+    else:
+        text = task
+    if not text.strip():
+        raise UsageError("the task is empty", hint='agentctl dispatch AGENT "what to do" (or --task-file, or stdin)')
+    return bounded_text(text.strip(), "the task")
+
+
 def write_json(data: dict[str, object]) -> None:
     """The command's JSON document on stdout: an object whose first key is `"version": 1`."""
     import json
 
     document = {"version": JSON_VERSION} | data
     environment.current().out_json(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+_STYLE = {"error": "\x1b[1;31m", "warning": "\x1b[33m", "info": "\x1b[36m", "bold": "\x1b[1m", "dim": "\x1b[2m"}
+_RESET = "\x1b[0m"
+
+
+def painter(colour: bool) -> Callable[[str, str], str]:
+    """`paint(style, text)`: ANSI styles on a terminal with colour, the text alone elsewhere (plain
+    escape codes: rich costs a read-only command a third of its start-up budget)."""
+    if not colour:
+        return lambda style, text: text
+    return lambda style, text: f"{_STYLE[style]}{text}{_RESET}"
 
 
 def shorten(text: str, width: int) -> str:

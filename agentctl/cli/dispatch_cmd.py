@@ -24,7 +24,7 @@ from agentctl.cli.common import (
     ProviderName,
     RootOption,
     bounded_text,
-    read_input,
+    read_task,
     settings_for,
     write_json,
 )
@@ -185,21 +185,6 @@ def _ask(ranking: list[Any]) -> str:
     raise UsageError(
         f"{answer!r} is not one of 1-{len(ranking)}", hint="run again, or pass --yes to take the top agent"
     )
-
-
-def read_task(task: str | None, task_file: Path | None) -> str:
-    """The task from the argument, --task-file, or stdin (`-` or nothing): never empty."""
-    if task not in (None, "-") and task_file is not None:
-        raise UsageError("give the task as an argument or with --task-file, not both")
-    if task_file is not None:
-        text = read_input(str(task_file), "the task")
-    elif task is None or task == "-":
-        text = read_input("-", 'the task: agentctl dispatch AGENT "what to do"')
-    else:
-        text = task
-    if not text.strip():
-        raise UsageError("the task is empty", hint='agentctl dispatch AGENT "what to do" (or --task-file, or stdin)')
-    return bounded_text(text.strip(), "the task")
 
 
 def run_and_report(settings: Settings, options: DispatchOptions, output: DataFormat) -> int:

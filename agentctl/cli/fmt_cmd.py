@@ -51,7 +51,7 @@ def fmt_command(
 
 
 def _report(run: FormatRun, dry_run: bool, diff: bool, output: DataFormat, cwd: Path) -> None:
-    from agentctl.validate import display_path
+    from agentctl.walk import display_path
 
     current = environment.current()
     results = run.results

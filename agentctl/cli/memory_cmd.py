@@ -134,7 +134,7 @@ def write_command(
         from agentctl.vcs import commit_only
 
         sha = commit_only(entry.path, f"memory({agent}): {entry.topic}")
-    from agentctl.validate import display_path
+    from agentctl.walk import display_path
 
     shown = display_path(entry.path, environment.current().cwd)
     if output is DataFormat.json:

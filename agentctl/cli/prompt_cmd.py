@@ -62,7 +62,6 @@ def prompt_command(
     root: RootOption = None,
 ) -> int:
     """Print the prompt dispatch would send AGENT (fresh, continuation or handoff), calling nothing."""
-    from agentctl.dispatch import model_map
     from agentctl.memory import MemoryStore
     from agentctl.prompts import DEFAULT_MEMORY_BUDGET, PromptBuilder
     from agentctl.team import load_team
@@ -89,14 +88,16 @@ def prompt_command(
         else:
             extra = None if context is None else bounded_text(context, "--context")
             prompt, mode = builder.fresh(target, text, today, extra), "fresh"
-    model = model_map(settings).resolve(target.spec.model)
+    from agentctl.providers.models import ModelMap  # not dispatch's: that imports asyncio and the engine
+
+    model = ModelMap.build(settings.models).resolve(target.spec.model)
     _print(prompt, target.name or agent, mode, model, part, output)
     return ExitCode.OK
 
 
 def _task(task: str | None, task_file: Path | None) -> str:
     """The task as dispatch reads it, within the size limit of a task."""
-    from agentctl.cli.dispatch_cmd import read_task
+    from agentctl.cli.common import read_task
 
     return bounded_text(read_task(task, task_file), "the task")
 

@@ -11,12 +11,11 @@ from collections.abc import Callable
 
 from agentctl import __version__
 from agentctl.cli import env as environment
+from agentctl.cli.common import painter
 from agentctl.validate.model import Diagnostic, FileReport, Report
 from agentctl.validate.rules import RULES
 
 # ANSI styles; rich's per-line rendering costs ~0.5 ms a line, too slow for thousands of findings.
-_STYLE = {"error": "\x1b[1;31m", "warning": "\x1b[33m", "info": "\x1b[36m", "bold": "\x1b[1m", "dim": "\x1b[2m"}
-_RESET = "\x1b[0m"
 
 
 def render_report(report: Report, output: str, strict: bool) -> None:
@@ -26,7 +25,7 @@ def render_report(report: Report, output: str, strict: bool) -> None:
 def render_text(report: Report, strict: bool) -> None:
     """Findings grouped by file, one per line, hints below; coloured on a terminal only."""
     current = environment.current()
-    paint = _painter(current.colour)
+    paint = painter(current.colour)
     lines = []
     for file in report.files:
         if not file.diagnostics:
@@ -40,12 +39,6 @@ def render_text(report: Report, strict: bool) -> None:
                 lines.append(f"  {'':<8} {'':<7} {'':<5}  {paint('dim', 'hint: ' + diagnostic.hint)}")
     lines.append(_summary_line(report, strict))
     current.out("\n".join(lines))
-
-
-def _painter(colour: bool) -> Callable[[str, str], str]:
-    if not colour:
-        return lambda style, text: text
-    return lambda style, text: f"{_STYLE[style]}{text}{_RESET}"
 
 
 def _summary_line(report: Report, strict: bool) -> str:

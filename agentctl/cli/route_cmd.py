@@ -102,7 +102,7 @@ def _folder(directory: Path, task: str) -> tuple[RouteIndex, str, list[SkippedAg
 
 def _warn_skipped(skipped: list[SkippedAgent]) -> None:
     """One line per file Claude Code skips: left out of the ranking, and where `fmt` would put it."""
-    from agentctl.validate import display_path
+    from agentctl.walk import display_path
 
     current = environment.current()
     for agent in skipped:

@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from agentctl.config import Settings
 from agentctl.errors import UsageError
-from agentctl.spec import AgentFile, load_agent_file
-from agentctl.validate import clarity, fields, loading, tools
-from agentctl.validate.discovery import Candidate, default_paths, discover
 from agentctl.validate.model import Diagnostic, FileCheck, FileReport, Report
 from agentctl.validate.rules import RULES
-from agentctl.validate.team import check_duplicate_names
-from agentctl.validate.wiring import check_team
+from agentctl.walk import display_path
 
-FILE_CHECKS: tuple[FileCheck, ...] = (*loading.CHECKS, *fields.CHECKS, *tools.CHECKS, *clarity.CHECKS)
+if TYPE_CHECKING:
+    from agentctl.config import Settings
+    from agentctl.spec import AgentFile
+    from agentctl.validate.discovery import Candidate
 
-__all__ = ["RULES", "Diagnostic", "FileReport", "Report", "check_agent", "validate"]
+__all__ = ["RULES", "Diagnostic", "FileReport", "Report", "check_agent", "display_path", "validate"]
+
+
+@cache
+def file_checks() -> tuple[FileCheck, ...]:
+    """Every single-file check, in catalogue order. Imported on first use: `agentctl rules` and
+    `route` import this package (for the catalogue, for display_path) and check nothing."""
+    from agentctl.validate import clarity, fields, loading, tools
+
+    return (*loading.CHECKS, *fields.CHECKS, *tools.CHECKS, *clarity.CHECKS)
 
 
 def validate(
@@ -35,6 +44,10 @@ def validate(
     report without agents (nothing to check is not an error: pre-commit passes whatever matched its
     pattern, READMEs included); `require_agents` makes it a UsageError instead.
     """
+    from agentctl.validate.discovery import default_paths, discover
+    from agentctl.validate.team import check_duplicate_names
+    from agentctl.validate.wiring import check_team
+
     if not paths:
         if settings is None:
             raise UsageError("no paths to check", hint="pass files or folders, or run inside a team")
@@ -63,7 +76,7 @@ def validate(
 
 def check_agent(agent: AgentFile) -> list[Diagnostic]:
     """Every single-file finding for one agent, in file order."""
-    return sorted((diagnostic for check in FILE_CHECKS for diagnostic in check(agent)), key=_file_order)
+    return sorted((diagnostic for check in file_checks() for diagnostic in check(agent)), key=_file_order)
 
 
 def _file_order(diagnostic: Diagnostic) -> tuple[int, int, str]:
@@ -72,6 +85,9 @@ def _file_order(diagnostic: Diagnostic) -> tuple[int, int, str]:
 
 def _other_team_agents(reports: list[FileReport], settings: Settings | None, cwd: Path) -> list[FileReport]:
     """The team's agent files that were not checked, for the rules that compare files."""
+    from agentctl.spec import load_agent_file
+    from agentctl.validate.discovery import discover
+
     if settings is None or not settings.agents_dir.is_dir():
         return []
     team_folders = (settings.agents_dir, settings.shared_dir, settings.memory_dir)
@@ -87,6 +103,8 @@ def _other_team_agents(reports: list[FileReport], settings: Settings | None, cwd
 
 
 def _report(candidate: Candidate, cwd: Path) -> FileReport:
+    from agentctl.spec import load_agent_file
+
     display = display_path(candidate.path, cwd)
     if candidate.kind != "agent" and not candidate.in_agents_dir:
         return FileReport(candidate.path, display, candidate.kind, resolved=candidate.resolved)
@@ -95,18 +113,6 @@ def _report(candidate: Candidate, cwd: Path) -> FileReport:
         # A README in the agents folder: Claude Code skips it, and so do we.
         return FileReport(candidate.path, display, candidate.kind, resolved=candidate.resolved)
     return FileReport(candidate.path, display, "agent", agent, check_agent(agent), resolved=candidate.resolved)
-
-
-def display_path(path: Path, cwd: Path) -> str:
-    """Relative to the working directory when below it, absolute otherwise."""
-    absolute = path if path.is_absolute() else cwd / path
-    absolute = Path(*absolute.parts)  # normalise without resolving symlinks
-    try:
-        return absolute.relative_to(cwd).as_posix()
-    except ValueError:
-        from agentctl.walk import real_path
-
-        return str(real_path(absolute))  # never raises, even on a symlink loop
 
 
 def _drop_ignored(reports: list[FileReport], ignore: set[str]) -> None:
