@@ -71,3 +71,17 @@ def test_every_format_option_lists_its_choices() -> None:
         for parameter in command.params:
             if "--format" in parameter.opts:
                 assert isinstance(parameter.type, TyperChoice), path
+
+
+def test_the_overview_lists_the_same_commands_as_the_full_app() -> None:
+    """`agentctl --help` is built from a light copy of the app: the same lines as the real one."""
+    from typer._click.core import Context as ClickContext
+
+    from agentctl.cli import _overview
+
+    _register([])
+    full = typer.main.get_command(app)
+    light = typer.main.get_command(_overview())
+    assert light.get_help(ClickContext(light, info_name="agentctl")) == full.get_help(
+        ClickContext(full, info_name="agentctl")
+    )

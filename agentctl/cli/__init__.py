@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,20 +24,21 @@ from agentctl.cli import env as environment
 from agentctl.cli.env import Environment
 from agentctl.errors import AgentctlError, ExitCode, Terminated, interruption_exit_code
 
-app = typer.Typer(
-    name="agentctl",
-    help="Check, run and remember a team of Claude Code agents.",
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    epilog=(
+APP_SETTINGS: dict[str, Any] = {
+    "name": "agentctl",
+    "help": "Check, run and remember a team of Claude Code agents.",
+    "add_completion": False,
+    "no_args_is_help": True,
+    "pretty_exceptions_enable": False,
+    "rich_markup_mode": None,
+    "context_settings": {"help_option_names": ["-h", "--help"]},
+    "epilog": (
         "Exit codes: 0 success; 1 problems found (validate, fmt, lint) or a failed call handed back "
         "(dispatch); 2 bad usage or input; 3 a bug in agentctl; 4 the API failed (dispatch); 5 a limit "
         "stopped a run; 130 Ctrl-C; 143 SIGTERM. With --format json every exit prints one JSON document."
     ),
-)
+}
+app = typer.Typer(**APP_SETTINGS)
 
 
 class GlobalOptions:
@@ -166,9 +167,38 @@ def _invoke(args: list[str]) -> object:
     Terminated) reach this boundary: typer would turn it into a silent `return 130`."""
     import typer.main
 
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(_overview() if _asks_for_overview(args) else app)
     with command.make_context("agentctl", list(args)) as context:
         return command.invoke(context)
+
+
+def _asks_for_overview(args: Sequence[str]) -> bool:
+    """`agentctl` or `agentctl --help` (global options aside): only the list of commands is shown."""
+    rest = [
+        arg for index, arg in enumerate(args) if arg != "--debug" and "--root" not in (arg, *args[index - 1 : index])
+    ]
+    return [arg for arg in rest if not arg.startswith("--root=")] in ([], ["--help"], ["-h"])
+
+
+def _overview() -> typer.Typer:
+    """The app as `agentctl --help` shows it: every command and group with its help and no options.
+
+    Typer builds every option of every command to show the list (40 ms, a third of a read-only
+    command's start-up budget); the list needs only each command's name and help, taken here from
+    the real commands."""
+    overview = typer.Typer(**APP_SETTINGS)
+    overview.callback()(_global)
+    for info in app.registered_commands:
+        overview.command(info.name, help=info.help or (info.callback.__doc__ if info.callback else None))(_nothing)
+    for group in app.registered_groups:
+        sub = typer.Typer(help=group.typer_instance.info.help if group.typer_instance else None)
+        sub.command("-")(_nothing)  # a group needs a command to be a group; the list never shows it
+        overview.add_typer(sub, name=group.name)
+    return overview
+
+
+def _nothing() -> None:
+    """(never run: the overview only shows help)"""
 
 
 def _silence_stdout() -> None:
