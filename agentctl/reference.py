@@ -12,7 +12,6 @@ import json
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 
@@ -34,7 +33,9 @@ class ClaudeCodeFacts:
 
 @cache
 def claude_code() -> ClaudeCodeFacts:
-    raw = json.loads(resources.files("agentctl.data").joinpath("claude_code.json").read_text("utf-8"))
+    # A path beside this module, as the wheel installs it: importlib.resources would cost a read-only
+    # command 10 ms of imports (zipfile, tempfile) for a package that is never zipped.
+    raw = json.loads((Path(__file__).parent / "data" / "claude_code.json").read_text("utf-8"))
     return ClaudeCodeFacts(
         version=raw["claude_code_version"],
         tools=frozenset(raw["tools"]),

@@ -6,7 +6,6 @@ stdout; for machine formats the one-line summary goes to stderr so stdout stays 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from agentctl import __version__
@@ -67,6 +66,8 @@ def _file_json(file: FileReport) -> dict[str, object]:
 
 
 def render_json(report: Report, strict: bool) -> None:
+    import json  # only JSON and SARIF reports pay for it
+
     current = environment.current()
     current.out_json(json.dumps(report_json(report), indent=2, ensure_ascii=False))
     current.err(_summary_line(report, strict))
@@ -164,6 +165,8 @@ def _uri(display_path: str) -> str:
 
 
 def render_sarif(report: Report, strict: bool) -> None:
+    import json
+
     current = environment.current()
     current.out_json(json.dumps(report_sarif(report), indent=2, ensure_ascii=False))
     current.err(_summary_line(report, strict))
