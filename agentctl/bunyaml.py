@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -32,6 +31,7 @@ from yaml.resolver import BaseResolver
 from agentctl import yamlbudget
 from agentctl.ccyaml import YamlProblem, YamlResult, js_string
 from agentctl.lazyre import LazyPattern
+from agentctl.records import field, record
 from agentctl.yamlbudget import LeftOut
 
 # libyaml's parser is ~10x faster; PyYAML builds without it fall back to the pure-Python one.
@@ -201,7 +201,7 @@ def parse(text: str) -> YamlResult:
     return result
 
 
-@dataclass(slots=True)
+@record
 class _Loaded:
     node: Node | None
     value: Any

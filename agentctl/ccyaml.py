@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from typing import Any
+
+from agentctl.records import field, record
 
 # A key the direct path reads: ASCII letters, digits, `-` and `_`, starting with a letter.
 _PLAIN_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
@@ -24,7 +25,7 @@ _UNSAFE_START = frozenset("-?:,[]{}#&*!|>'\"%@`0123456789+.~=<")
 _NOT_STRINGS = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n"})
 
 
-@dataclass(slots=True)
+@record
 class YamlProblem:
     """Why a text is not YAML; line and column are 1-based within the parsed text."""
 
@@ -33,7 +34,7 @@ class YamlProblem:
     column: int
 
 
-@dataclass(slots=True)
+@record
 class YamlResult:
     """What a YAML text holds, for Bun and for standard parsers."""
 

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agentctl import ccyaml
 from agentctl.lazyre import LazyPattern
+from agentctl.records import field, record
 
 CLAUDE_CODE_VERSION = "2.1.330"
 MAX_FILE_BYTES = 1_048_576
@@ -52,7 +52,7 @@ def utf16_length(text: str) -> int:
     return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
 
 
-@dataclass(slots=True)
+@record
 class FrontmatterBlock:
     """The frontmatter as Claude Code cuts it out of the text."""
 
@@ -121,7 +121,7 @@ def _already_quoted(value: str) -> bool:
     return False
 
 
-@dataclass(slots=True)
+@record
 class FrontmatterReading:
     """How Claude Code parsed one file's frontmatter."""
 
@@ -161,7 +161,7 @@ def _as_mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-@dataclass(slots=True)
+@record
 class ClaudeCodeVerdict:
     """What Claude Code does with one agent file, as `validate --format json` reports it."""
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from agentctl.errors import ConfigError, RootNotFoundError
+from agentctl.records import field, record
 from agentctl.walk import real_path  # not Path.resolve: it raises RuntimeError on a symlink loop
 
 Layout = Literal["top-level", "claude"]
@@ -29,7 +29,7 @@ DIRECTORY_SETTINGS: dict[str, dict[Layout, str]] = {
 CONFIG_FILE = "agentctl.toml"
 
 
-@dataclass(slots=True)
+@record
 class Settings:
     """Resolved locations of one team, all absolute."""
 

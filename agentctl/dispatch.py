@@ -15,7 +15,6 @@ import datetime as dt
 import secrets
 import signal
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from agentctl.engine import Limits, RunResult
 from agentctl.errors import ExitCode, Terminated, UsageError
 from agentctl.providers import PROVIDERS
 from agentctl.providers.base import Provider
+from agentctl.records import field, record
 from agentctl.redact import secret_values
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ EXPECTED_ANSWER_TOKENS = 2000  # the dry run's guess at one answer's length (the
 Clock = Callable[[], dt.datetime]
 
 
-@dataclass(slots=True)
+@record
 class DispatchOptions:
     agent: str
     task: str
@@ -54,7 +54,7 @@ class DispatchOptions:
     routing: dict[str, Any] | None = None  # how the agent was chosen when the task was routed
 
 
-@dataclass(slots=True)
+@record
 class Dispatched:
     result: RunResult
     record: dict[str, Any]  # the dispatch JSON contract (DESIGN.md), read back from the run's record
@@ -351,7 +351,7 @@ def _entropy() -> str:
 # --- the dry run --------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@record
 class Plan:
     agent: str
     display_name: str

@@ -26,7 +26,6 @@ import asyncio
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentctl import bounds
@@ -44,6 +43,7 @@ from agentctl.providers.base import (
     plausible_usage,
     usage_problem,
 )
+from agentctl.records import field, record
 
 if TYPE_CHECKING:
     from agentctl.handoff import AgentOutput, HandoffRequest
@@ -64,7 +64,7 @@ DEFAULT_MAX_CALLS = bounds.DISPATCH_MAX_CALLS
 DEFAULT_MAX_COST = bounds.DISPATCH_MAX_COST  # USD
 
 
-@dataclass(slots=True)
+@record
 class Limits:
     max_depth: int = 3  # how deep delegates may hand off further (the first agent is depth 0)
     max_rounds: int = 3  # continuation calls per agent and task: an agent that keeps asking stops
@@ -86,7 +86,7 @@ class Limits:
         }
 
 
-@dataclass(slots=True)
+@record
 class Claim:
     """What one admitted call holds against the caps until it ends."""
 
@@ -94,7 +94,7 @@ class Claim:
     cost: float
 
 
-@dataclass(slots=True)
+@record
 class Budget:
     """What the run spent, and what the calls in flight hold, against its caps.
 
@@ -165,7 +165,7 @@ class Budget:
 _RAISE = " (raise it with --{0} or [dispatch] {1})"
 
 
-@dataclass(slots=True)
+@record
 class Outcome:
     """What one agent's work on one task gave its requester."""
 
@@ -175,7 +175,7 @@ class Outcome:
     error: ProviderError | None = None
 
 
-@dataclass(slots=True)
+@record
 class RunResult:
     run_id: str
     status: RunStatus
@@ -186,7 +186,7 @@ class RunResult:
     hint: str | None = None  # how to fix what failed the run
 
 
-@dataclass(slots=True)
+@record
 class Work:
     """One agent working on one task: where it sits in the tree of calls."""
 

@@ -27,13 +27,13 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from agentctl import bounds, ccyaml, claude_code, fsutil, spec
+from agentctl.records import field, record
 from agentctl.spec import AgentFile, AuthorEntry
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ _PLAIN_SAFE = re.compile(r"[A-Za-z0-9(][^\n\t]*")
 _PLAIN_UNSAFE = re.compile(r": |\s#|---|[:\s]$|^[-?:,\[\]{}#&*!|>'\"%@`]")
 
 
-@dataclass(slots=True)
+@record
 class FormatResult:
     path: Path
     original: str = ""
@@ -57,7 +57,7 @@ class FormatResult:
         return self.problem is None and self.formatted != self.original
 
 
-@dataclass(slots=True)
+@record
 class FormatRun:
     """What one `agentctl fmt` did: a result per agent file, and the stale temporaries it removed."""
 

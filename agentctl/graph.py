@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from agentctl import handoff
+from agentctl.records import field, record
 from agentctl.team import Team, normalise_name
 
 
-@dataclass(slots=True)
+@record
 class Edge:
     source: str
     target: str
@@ -16,7 +15,7 @@ class Edge:
     via: str  # "escalation table" or "handoff heading"
 
 
-@dataclass(slots=True)
+@record
 class TeamGraph:
     agents: list[str]
     display_names: dict[str, str]

@@ -44,10 +44,10 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from agentctl.lazyre import LazyPattern
+from agentctl.records import field, record
 from agentctl.textlines import LineCounter
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ SECTIONS = {
 }
 
 
-@dataclass(slots=True)
+@record
 class Problem:
     """Something in an agent's output that could not be read as the protocol says."""
 
@@ -116,7 +116,7 @@ class Problem:
         return {"line": self.line, "message": self.message}
 
 
-@dataclass(slots=True)
+@record
 class HandoffRequest:
     target: str  # as written, without markup or a trailing "(agent-name)"
     line: int  # 1-based line of the `### -> Target` heading
@@ -148,7 +148,7 @@ class HandoffRequest:
         }
 
 
-@dataclass(slots=True)
+@record
 class MemoryNote:
     """One `### <topic-slug>` note of a `## Memory Notes` section, for the dispatcher to save."""
 
@@ -168,7 +168,7 @@ class MemoryNote:
         return {"topic": self.topic, "slug": self.slug, "line": self.line, "text": self.text, "problems": self.problems}
 
 
-@dataclass(slots=True)
+@record
 class AgentOutput:
     """What one agent's output says to the team, and what a reader should see of it."""
 
@@ -188,7 +188,7 @@ class AgentOutput:
         }
 
 
-@dataclass(slots=True)
+@record
 class NamedTarget:
     """A team member named in an agent's text: a handoff heading or an escalation table cell."""
 
@@ -229,7 +229,7 @@ def parse_handoffs(text: str) -> list[HandoffRequest]:
 # --- reading an agent's output -------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@record
 class _Section:
     kind: str  # "handoffs", "plan" or "memory"
     start: int  # 0-based index of the heading line
@@ -237,7 +237,7 @@ class _Section:
     level: int
 
 
-@dataclass(slots=True)
+@record
 class _Doc:
     """The output's lines, with what a markdown reader would see as headings (fences excluded)."""
 

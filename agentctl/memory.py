@@ -32,7 +32,6 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -40,6 +39,7 @@ from agentctl import bounds
 from agentctl.config import Settings
 from agentctl.errors import AgentctlError, ExitCode, UnknownAgentError, UsageError
 from agentctl.fsutil import atomic_create_text, read_bounded, remove_stale_temporaries
+from agentctl.records import field, record
 
 if TYPE_CHECKING:
     from agentctl.vcs import FolderHistory
@@ -77,7 +77,7 @@ class MemoryStoreError(AgentctlError):
     exit_code = ExitCode.USAGE
 
 
-@dataclass(slots=True)
+@record
 class MemoryEntry:
     agent: str
     file: str  # the note's path; a str because 10,000 Path objects cost 60 ms
@@ -213,7 +213,7 @@ def query_terms(text: str, limit: int = bounds.QUERY_TERMS) -> list[str]:
 FIELD_WEIGHTS = (("applies_when", 3.0), ("topic", 2.0), ("text", 1.0))
 
 
-@dataclass(slots=True)
+@record
 class SearchHit:
     entry: MemoryEntry
     score: float
@@ -642,7 +642,7 @@ def prune_cutoff(today: dt.date, older_than_days: int) -> dt.date:
     )
 
 
-@dataclass(slots=True)
+@record
 class PruneReport:
     """What `prune` deleted (in a dry run: would delete), and the old notes it kept, with why."""
 
@@ -652,7 +652,7 @@ class PruneReport:
     kept: list[tuple[str, str]] = field(default_factory=list)  # (path, why) of notes dated before the cutoff
 
 
-@dataclass(slots=True)
+@record
 class _OldNote:
     agent: str
     name: str
@@ -852,7 +852,7 @@ def mentioned_paths(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-@dataclass(slots=True)
+@record
 class Staleness:
     entry: MemoryEntry
     changed: list[str] = field(default_factory=list)  # named files changed in git after the note

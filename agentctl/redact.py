@@ -19,7 +19,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+
+from agentctl.records import record
 
 REDACTED = "[redacted]"
 MIN_SECRET_LENGTH = 8  # shorter "secrets" would redact ordinary words
@@ -40,7 +41,7 @@ _PEM_PRIVATE = "PRIVATE KEY-----"
 _PEM_END = "-----END "
 
 
-@dataclass(slots=True)
+@record
 class SecretMatch:
     kind: str
     start: int

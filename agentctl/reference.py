@@ -10,12 +10,13 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from agentctl.records import record
 
-@dataclass(slots=True)
+
+@record
 class ClaudeCodeFacts:
     version: str
     tools: frozenset[str]

@@ -27,11 +27,11 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentctl.lazyre import LazyPattern
+from agentctl.records import field, record
 
 if TYPE_CHECKING:
     from agentctl.config import Settings
@@ -279,7 +279,7 @@ def thesaurus() -> Thesaurus:
 # --- what the team says about each agent ---------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@record
 class Evidence:
     """One labelled sentence: a request, and the agent chosen for it."""
 
@@ -290,7 +290,7 @@ class Evidence:
     context: str = ""  # an example's context and commentary
 
 
-@dataclass(slots=True)
+@record
 class Profile:
     """The texts that describe one agent, by field, and the evidence that names it."""
 
@@ -299,7 +299,7 @@ class Profile:
     evidence: list[Evidence] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@record
 class RouteScore:
     agent: str
     score: float  # 0..1
@@ -939,7 +939,7 @@ def agents_in(directory: Path) -> list[AgentFile]:
     return [load_agent_file(path) for path in paths]
 
 
-@dataclass(slots=True)
+@record
 class SkippedAgent:
     """An agent file of a folder that Claude Code skips, so routing leaves it out: why, and where it
     would rank for the task once `agentctl fmt` has repaired it (None when fmt cannot make it load)."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
 
 from agentctl.providers.base import CallRequest, Provider, ProviderError, SystemBlock, Usage
+from agentctl.records import record
 from agentctl.team import normalise_name  # how the roster compares names
 
 MAX_CANDIDATES = 40  # beyond this the offline ranking's top candidates go in (a catalogue of 600)
@@ -26,13 +26,13 @@ SYSTEM = (
 )
 
 
-@dataclass(slots=True)
+@record
 class Candidate:
     name: str
     description: str
 
 
-@dataclass(slots=True)
+@record
 class LlmChoice:
     agent: str | None  # None: fall back to the offline ranking
     note: str  # what happened, for the user

@@ -33,7 +33,6 @@ import re
 import stat
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,7 @@ from agentctl.bounds import RUN_FILE_BYTES
 from agentctl.errors import AgentctlError, ExitCode, UsageError
 from agentctl.fsutil import atomic_create_text, atomic_write_text, read_bounded
 from agentctl.providers.base import Usage
+from agentctl.records import field, fields_of, record
 from agentctl.redact import SecretFilter
 
 RUN_FILE = "run.json"
@@ -399,7 +399,7 @@ def _text_of(value: object) -> str:
 # Reading
 
 
-@dataclass(slots=True)
+@record
 class CallRecord:
     """One agent call: its `call_started` event, completed by its `call_finished` when there is one."""
 
@@ -445,7 +445,7 @@ class CallRecord:
         }
 
 
-@dataclass(slots=True)
+@record
 class HandoffRecord:
     from_call: str | None
     from_agent: str | None
@@ -469,7 +469,7 @@ class HandoffRecord:
         }
 
 
-@dataclass(slots=True)
+@record
 class MemoryRecord:
     """A memory note an agent's answer asked to save: where it was written, or why it was not."""
 
@@ -491,7 +491,7 @@ class MemoryRecord:
         }
 
 
-@dataclass(slots=True)
+@record
 class WaitRecord:
     """A pause before a call's retry (a 429's retry-after, an overload backoff)."""
 
@@ -501,7 +501,7 @@ class WaitRecord:
     reason: str | None
 
 
-@dataclass(slots=True)
+@record
 class AgentTotal:
     agent: str
     calls: int
@@ -519,7 +519,7 @@ class AgentTotal:
         }
 
 
-@dataclass(slots=True)
+@record
 class RunSummary:
     """One row of `agentctl runs list`."""
 
@@ -554,7 +554,7 @@ class RunSummary:
     def from_json(cls, data: dict[str, Any]) -> RunSummary | None:
         """A cached summary, or None when it does not have the shape this version writes."""
         try:
-            summary = cls(**{name: data[name] for name in cls.__dataclass_fields__})
+            summary = cls(**{name: data[name] for name in fields_of(cls)})
         except (KeyError, TypeError):
             return None
         numbers = (summary.calls, summary.input_tokens, summary.output_tokens, summary.total_tokens)
@@ -562,7 +562,7 @@ class RunSummary:
         return summary if valid else None
 
 
-@dataclass(slots=True)
+@record
 class RunRecord:
     """A run as its files tell it. `status` is "incomplete" when no run_finished closes the log."""
 

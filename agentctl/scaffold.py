@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentctl import fmt, prompts, reference
 from agentctl.config import Settings
 from agentctl.errors import UsageError
 from agentctl.fsutil import atomic_create_text, atomic_write_text
+from agentctl.records import field, record
 from agentctl.spec import AgentFile
 from agentctl.team import RosterEntry, load_team, normalise_name, parse_roster
 
@@ -28,7 +28,7 @@ LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 DEFAULT_TOOLS = ("Read", "Grep", "Glob", "Bash")
 
 
-@dataclass(slots=True)
+@record
 class NewAgent:
     name: str
     role: str
@@ -40,7 +40,7 @@ class NewAgent:
     capabilities: str = ""
 
 
-@dataclass(slots=True)
+@record
 class Created:
     path: Path
     protocol: Path

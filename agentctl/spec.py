@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agentctl import ccyaml, claude_code
 from agentctl.claude_code import ClaudeCodeVerdict, FrontmatterReading
 from agentctl.lazyre import LazyPattern
+from agentctl.records import field, record
 from agentctl.textlines import LineCounter
 
 # Claude Code's documented frontmatter table (the fields AgentSpec models).
@@ -57,7 +57,7 @@ DIALOGUE_LABELS = frozenset(
 )
 
 
-@dataclass(slots=True)
+@record
 class Example:
     """One `<example>` block of a description."""
 
@@ -68,7 +68,7 @@ class Example:
     line: int = 0  # 1-based file line where the block starts (0 when unknown)
 
 
-@dataclass(slots=True)
+@record
 class AgentSpec:
     """An agent definition as its author wrote it."""
 
@@ -96,7 +96,7 @@ class AgentSpec:
     examples: list[Example] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@record
 class AgentFile:
     """Everything agentctl knows about one file that should define an agent."""
 
@@ -169,7 +169,7 @@ def _first_invalid_utf8_line(data: bytes, text: str) -> int | None:
 # --- the author's reading ---------------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@record
 class AuthorEntry:
     """One top-level frontmatter entry as a person reads it."""
 

@@ -13,16 +13,16 @@ so that "DB Architect", "db-architect" and "DB-ARCHITECT" all resolve to the sam
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentctl.config import Settings
 from agentctl.errors import UnknownAgentError, UsageError
+from agentctl.records import field, record
 from agentctl.spec import AgentFile, load_agent_file
 from agentctl.walk import markdown_files
 
 
-@dataclass(slots=True)
+@record
 class RosterEntry:
     agent: str
     display_name: str
@@ -30,7 +30,7 @@ class RosterEntry:
     line: int = 0
 
 
-@dataclass(slots=True)
+@record
 class Team:
     settings: Settings
     agents: list[AgentFile]

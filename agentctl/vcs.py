@@ -7,11 +7,11 @@ gitpython is imported here only, so that commands that never ask git do not pay 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentctl.errors import UsageError
+from agentctl.records import record
 
 if TYPE_CHECKING:
     import git
@@ -108,7 +108,7 @@ def commit_only(path: Path, message: str) -> str:
     return str(repo.head.commit.hexsha)
 
 
-@dataclass(slots=True)
+@record
 class FolderHistory:
     """What git says about the files below one folder, by absolute real path (for `memory prune`)."""
 

@@ -18,14 +18,13 @@ from agent files and from scripts, so it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import yaml
 from yaml.composer import Composer
 from yaml.events import CollectionEndEvent, CollectionStartEvent, Event
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from agentctl.bounds import YAML_DEPTH, YAML_NODES
+from agentctl.records import record
 
 TOO_DEEP = f"nests more than {YAML_DEPTH} levels deep (agentctl's limit)"
 # Expansions are counted up to this many nodes: a 1 MiB text can describe 2**100000 of them, and
@@ -134,7 +133,7 @@ def replay_class(resolver: type) -> type:
 # --- measuring ---------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@record
 class Cost:
     """What a node graph expands to."""
 
@@ -204,7 +203,7 @@ def children(node: Node) -> list[Node]:
 # --- leaving out what is over the budget -----------------------------------------------------------
 
 
-@dataclass(slots=True)
+@record
 class LeftOut:
     """A top-level entry (or the whole document, key None) that is over a budget."""
 

@@ -128,11 +128,11 @@ def test_every_limit_is_checked_once_and_nothing_is_recorded(
 
 def settings_of(team: Path, dispatch: dict[str, Any] | None = None, anthropic: dict[str, Any] | None = None) -> Any:
     """The team's settings with [dispatch] / [anthropic] values the config file's schema may not take."""
-    import dataclasses
+    from agentctl.records import replace
 
     from agentctl.config import load_settings
 
-    return dataclasses.replace(load_settings(cwd=team, environ={}), dispatch=dispatch or {}, anthropic=anthropic or {})
+    return replace(load_settings(cwd=team, environ={}), dispatch=dispatch or {}, anthropic=anthropic or {})
 
 
 def test_a_limit_from_the_config_file_is_checked_and_named(team: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -14,6 +13,7 @@ import typer
 from agentctl.cli import env as environment
 from agentctl.config import Settings, load_settings
 from agentctl.providers import PROVIDERS
+from agentctl.records import field, record
 
 
 class DataFormat(StrEnum):
@@ -195,7 +195,7 @@ def shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "\u2026"
 
 
-@dataclass(slots=True)
+@record
 class Fit:
     """How `columns` fits a terminal: the column that takes what is left, the widest each other
     column may be, the columns to drop (in order) when even that does not fit, the least the

@@ -9,15 +9,16 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TextIO
+
+from agentctl.records import field, record
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 
-@dataclass
+@record
 class Environment:
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)

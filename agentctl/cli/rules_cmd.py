@@ -9,7 +9,6 @@ other command never touch it. tests/test_rules_cli.py validates every example wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,6 +17,7 @@ import typer
 from agentctl.cli import env as environment
 from agentctl.cli.common import DataFormat, FormatOption, shorten, write_json
 from agentctl.errors import AgentctlError, ExitCode, UsageError
+from agentctl.records import record
 
 if TYPE_CHECKING:
     from agentctl.validate.model import Rule
@@ -35,7 +35,7 @@ _CONSEQUENCE = {
 }
 
 
-@dataclass(slots=True)
+@record
 class Explanation:
     """One rule explained, each part as markdown."""
 

@@ -27,7 +27,6 @@ import asyncio
 import email.utils
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from agentctl.bounds import ANSWER_CHARS
@@ -43,6 +42,7 @@ from agentctl.providers.base import (
     Wait,
     in_range,
 )
+from agentctl.records import field, fields_of, record
 from agentctl.redact import SecretFilter
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ _HINTS: dict[ErrorKind, str] = {  # timeout and bad_request: see AnthropicProvid
 _PAYLOAD_ERRORS = (ValueError, KeyError, IndexError, TypeError, AttributeError, RuntimeError)
 
 
-@dataclass(slots=True)
+@record
 class AnthropicConfig:
     """How to reach the API. `repr` never shows the key."""
 
@@ -292,7 +292,7 @@ class AnthropicProvider:
         return response
 
 
-@dataclass(slots=True)
+@record
 class _Failure:
     """One failed try: what the error says, and what it tells about trying again."""
 
@@ -434,7 +434,7 @@ def parse_message(message: Message, request_id: str | None, max_tokens: int) -> 
         warnings.append("the answer was cut: the model's context window is full")
     elif message.stop_reason == "refusal":
         warnings.append("the model refused to answer")
-    counts = {key: getattr(usage, key, None) for key in Usage.__slots__}
+    counts = {key: getattr(usage, key, None) for key in fields_of(Usage)}
     if counts["input_tokens"] is None or counts["output_tokens"] is None:
         raise BadUsage("the answer carries no input_tokens or output_tokens")
     return CallResponse(

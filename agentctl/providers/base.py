@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from agentctl.errors import AgentctlError, ExitCode
+from agentctl.records import field, fields_of, record
 
 DEFAULT_MAX_TOKENS = 8192  # the length limit of one answer, unless [anthropic] max_tokens says otherwise
 CallMode = Literal["fresh", "continuation", "handoff"]
@@ -37,7 +37,7 @@ ErrorKind = Literal[
 ]
 
 
-@dataclass(slots=True)
+@record
 class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
@@ -68,7 +68,7 @@ class Usage:
     @classmethod
     def from_json(cls, data: object) -> Usage:
         values = data if isinstance(data, dict) else {}
-        return cls(*(int(values.get(key) or 0) for key in cls.__slots__))
+        return cls(*(int(values.get(key) or 0) for key in fields_of(cls)))
 
     @classmethod
     def from_counts(cls, counts: Mapping[str, object]) -> Usage:
@@ -76,7 +76,7 @@ class Usage:
         problem = count_problem(counts)
         if problem is not None:
             raise BadUsage(problem)
-        values = [counts.get(key) for key in cls.__slots__]
+        values = [counts.get(key) for key in fields_of(cls)]
         return cls(*(value if isinstance(value, int) else 0 for value in values))  # None: not reported
 
 
@@ -86,7 +86,7 @@ class BadUsage(ValueError):
 
 def count_problem(counts: Mapping[str, object]) -> str | None:
     """What is wrong with a usage report's counts (None: each is absent or a whole number >= 0)."""
-    for key in Usage.__slots__:
+    for key in fields_of(Usage):
         value = counts.get(key, 0)
         if value is None:
             continue
@@ -100,7 +100,7 @@ def count_problem(counts: Mapping[str, object]) -> str | None:
 
 def usage_problem(usage: Usage) -> str | None:
     """count_problem of a Usage a provider built: a provider of a library caller may fill it with anything."""
-    return count_problem({key: getattr(usage, key) for key in Usage.__slots__})
+    return count_problem({key: getattr(usage, key) for key in fields_of(Usage)})
 
 
 def in_range(value: object, whole: bool, lowest: float, highest: float = math.inf, above: bool = False) -> bool:
@@ -122,7 +122,7 @@ INPUT_FRAMING_TOKENS = 512
 OUTPUT_SLACK_TOKENS = 16
 
 
-@dataclass(slots=True)
+@record
 class UsageBound:
     """The most tokens one call can be billed for: see the module docstring."""
 
@@ -162,7 +162,7 @@ def plausible_usage(usage: Usage, bound: UsageBound) -> Usage | None:
     )
 
 
-@dataclass(slots=True)
+@record
 class SystemBlock:
     """One block of the system prompt; `cache` puts a cache_control breakpoint after it."""
 
@@ -171,7 +171,7 @@ class SystemBlock:
     cache: bool = False
 
 
-@dataclass(slots=True)
+@record
 class Wait:
     """A pause before another attempt at a call, reported before the provider sleeps through it."""
 
@@ -180,7 +180,7 @@ class Wait:
     reason: str  # "429 rate_limit_error, retry-after 30 s"
 
 
-@dataclass(slots=True)
+@record
 class CallRequest:
     call_id: str
     agent: str
@@ -195,7 +195,7 @@ class CallRequest:
         return usage_bound(self.system, self.user, self.max_tokens)
 
 
-@dataclass(slots=True)
+@record
 class CallResponse:
     text: str
     usage: Usage

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 
+from agentctl.records import field, record
 from agentctl.reference import sdk_model_ids
 
 FAMILIES = ("opus", "sonnet", "haiku", "fable")
@@ -40,7 +40,7 @@ def newest_ids(known: Iterable[str]) -> dict[str, str]:
     return {family: model_id for family, (_, model_id) in best.items()}
 
 
-@dataclass(slots=True)
+@record
 class ModelMap:
     """Alias -> id. `default` is what an agent without `model:` (or `inherit` at the top) uses."""
 

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
 from agentctl.providers.base import Usage, UsageBound
+from agentctl.records import record
 
 CACHE_WRITE_FACTOR = 1.25  # 5-minute cache writes cost 1.25x the input price
 CACHE_READ_FACTOR = 0.1  # the usual read price, where the table gives none
 
 
-@dataclass(slots=True)
+@record
 class Price:
     input: float
     output: float

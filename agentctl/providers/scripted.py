@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast, get_args
 
@@ -40,11 +39,12 @@ from agentctl.providers.base import (
     count_problem,
     in_range,
 )
+from agentctl.records import field, fields_of, record
 
 ANY_AGENT = "*"
 
 
-@dataclass(slots=True)
+@record
 class ScriptedReply:
     text: str = ""
     usage: Usage | None = None
@@ -53,7 +53,7 @@ class ScriptedReply:
     error: tuple[ErrorKind, str] | None = None
 
 
-@dataclass(slots=True)
+@record
 class Script:
     replies: dict[str, list[ScriptedReply]] = field(default_factory=dict)
     source: str = "<script>"
@@ -200,10 +200,10 @@ def _text(where: str, value: object) -> str:
 def _usage(where: str, value: object) -> Usage:
     if not isinstance(value, dict):
         raise UsageError(f"{where}: `usage` must map token counts, e.g. {{input_tokens: 1200, output_tokens: 300}}")
-    unknown = sorted(str(key) for key in value if key not in Usage.__slots__)
+    unknown = sorted(str(key) for key in value if key not in fields_of(Usage))
     if unknown:
         raise UsageError(
-            f"{where}: unknown usage keys {', '.join(unknown)}", hint=f"keys: {', '.join(Usage.__slots__)}"
+            f"{where}: unknown usage keys {', '.join(unknown)}", hint=f"keys: {', '.join(fields_of(Usage))}"
         )
     problem = count_problem(value)
     if problem is not None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from agentctl.config import Settings
 from agentctl.errors import UsageError
+from agentctl.records import record
 from agentctl.validate.model import FileKind
 from agentctl.walk import markdown_files, real_path
 
@@ -19,7 +19,7 @@ DOCUMENT_STEMS = frozenset(
 _DATED_NOTE = re.compile(r"\d{4}-\d{2}-\d{2}-.+\.md")
 
 
-@dataclass(slots=True)
+@record
 class Candidate:
     path: Path
     kind: FileKind

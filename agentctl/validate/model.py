@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from agentctl.records import field, record
 from agentctl.spec import AgentFile
 
 Severity = Literal["error", "warning", "info"]
@@ -14,7 +14,7 @@ FileKind = Literal["agent", "memory", "protocol", "other"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
 
 
-@dataclass(slots=True)
+@record
 class Rule:
     """A check with a stable id: ids are never reused or renumbered."""
 
@@ -25,7 +25,7 @@ class Rule:
     group: str
 
 
-@dataclass(slots=True)
+@record
 class Diagnostic:
     rule: str
     severity: Severity
@@ -45,7 +45,7 @@ class Diagnostic:
         }
 
 
-@dataclass(slots=True)
+@record
 class FileReport:
     path: Path
     display_path: str
@@ -66,7 +66,7 @@ class FileReport:
         return sum(1 for diagnostic in self.diagnostics if diagnostic.severity == severity)
 
 
-@dataclass(slots=True)
+@record
 class Report:
     files: list[FileReport]
 
