@@ -7,8 +7,6 @@ Ctrl-C exits 130 and SIGTERM 143, after whatever a run had was saved. With `--fo
 exit prints one JSON document on stdout: the command's own, or `{"version": 1, "error": {...}}`.
 """
 
-from __future__ import annotations
-
 import signal
 import sys
 import threading

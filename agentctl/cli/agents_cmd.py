@@ -1,7 +1,5 @@
 """agentctl list, agentctl show NAME"""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -46,7 +44,7 @@ def show_command(
     return ExitCode.OK
 
 
-def agent_summary(team: Team, agent: AgentFile) -> dict[str, Any]:
+def agent_summary(team: "Team", agent: "AgentFile") -> dict[str, Any]:
     verdict = agent.verdict
     description = (verdict.description if verdict.loads else agent.spec.description) or ""
     return {
@@ -60,7 +58,7 @@ def agent_summary(team: Team, agent: AgentFile) -> dict[str, Any]:
     }
 
 
-def agent_details(team: Team, agent: AgentFile) -> dict[str, Any]:
+def agent_details(team: "Team", agent: "AgentFile") -> dict[str, Any]:
     spec = agent.spec
     summary = agent_summary(team, agent)
     summary["description"] = (agent.verdict.description if agent.verdict.loads else spec.description) or ""
@@ -76,7 +74,7 @@ def agent_details(team: Team, agent: AgentFile) -> dict[str, Any]:
     }
 
 
-def _relative(team: Team, agent: AgentFile) -> str:
+def _relative(team: "Team", agent: "AgentFile") -> str:
     try:
         return agent.path.relative_to(team.settings.root).as_posix()
     except ValueError:

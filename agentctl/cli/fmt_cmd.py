@@ -1,7 +1,5 @@
 """agentctl fmt [PATH...] [--check] [--diff]"""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -50,7 +48,7 @@ def fmt_command(
     return ExitCode.PROBLEMS if failed or would_change else ExitCode.OK
 
 
-def _report(run: FormatRun, dry_run: bool, diff: bool, output: DataFormat, cwd: Path) -> None:
+def _report(run: "FormatRun", dry_run: bool, diff: bool, output: DataFormat, cwd: Path) -> None:
     from agentctl.walk import display_path
 
     current = environment.current()

@@ -1,7 +1,5 @@
 """agentctl graph [--format mermaid|dot|json|text]"""
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """agentctl handoffs parse [FILE|-]"""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -50,7 +48,7 @@ def parse_command(
     return ExitCode.PROBLEMS if strict and parsed.problems else ExitCode.OK
 
 
-def _print_text(parsed: AgentOutput) -> None:
+def _print_text(parsed: "AgentOutput") -> None:
     current = environment.current()
     dispatchable = sum(request.dispatchable for request in parsed.handoffs)
     current.out(f"handoff requests: {len(parsed.handoffs)} ({dispatchable} can be dispatched)")

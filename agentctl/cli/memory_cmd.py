@@ -1,7 +1,5 @@
 """agentctl memory list | show | write | search | lint | prune"""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -34,7 +32,7 @@ memory_app = typer.Typer(
 )
 
 
-def _store(root: Path | None) -> MemoryStore:
+def _store(root: Path | None) -> "MemoryStore":
     from agentctl.memory import MemoryStore
 
     return MemoryStore(settings_for(root))

@@ -1,7 +1,5 @@
 """agentctl new NAME --role "..." """
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

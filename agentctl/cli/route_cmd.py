@@ -1,7 +1,5 @@
 """agentctl route TASK [-n/--limit N] [--format text|json] [--agents-dir DIR] [--llm]"""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -90,7 +88,7 @@ def _task_text(task: str) -> str:
     return text
 
 
-def _folder(directory: Path, task: str) -> tuple[RouteIndex, str, list[SkippedAgent]]:
+def _folder(directory: Path, task: str) -> "tuple[RouteIndex, str, list[SkippedAgent]]":
     from agentctl.route import RouteIndex, agents_in, skipped_agents
 
     path = environment.current().cwd / directory
@@ -100,7 +98,7 @@ def _folder(directory: Path, task: str) -> tuple[RouteIndex, str, list[SkippedAg
     return RouteIndex.from_agents(agents), str(directory), skipped_agents(agents, task)
 
 
-def _warn_skipped(skipped: list[SkippedAgent]) -> None:
+def _warn_skipped(skipped: "list[SkippedAgent]") -> None:
     """One line per file Claude Code skips: left out of the ranking, and where `fmt` would put it."""
     from agentctl.walk import display_path
 
@@ -115,7 +113,7 @@ def _warn_skipped(skipped: list[SkippedAgent]) -> None:
         current.err(f"warning: {shown} is left out: Claude Code skips it ({agent.reason}); {after}")
 
 
-def _team(root: Path | None) -> tuple[RouteIndex, str, list[SkippedAgent]]:
+def _team(root: Path | None) -> "tuple[RouteIndex, str, list[SkippedAgent]]":
     """The team's cached index; its skipped agents are `agentctl validate`'s to report."""
     from agentctl.route import team_index
 
@@ -124,8 +122,8 @@ def _team(root: Path | None) -> tuple[RouteIndex, str, list[SkippedAgent]]:
 
 
 def _ask_model(
-    task: str, ranking: list[RouteScore], agents_dir: Path | None, root: Path | None
-) -> tuple[list[RouteScore], dict[str, object]]:
+    task: str, ranking: "list[RouteScore]", agents_dir: Path | None, root: Path | None
+) -> "tuple[list[RouteScore], dict[str, object]]":
     """The model's pick first, the offline order after it; the offline ranking alone on any failure."""
     from agentctl.cli.common import try_settings
     from agentctl.dispatch import anthropic_provider
@@ -157,7 +155,7 @@ def _fallback(note: str, model: str) -> dict[str, object]:
     return {"method": "offline", "model": model, "note": note}
 
 
-def _descriptions(agents_dir: Path | None, settings: Settings | None) -> dict[str, str]:
+def _descriptions(agents_dir: Path | None, settings: "Settings | None") -> dict[str, str]:
     from agentctl.route import agents_in
     from agentctl.team import load_team
 
@@ -170,7 +168,7 @@ def _descriptions(agents_dir: Path | None, settings: Settings | None) -> dict[st
     return {agent.name: agent.spec.description or "" for agent in agents if agent.name}
 
 
-def _print_ranking(ranking: list[RouteScore]) -> None:
+def _print_ranking(ranking: "list[RouteScore]") -> None:
     rows = [[str(rank), score.agent, f"{score.score:.2f}", score.why] for rank, score in enumerate(ranking, start=1)]
     environment.current().out(columns(rows, ["#", "agent", "score", "why"]))
 

@@ -7,8 +7,6 @@ matters`, `### Example` (fenced agent files; the info string names the file's pl
 other command never touch it. tests/test_rules_cli.py validates every example with agentctl.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -95,7 +93,7 @@ def _list(output: DataFormat) -> int:
     return ExitCode.OK
 
 
-def find_rule(wanted: str) -> Rule:
+def find_rule(wanted: str) -> "Rule":
     """The rule `wanted` names: an id in any case, or a name; UsageError with a did-you-mean."""
     from agentctl.validate.rules import RULES
 
@@ -106,7 +104,7 @@ def find_rule(wanted: str) -> Rule:
     raise UsageError(f"no rule called {shorten(wanted, 60)!r}", hint=_suggestion(key, names))
 
 
-def _suggestion(key: str, names: dict[str, Rule]) -> str:
+def _suggestion(key: str, names: "dict[str, Rule]") -> str:
     import difflib  # only a failed lookup pays for it
 
     # get_close_matches checks lengths first: a long argument costs no more than a short one.
@@ -179,14 +177,14 @@ def _explanation(parts: dict[str, list[str]]) -> Explanation:
     return explanation
 
 
-def silencing(rule: Rule) -> str:
+def silencing(rule: "Rule") -> str:
     return (
         f"To silence it: `agentctl validate --ignore {rule.id}` (or the name, `{rule.slug}`), or\n"
         f'`ignore = ["{rule.id}"]` in agentctl.toml (`[tool.agentctl]` in pyproject.toml).'
     )
 
 
-def rule_json(rule: Rule, explanation: Explanation) -> dict[str, object]:
+def rule_json(rule: "Rule", explanation: Explanation) -> dict[str, object]:
     document: dict[str, object] = {
         "id": rule.id,
         "name": rule.slug,
@@ -200,7 +198,7 @@ def rule_json(rule: Rule, explanation: Explanation) -> dict[str, object]:
     return document
 
 
-def render(rule: Rule, explanation: Explanation) -> str:
+def render(rule: "Rule", explanation: Explanation) -> str:
     """The rule as markdown text, as `ruff rule` prints one."""
     document = rule_json(rule, explanation)
     lines = [

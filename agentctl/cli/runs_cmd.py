@@ -4,8 +4,6 @@ Every command of the group finds the runs folder with `_runs_dir` and a run with
 (exact id, unique prefix, or "last"); a new command is one more function on `runs_app`.
 """
 
-from __future__ import annotations
-
 import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -70,7 +68,7 @@ def list_command(
     return ExitCode.OK
 
 
-def _list_row(run: RunSummary) -> list[str]:
+def _list_row(run: "RunSummary") -> list[str]:
     return [
         run.run_id,
         _when(run.started),
@@ -96,7 +94,7 @@ def show_command(run: RunArgument, output: FormatOption = DataFormat.text, root:
     return ExitCode.OK
 
 
-def _show_lines(record: RunRecord) -> list[str]:
+def _show_lines(record: "RunRecord") -> list[str]:
     sections = [_header(record), _calls(record), _handoffs(record), _per_agent(record), _notes(record)]
     lines: list[str] = []
     for section in sections:
@@ -105,7 +103,7 @@ def _show_lines(record: RunRecord) -> list[str]:
     return lines + _result(record)
 
 
-def _header(record: RunRecord) -> list[str]:
+def _header(record: "RunRecord") -> list[str]:
     status = record.status + (f" (exit {record.exit_code})" if record.exit_code is not None else "")
     if record.status == "incomplete":
         status += ": no run_finished event (killed, or still running)"
@@ -115,14 +113,14 @@ def _header(record: RunRecord) -> list[str]:
     return [f"run {record.run_id}"] + [f"  {label:<13}{value}" for label, value in fields if value]
 
 
-def _finished(record: RunRecord) -> str | None:
+def _finished(record: "RunRecord") -> str | None:
     if not record.finished:
         return None
     took = _seconds_between(record.started, record.finished)
     return _when(record.finished, seconds=True) + (f" (took {_duration(took * 1000)})" if took is not None else "")
 
 
-def _calls(record: RunRecord) -> list[str]:
+def _calls(record: "RunRecord") -> list[str]:
     if not record.calls:
         return ["no calls"]
     header = ["call", "mode", "model", "status", "in", "out", "cache read", "cache write", "cost", "time"]
@@ -131,13 +129,13 @@ def _calls(record: RunRecord) -> list[str]:
     return [columns(rows, header), *errors]
 
 
-def _says(call: CallRecord) -> bool:
+def _says(call: "CallRecord") -> bool:
     """Whether the call's error says more than its status (an interrupted call's does not)."""
     error = call.error or {}
     return bool(error.get("message")) or error.get("kind") not in (None, call.status)
 
 
-def _call_cells(call: CallRecord) -> list[str]:
+def _call_cells(call: "CallRecord") -> list[str]:
     usage = call.usage
     kind = (call.error or {}).get("kind")
     kind = kind if kind != call.status else None
@@ -155,12 +153,12 @@ def _call_cells(call: CallRecord) -> list[str]:
     ]
 
 
-def _error_text(call: CallRecord) -> str:
+def _error_text(call: "CallRecord") -> str:
     error = call.error or {}
     return ": ".join(str(part) for part in (error.get("kind"), error.get("message")) if part) or "failed"
 
 
-def _tree(calls: list[CallRecord]) -> list[tuple[str, CallRecord]]:
+def _tree(calls: "list[CallRecord]") -> "list[tuple[str, CallRecord]]":
     """The calls in start order below their parents, each with the branch drawn before it."""
     ids = {call.id for call in calls}
     children: dict[str, list[CallRecord]] = {}
@@ -185,7 +183,7 @@ def _tree(calls: list[CallRecord]) -> list[tuple[str, CallRecord]]:
     return rows + [("? ", call) for call in calls if id(call) not in seen]
 
 
-def _handoffs(record: RunRecord) -> list[str]:
+def _handoffs(record: "RunRecord") -> list[str]:
     if not record.handoffs:
         return []
     rows = [
@@ -201,7 +199,7 @@ def _handoffs(record: RunRecord) -> list[str]:
     return [columns(rows, ["handoff from", "to", "status", "call", "task"])]
 
 
-def _per_agent(record: RunRecord) -> list[str]:
+def _per_agent(record: "RunRecord") -> list[str]:
     totals = record.by_agent()
     if not totals:
         return []
@@ -222,7 +220,7 @@ def _usage_cells(usage: dict[str, int]) -> list[str]:
     return [f"{usage[key]:,}" for key in keys]
 
 
-def _notes(record: RunRecord) -> list[str]:
+def _notes(record: "RunRecord") -> list[str]:
     lines = [f"warning: {warning}" for warning in record.warnings]
     for wait in record.waits:
         seconds = f"{wait.seconds:g} s" if wait.seconds is not None else "a while"
@@ -235,7 +233,7 @@ def _notes(record: RunRecord) -> list[str]:
     return lines + [f"record problem: {problem}" for problem in record.problems]
 
 
-def _result(record: RunRecord) -> list[str]:
+def _result(record: "RunRecord") -> list[str]:
     path = record.result_path
     where = f"(saved as {_shown(path)})" if path else None
     if record.result is None:
