@@ -48,7 +48,6 @@ from typing import TYPE_CHECKING
 
 from agentctl.lazyre import LazyPattern
 from agentctl.records import field, record
-from agentctl.textlines import LineCounter
 
 if TYPE_CHECKING:
     from agentctl.team import Team
@@ -208,11 +207,13 @@ def handoff_targets(text: str) -> list[NamedTarget]:
     checks that the names they teach are on the roster.
     """
     targets = []
-    lines = LineCounter(text)
-    for match in _TARGET_HEADING.finditer(text):
+    for number, line in enumerate(text.split("\n"), start=1):
+        match = _TARGET_HEADING.match(line) if line.startswith("##") else None  # only headings can
+        if match is None:
+            continue
         name = _closing_stripped(match.group(2)).strip().strip("*`").strip()
         if not is_placeholder(name):
-            targets.append(NamedTarget(name, lines.line_of(match.start()), "handoff heading"))
+            targets.append(NamedTarget(name, number, "handoff heading"))
     return targets
 
 
@@ -698,18 +699,38 @@ def escalation_targets(text: str, heading: str = "Escalation") -> list[NamedTarg
 
 
 def _section(text: str, heading: str) -> tuple[int, str] | None:
-    """(first line number, text) of the `# heading` section, up to the next `# ` heading."""
-    # A top-level `# Escalation` wins over a same-named subsection elsewhere (e.g. in a runbook).
-    match = re.search(rf"^#\s+{re.escape(heading)}\b.*$", text, re.M) or re.search(
-        rf"^##\s+{re.escape(heading)}\b.*$", text, re.M
-    )
-    if match is None:
+    """(first line number, text) of the `# heading` section, up to the next heading of its level.
+
+    A top-level `# Escalation` wins over a same-named subsection elsewhere (e.g. in a runbook). Only
+    lines that start with `#` are looked at: the whole text is never searched by a pattern."""
+    lines = text.split("\n")
+    titled = _SECTION_TITLE.get(heading)
+    if titled is None:
+        titled = _SECTION_TITLE[heading] = re.compile(rf"(#{{1,2}})\s+{re.escape(heading)}\b")
+    found = [
+        (len(match.group(1)), index)
+        for index, line in enumerate(lines)
+        if line[:1] == "#" and (match := titled.match(line))
+    ]
+    if not found:
         return None
-    level = len(match.group(0)) - len(match.group(0).lstrip("#"))
-    rest = text[match.end() :]
-    end = re.search(rf"^#{{1,{level}}}\s", rest, re.M)
-    body = rest[: end.start()] if end else rest
-    return text.count("\n", 0, match.end()) + 1, body
+    level, start = min(found)  # a level-1 heading first, then the first level-2 one
+    end = next(
+        (index for index in range(start + 1, len(lines)) if _heading_level(lines[index]) in range(1, level + 1)),
+        len(lines),
+    )
+    return start + 2, "\n".join(lines[start + 1 : end])
+
+
+_SECTION_TITLE: dict[str, re.Pattern[str]] = {}
+
+
+def _heading_level(line: str) -> int:
+    """The level of a `#` heading line (`## x` is 2), 0 for any other line."""
+    if line[:1] != "#":
+        return 0
+    level = len(line) - len(line.lstrip("#"))
+    return level if line[level : level + 1] in (" ", "\t", "\r", "") else 0
 
 
 def _cells(line: str) -> list[str]:
