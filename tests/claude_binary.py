@@ -199,4 +199,10 @@ def _regenerate_expected() -> None:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(
+        description="Re-record tests/fixtures/claude_code/expected.json from the real claude binary "
+        "(CLAUDE_BIN, `claude` on PATH, or claude-agent-sdk's bundled one)."
+    ).parse_args()
     _regenerate_expected()

@@ -1,0 +1,138 @@
+"""Every command the README shows works as written, on a copy of a fresh clone.
+
+- every `agentctl ...` line of a ```sh block runs and exits 0 (`pip install . && agentctl ...`: the
+  agentctl part; installing is .ci/run's and a fresh venv's job);
+- every `$ agentctl ...` line of an example block runs, and every line of output the README shows
+  under it is in what it prints;
+- every inline `agentctl ...` command without a placeholder (TASK, [PATH…], …) runs and exits 0,
+  except the bare command names prose mentions;
+- every `python bench/....py` and `python tests/....py` line names a script that exists and
+  answers --help.
+
+A dispatch without --dry-run talks to the loopback Messages API (tests/messages_server.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.messages_server import MessagesServer
+
+README = (REPO / "README.md").read_text("utf-8")
+FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```$", re.M | re.S)
+# Words that stand for something the reader fills in, and marks of optional or elided parts.
+PLACEHOLDER = re.compile(
+    r"\b(?:TASK|AGENT|PATH|FILE|RULE|NAME|ID|DIR|REF|USD|SECONDS|DAYS|T|N|ANSWER|PREVIOUS)\b|[\[\]<>…|]"
+)
+# Command names the prose mentions, not invocations.
+MENTIONS = {
+    "agentctl dispatch",
+    "agentctl memory",
+    "agentctl memory search",
+    "agentctl new",
+    "agentctl prompt",
+    "agentctl route",
+}
+
+
+@dataclass
+class Shown:
+    command: str
+    output: list[str]  # the lines the README shows it printing (examples only)
+    where: str
+
+
+def sh_commands() -> Iterator[Shown]:
+    for info, body in FENCE.findall(README):
+        if info.strip() != "sh":
+            continue
+        for line in body.replace("\\\n", " ").splitlines():
+            command = line.split("  #", 1)[0].strip()
+            if "agentctl " in command and not command.startswith(("python ", "pytest", "ruff")):
+                yield Shown(command[command.index("agentctl ") :], [], "sh block")
+
+
+def example_commands() -> Iterator[Shown]:
+    for info, body in FENCE.findall(README):
+        if info.strip():
+            continue
+        current: Shown | None = None
+        for line in body.splitlines():
+            if line.startswith("$ "):
+                if current:
+                    yield current
+                current = Shown(line[2:], [], "example")
+            elif current is not None:
+                current.output.append(line)
+        if current:
+            yield current
+
+
+def inline_commands() -> Iterator[Shown]:
+    for command in dict.fromkeys(re.findall(r"`(agentctl [^`]+)`", README)):
+        if not PLACEHOLDER.search(command) and command not in MENTIONS:
+            yield Shown(command, [], "inline")
+
+
+def scripts() -> list[str]:
+    return sorted(set(re.findall(r"python ((?:bench|tests)/[\w/]+\.py)", README)))
+
+
+COMMANDS = [*sh_commands(), *example_commands(), *inline_commands()]
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A copy of what a fresh clone holds of the team and the docs, and the environment to run in."""
+    root = tmp_path_factory.mktemp("clone")
+    for folder in ("agents", "agents-shared", "agents-memory", "templates", "docs"):
+        shutil.copytree(REPO / folder, root / folder)
+    with MessagesServer() as server:
+        environ = {
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin",
+            "HOME": str(root),
+            "NO_COLOR": "1",
+            "ANTHROPIC_API_KEY": "sk-test-readme",
+            "ANTHROPIC_BASE_URL": server.url,
+        }
+        yield root, environ
+
+
+def run(command: str, cwd: Path, environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", "-c", command], cwd=cwd, env=environ, capture_output=True, text=True, timeout=120)
+
+
+def test_the_readme_shows_commands_to_run() -> None:
+    kinds = {shown.where for shown in COMMANDS}
+    assert kinds == {"sh block", "example", "inline"} and len(COMMANDS) >= 15
+    assert all(command.split()[:2] != ["agentctl", "--top"] for command in (s.command for s in COMMANDS))
+
+
+@pytest.mark.parametrize("shown", COMMANDS, ids=[f"{s.where}: {s.command[:60]}" for s in COMMANDS])
+def test_every_readme_command_works_as_written(shown: Shown, clone: tuple[Path, dict[str, str]]) -> None:
+    root, environ = clone
+    result = run(shown.command, root, environ)
+    printed = " ".join((result.stdout + result.stderr).split())
+    if shown.where == "example":
+        assert result.returncode in (0, 1), result.stderr
+        for line in shown.output:
+            assert " ".join(line.split()) in printed, f"the README shows a line it does not print: {line}"
+    else:
+        assert result.returncode == 0, f"{shown.command}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+
+
+@pytest.mark.parametrize("script", scripts())
+def test_every_script_the_readme_names_exists_and_answers_help(script: str) -> None:
+    assert (REPO / script).is_file(), script
+    result = subprocess.run([sys.executable, script, "--help"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
