@@ -128,9 +128,8 @@ def test_every_limit_is_checked_once_and_nothing_is_recorded(
 
 def settings_of(team: Path, dispatch: dict[str, Any] | None = None, anthropic: dict[str, Any] | None = None) -> Any:
     """The team's settings with [dispatch] / [anthropic] values the config file's schema may not take."""
-    from agentctl.records import replace
-
     from agentctl.config import load_settings
+    from agentctl.records import replace
 
     return replace(load_settings(cwd=team, environ={}), dispatch=dispatch or {}, anthropic=anthropic or {})
 
