@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,8 +16,10 @@ import sys
 from agentctl.cli import main
 code = main(sys.argv[1:])
 heavy = sorted(m for m in ("anthropic", "pydantic", "git", "jinja2") if m in sys.modules)
-print("\\nIMPORTED=" + ",".join(heavy), file=sys.stderr)
+print(f"\\nEXIT={code}", "IMPORTED=" + ",".join(heavy), file=sys.stderr)
 """
+
+TEAM_COMMANDS = ("list", "show", "graph", "route", "memory", "prompt", "dispatch")
 
 
 @pytest.mark.parametrize(
@@ -32,15 +36,40 @@ print("\\nIMPORTED=" + ",".join(heavy), file=sys.stderr)
         ["runs", "list", "--format", "json"],
         ["memory", "list", "--format", "json"],
         ["handoffs", "parse", "agents-shared/team-protocol.md", "--format", "json"],
+        # The prompt templates render through agentctl.templating, without jinja2 (issue #10).
+        ["prompt", "db-architect", "--task", "add an index to the users table"],
+        ["prompt", "db-architect", "--task", "add an index", "--format", "json"],
+        ["dispatch", "db-architect", "add an index to the users table", "--dry-run"],
+        ["dispatch", "db-architect", "add an index", "--dry-run", "--show-prompt", "--format", "json"],
     ],
 )
 def test_read_only_commands_do_not_import_heavy_packages(args: list[str]) -> None:
-    needs_team = args[0] in ("list", "show", "graph", "route", "memory") or args == ["validate", "--format", "json"]
+    needs_team = args[0] in TEAM_COMMANDS or args == ["validate", "--format", "json"]
     if needs_team and not (REPO / "agents" / "db-architect.md").is_file():
         pytest.skip("the team's agents are not in this checkout")
     result = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=REPO, capture_output=True, text=True, timeout=60)
+    if args[0] in ("prompt", "dispatch"):  # it rendered the prompts, not stopped before them
+        assert "EXIT=0 " in result.stderr, result.stderr
     imported = result.stderr.rsplit("IMPORTED=", 1)[1].strip()
     assert imported == "", f"{args} imported {imported}"
+
+
+def test_a_team_template_outside_the_fast_path_still_renders_through_jinja2(tmp_path: Path) -> None:
+    """The other side of the check above: a template the fast path does not read (a filter it does
+    not have) is rendered by Jinja2, imported for it."""
+    if not (REPO / "agents" / "db-architect.md").is_file():
+        pytest.skip("the team's agents are not in this checkout")
+    for folder in ("agents", "agents-shared", "agents-memory"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "task.md.j2").write_text("Task for {{ agent.name | upper }}: {{ task | trim }}\n")
+    args = ["prompt", "db-architect", "--task", " add an index ", "--part", "user"]
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert "EXIT=0 " in result.stderr, result.stderr
+    assert result.stdout == "Task for DB-ARCHITECT: add an index\n"
+    assert result.stderr.rsplit("IMPORTED=", 1)[1].strip() == "jinja2"
 
 
 def test_python_dash_m_runs_the_cli() -> None:

@@ -25,6 +25,7 @@ from agentctl.cli.common import (
 from agentctl.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
+    from agentctl.config import Settings
     from agentctl.prompts import HandoffResult, Prompt, PromptBuilder
     from agentctl.spec import AgentFile
     from agentctl.team import Team
@@ -88,11 +89,18 @@ def prompt_command(
         else:
             extra = None if context is None else bounded_text(context, "--context")
             prompt, mode = builder.fresh(target, text, today, extra), "fresh"
+    if output is DataFormat.json:
+        write_json(_api_request(prompt, target.name or agent, mode, _model(settings, target), part))
+    else:
+        _print(prompt, mode, part)
+    return ExitCode.OK
+
+
+def _model(settings: Settings, target: AgentFile) -> str:
+    """The model id dispatch would call; only JSON shows it (the lookup costs text output 3 ms)."""
     from agentctl.providers.models import ModelMap  # not dispatch's: that imports asyncio and the engine
 
-    model = ModelMap.build(settings.models).resolve(target.spec.model)
-    _print(prompt, target.name or agent, mode, model, part, output)
-    return ExitCode.OK
+    return ModelMap.build(settings.models).resolve(target.spec.model)
 
 
 def _task(task: str | None, task_file: Path | None) -> str:
@@ -142,11 +150,8 @@ def _handoff_prompt(
     return builder.handoff(target, requester.name or requester.path.stem, parent, requests[0], today)
 
 
-def _print(prompt: Prompt, agent: str, mode: str, model: str, part: Part, output: DataFormat) -> None:
+def _print(prompt: Prompt, mode: str, part: Part) -> None:
     current = environment.current()
-    if output is DataFormat.json:
-        write_json(_api_request(prompt, agent, mode, model, part))
-        return
     if part is Part.system:
         current.out("\n".join(block.text.rstrip() + "\n" for block in prompt.system))
     elif part is Part.user:
