@@ -255,7 +255,7 @@ def split_tools(entries: list[str]) -> list[str]:
     return tools
 
 
-_SEPARATORS = re.compile("[, ]")
+_SEPARATORS = LazyPattern("[, ]")
 
 
 def tool_list(value: Any, present: bool) -> list[str] | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentctl import handoff
+from agentctl import escalation
 from agentctl.records import field, record
 from agentctl.team import Team, normalise_name
 
@@ -38,7 +38,7 @@ def build_graph(team: Team) -> TeamGraph:
     for agent in team.agents:
         if not agent.name:
             continue
-        for target in [*handoff.escalation_targets(agent.text), *handoff.handoff_targets(agent.text)]:
+        for target in [*escalation.escalation_targets(agent.text), *escalation.handoff_targets(agent.text)]:
             resolved = lookup.get(normalise_name(target.name))
             if resolved is None:
                 unresolved.append((agent.name, target.name, target.line))

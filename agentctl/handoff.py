@@ -46,20 +46,18 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from agentctl.escalation import ARROW, closing_stripped, is_placeholder
 from agentctl.lazyre import LazyPattern
 from agentctl.records import field, record
 
 if TYPE_CHECKING:
     from agentctl.team import Team
 
-# "->", "-->", "--->", "—>", "–>", "→", "⟶": models write all of them.
-_ARROW = r"(?:-{1,3}>|[—–]{1,2}>|→|⟶)"
 # Every pattern here reads model output or file content, so each runs in linear time: no two
 # quantifiers next to each other can share a character (possessive `*+` where they would), and a
-# heading's closing `#`s and spaces are stripped in Python (`_closing_stripped`) rather than by a
-# lazy group before `[ \t]*#*[ \t]*$`, which backtracks cubically on a line of spaces.
-_TARGET_HEADING = LazyPattern(rf"^(#{{2,4}})[ \t]*+{_ARROW}[ \t]*+(.*)$", re.M)
-_REQUEST_HEADING = LazyPattern(rf"^ {{0,3}}(#{{2,4}})[ \t]*+(?:\*\*|__)?+[ \t]*+{_ARROW}[ \t]*+(.*)$")
+# heading's closing `#`s and spaces are stripped in Python (`escalation.closing_stripped`) rather
+# than by a lazy group before `[ \t]*#*[ \t]*$`, which backtracks cubically on a line of spaces.
+_REQUEST_HEADING = LazyPattern(rf"^ {{0,3}}(#{{2,4}})[ \t]*+(?:\*\*|__)?+[ \t]*+{ARROW}[ \t]*+(.*)$")
 _TO_HEADING = LazyPattern(r"^ {0,3}(#{2,4})[ \t]++(?:\*\*|__)?+to[ \t]*+:[ \t]*+(.*)$", re.I)
 _HEADING = LazyPattern(r"^ {0,3}(#{1,6})(?:[ \t]++(.*))?$")
 _FENCE = LazyPattern(r"^[ \t]*+(`{3,}+|~{3,}+)(.*)$")
@@ -77,8 +75,6 @@ _APPLIES_WHEN = LazyPattern(r"applies[ _-]when", re.I)
 _DATED_TOPIC = LazyPattern(r"^\d{4}-\d{2}-\d{2}-|\.md$")
 _MARKUP = LazyPattern(r"[*_`:]")
 # Names in one "Escalate To" cell; the spaces around a separator are stripped from each name after.
-_NAME_SEPARATOR = LazyPattern(r",|;|\band\b|&")
-_BACKTICKED = LazyPattern(r"`([^`\s]++)`")
 
 FIELDS = {
     "task": "task",
@@ -187,41 +183,6 @@ class AgentOutput:
         }
 
 
-@record
-class NamedTarget:
-    """A team member named in an agent's text: a handoff heading or an escalation table cell."""
-
-    name: str
-    line: int
-    where: str  # "handoff heading" or "escalation table"
-
-
-def is_placeholder(name: str) -> bool:
-    return "<" in name or ">" in name or name.strip() in ("", "...", "…")
-
-
-def handoff_targets(text: str) -> list[NamedTarget]:
-    """Every `### -> Name` heading in `text`, placeholders (`<Display Name>`) left out.
-
-    Fences are not skipped here: an agent file's handoff examples live in fences, and validate
-    checks that the names they teach are on the roster.
-    """
-    targets = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        match = _TARGET_HEADING.match(line) if line.startswith("##") else None  # only headings can
-        if match is None:
-            continue
-        name = _closing_stripped(match.group(2)).strip().strip("*`").strip()
-        if not is_placeholder(name):
-            targets.append(NamedTarget(name, number, "handoff heading"))
-    return targets
-
-
-def _closing_stripped(title: str) -> str:
-    """A heading's text without its optional closing `#`s and the spaces around them."""
-    return title.rstrip(" \t\r").rstrip("#").rstrip(" \t")
-
-
 def parse_handoffs(text: str) -> list[HandoffRequest]:
     """The handoff requests of an agent's output (see `parse_output`)."""
     return parse_output(text).handoffs
@@ -292,10 +253,10 @@ def _read_doc(text: str) -> _Doc:
             continue
         heading = _HEADING.match(line)
         if heading:
-            doc.headings[index] = (len(heading.group(1)), _closing_stripped(heading.group(2) or "").strip())
+            doc.headings[index] = (len(heading.group(1)), closing_stripped(heading.group(2) or "").strip())
         arrow = _REQUEST_HEADING.match(line)
         if arrow:  # `###->X` too, which a markdown reader would not call a heading
-            doc.arrows[index] = (len(arrow.group(1)), _closing_stripped(arrow.group(2)))
+            doc.arrows[index] = (len(arrow.group(1)), closing_stripped(arrow.group(2)))
             doc.headings[index] = (len(arrow.group(1)), line.strip().lstrip("#").strip())
     doc.heading_lines = list(doc.headings)  # ascending: lines were read in order
     return doc
@@ -396,7 +357,7 @@ def _request_starts(doc: _Doc) -> list[tuple[int, int, str]]:
         for index in _headings_between(doc, section.start, section.end):
             match = None if index in doc.arrows else _TO_HEADING.match(doc.lines[index])
             if match:
-                starts.append((index, len(match.group(1)), _closing_stripped(match.group(2))))
+                starts.append((index, len(match.group(1)), closing_stripped(match.group(2))))
     return sorted(starts)
 
 
@@ -666,89 +627,3 @@ def _answer(doc: _Doc) -> str:
     while spans and kept and kept[-1].strip() in ("", "---", "***", "___"):
         kept.pop()  # the rule that separated the answer from the cut sections
     return "\n".join(kept).rstrip()
-
-
-# --- escalation tables and First Step --------------------------------------------------------------------
-
-
-def escalation_targets(text: str, heading: str = "Escalation") -> list[NamedTarget]:
-    """The names in the "Escalate To" column of the tables under the `# Escalation` section."""
-    section = _section(text, heading)
-    if section is None:
-        return []
-    start_line, body = section
-    targets: list[NamedTarget] = []
-    column: int | None = None
-    for offset, line in enumerate(body.split("\n")):
-        cells = _cells(line)
-        if not cells:
-            column = None
-            continue
-        lowered = [cell.lower() for cell in cells]
-        if "escalate to" in lowered:
-            column = lowered.index("escalate to")
-            continue
-        if column is None or set(line.replace("|", "").strip()) <= set("-: "):
-            continue
-        if column < len(cells):
-            for name in _NAME_SEPARATOR.split(cells[column]):  # "ML/AI Engineer" is one name
-                name = name.strip().strip("*`").strip()
-                if name and not is_placeholder(name):
-                    targets.append(NamedTarget(name, start_line + offset, "escalation table"))
-    return targets
-
-
-def _section(text: str, heading: str) -> tuple[int, str] | None:
-    """(first line number, text) of the `# heading` section, up to the next heading of its level.
-
-    A top-level `# Escalation` wins over a same-named subsection elsewhere (e.g. in a runbook). Only
-    lines that start with `#` are looked at: the whole text is never searched by a pattern."""
-    lines = text.split("\n")
-    titled = _SECTION_TITLE.get(heading)
-    if titled is None:
-        titled = _SECTION_TITLE[heading] = re.compile(rf"(#{{1,2}})\s+{re.escape(heading)}\b")
-    found = [
-        (len(match.group(1)), index)
-        for index, line in enumerate(lines)
-        if line[:1] == "#" and (match := titled.match(line))
-    ]
-    if not found:
-        return None
-    level, start = min(found)  # a level-1 heading first, then the first level-2 one
-    end = next(
-        (index for index in range(start + 1, len(lines)) if _heading_level(lines[index]) in range(1, level + 1)),
-        len(lines),
-    )
-    return start + 2, "\n".join(lines[start + 1 : end])
-
-
-_SECTION_TITLE: dict[str, re.Pattern[str]] = {}
-
-
-def _heading_level(line: str) -> int:
-    """The level of a `#` heading line (`## x` is 2), 0 for any other line."""
-    if line[:1] != "#":
-        return 0
-    level = len(line) - len(line.lstrip("#"))
-    return level if line[level : level + 1] in (" ", "\t", "\r", "") else 0
-
-
-def _cells(line: str) -> list[str]:
-    stripped = line.strip()
-    if not stripped.startswith("|"):
-        return []
-    return [cell.strip() for cell in stripped.strip("|").split("|")]
-
-
-def first_step_paths(text: str) -> list[tuple[str, int]]:
-    """Backticked paths (with a `/`) that the `# First Step` section tells the agent to read."""
-    section = _section(text, "First Step")
-    if section is None:
-        return []
-    start_line, body = section
-    found = []
-    for offset, line in enumerate(body.split("\n")):
-        for token in _BACKTICKED.findall(line):
-            if "/" in token and not token.startswith(("http://", "https://")):
-                found.append((token, start_line + offset))
-    return found

@@ -39,6 +39,7 @@ from agentctl import bounds
 from agentctl.config import Settings
 from agentctl.errors import AgentctlError, ExitCode, UnknownAgentError, UsageError
 from agentctl.fsutil import atomic_create_text, read_bounded, remove_stale_temporaries
+from agentctl.lazyre import LazyPattern
 from agentctl.records import field, record
 
 if TYPE_CHECKING:
@@ -48,18 +49,18 @@ MIN_LINES, MAX_LINES = 5, 15
 MAX_SLUG_LENGTH = 60
 # An agent folder's name: what `_folder_for` creates. Well under the 255 bytes of a file name, so that
 # `agents-memory/<name>` can always be made (a 300-character agent name is valid for Claude Code).
-FOLDER_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
+FOLDER_NAME = LazyPattern(r"[a-z0-9][a-z0-9-]{0,99}")
 # The segments of a slug are split by "-", so the lazy repetition has one way to match: linear.
-NOTE_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*?)(?:-(\d+))?\.md")
+NOTE_NAME = LazyPattern(r"(\d{4})-(\d{2})-(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*?)(?:-(\d+))?\.md")
 # The leading part stays on one line (`[^\w\n]*`): a `\W*` that crossed newlines made every blank line
 # a new start of the same scan, quadratic in a note of blank lines. The rest always matches at once.
-_APPLIES = re.compile(r"^[^\w\n]*applies[ _-]when\W*(.*)$", re.I | re.M)
-_INSIGHT = re.compile(r"^##[ \t]*Insight[ \t]*:\s*(.*)$", re.I | re.M)
-_TITLE = re.compile(r"^#[ \t]+(.+)$", re.M)
-_WORD = re.compile(r"[a-z0-9]+")  # `transcription_words` is found by "words" too
+_APPLIES = LazyPattern(r"^[^\w\n]*applies[ _-]when\W*(.*)$", re.I | re.M)
+_INSIGHT = LazyPattern(r"^##[ \t]*Insight[ \t]*:\s*(.*)$", re.I | re.M)
+_TITLE = LazyPattern(r"^#[ \t]+(.+)$", re.M)
+_WORD = LazyPattern(r"[a-z0-9]+")  # `transcription_words` is found by "words" too
 # Line breaks (\n, \r, \v, \f, \x1c-\x1e, NEL, U+2028, U+2029) and every other control character:
 # in a note's one-line fields they would start a new line that reads as another field.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL = LazyPattern(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 # fmt: off
 STOPWORDS = frozenset((
@@ -779,7 +780,7 @@ def _newest_first(entry: MemoryEntry) -> tuple[int, str]:
     return -(entry.date.toordinal() if entry.date else 0), entry.file
 
 
-_B_HEADER = re.compile(r"^##\s*(Insight|Domain|Source|Applies when)\s*:\s*(.*)$", re.I)
+_B_HEADER = LazyPattern(r"^##\s*(Insight|Domain|Source|Applies when)\s*:\s*(.*)$", re.I)
 
 
 def note_fields(topic: str, text: str) -> dict[str, str]:
@@ -839,7 +840,7 @@ def render_note(
 
 # --- staleness -----------------------------------------------------------------------------------------
 
-_PATH_MENTION = re.compile(r"`([^`\s]+)`|(?<![\w/.-])((?:[\w.-]+/)+[\w.-]+\.\w+)")
+_PATH_MENTION = LazyPattern(r"`([^`\s]+)`|(?<![\w/.-])((?:[\w.-]+/)+[\w.-]+\.\w+)")
 
 
 def mentioned_paths(text: str) -> list[str]:

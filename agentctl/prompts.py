@@ -301,7 +301,7 @@ class PromptBuilder:
 
     def _project_notes(self, agent: AgentFile) -> list[dict[str, str]]:
         """CLAUDE.md at the root and any CLAUDE.md the agent's First Step names, that exist."""
-        from agentctl.handoff import first_step_paths
+        from agentctl.escalation import first_step_paths
 
         root = self.settings.root
         candidates = [root / PROJECT_NOTE_NAME, root / ".claude" / PROJECT_NOTE_NAME]

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import re
 from functools import cache
 from pathlib import Path
 
+from agentctl.lazyre import LazyPattern
 from agentctl.records import record
 
 
@@ -53,7 +53,7 @@ def claude_code() -> ClaudeCodeFacts:
     )
 
 
-_MODEL_LITERAL = re.compile(r'"(claude-[a-z0-9.\-]+)"')
+_MODEL_LITERAL = LazyPattern(r'"(claude-[a-z0-9.\-]+)"')
 
 
 @cache

@@ -348,7 +348,7 @@ _TASK_FIELD = LazyPattern(r"^[\s*_-]*task[\s*_]*:[\s*_]*(.+)$", re.I)
 
 
 def _requests(agent: AgentFile) -> list[_Request]:
-    from agentctl import handoff
+    from agentctl import escalation
 
     lines = agent.lines or agent.text.split("\n")
     found = []
@@ -359,27 +359,27 @@ def _requests(agent: AgentFile) -> list[_Request]:
             signal = " . ".join(cell.strip() for cell in cells if cell.strip().strip("*` ") != name)
             found.append(_Request(name, signal, "escalation", range(line - 1, line)))
     for number in _heading_lines(agent.text, ("->", "→")):
-        for heading in handoff.handoff_targets(lines[number]):
+        for heading in escalation.handoff_targets(lines[number]):
             end = number + 1
             while end < len(lines) and lines[end].strip() and not lines[end].startswith(("```", "#")):
                 end += 1
             tasks = [match.group(1) for line in lines[number + 1 : end] if (match := _TASK_FIELD.match(line))]
-            if tasks and not handoff.is_placeholder(tasks[0]):
+            if tasks and not escalation.is_placeholder(tasks[0]):
                 found.append(_Request(heading.name, tasks[0], "handoff", range(number, end)))
     return found
 
 
 def _escalation_rows(text: str) -> list[tuple[str, int]]:
-    """(name, line) of handoff.escalation_targets, read from the first heading that names escalation on.
+    """(name, line) of escalation.escalation_targets, read from the first heading that names escalation on.
 
     The parser scans the whole text with a regular expression; skipping to the section with
     str.find first saves most of that (a read-only command's start-up budget is tight).
     """
-    from agentctl import handoff
+    from agentctl import escalation
 
     for line_start in _marked_heading_starts(text, ("Escalation",)):
         offset = text.count("\n", 0, line_start)
-        return [(target.name, target.line + offset) for target in handoff.escalation_targets(text[line_start:])]
+        return [(target.name, target.line + offset) for target in escalation.escalation_targets(text[line_start:])]
     return []
 
 

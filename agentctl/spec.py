@@ -265,7 +265,7 @@ def _entries_from_yaml(text: str, parsed: ccyaml.YamlResult) -> list[AuthorEntry
 
 # Patterns over file content run in linear time: anchored (a search tries one place), and no two
 # adjacent quantifiers can take the same character (possessive where they could).
-_PLACEHOLDER = re.compile(r"^[^:]*+:[ \t]++(\{\{.*\}\})[ \t]*+")
+_PLACEHOLDER = LazyPattern(r"^[^:]*+:[ \t]++(\{\{.*\}\})[ \t]*+")
 
 
 def placeholder(source: str) -> str | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from agentctl.config import Settings
 from agentctl.errors import UnknownAgentError, UsageError
+from agentctl.lazyre import LazyPattern
 from agentctl.records import field, record
 from agentctl.spec import AgentFile, load_agent_file
 from agentctl.walk import markdown_files
@@ -108,7 +109,7 @@ def read_roster(path: Path) -> list[RosterEntry]:
 # A table's separator row, `|---|:---:|`. The protocol is outside text: every quantifier here is
 # possessive, as no two adjacent ones can share a character (`\s*` around an optional `|` before
 # `\s*$` would try every split of a run of spaces).
-_SEPARATOR = re.compile(r"^\|?+\s*+:?+-{3,}+:?+\s*+(?:\|\s*+:?+-{3,}+:?+\s*+)*+\|?+\s*+$")
+_SEPARATOR = LazyPattern(r"^\|?+\s*+:?+-{3,}+:?+\s*+(?:\|\s*+:?+-{3,}+:?+\s*+)*+\|?+\s*+$")
 
 
 def parse_roster(text: str) -> list[RosterEntry]:
@@ -167,9 +168,9 @@ def project_paths(protocol_text: str) -> list[str]:
     return prefixes
 
 
-_PATHS_HEADING = re.compile(r"^#{1,3}\s++Paths\b.*$", re.M)
-_SECTION_HEADING = re.compile(r"^#{1,3}\s", re.M)
+_PATHS_HEADING = LazyPattern(r"^#{1,3}\s++Paths\b.*$", re.M)
+_SECTION_HEADING = LazyPattern(r"^#{1,3}\s", re.M)
 # Items of a section: split at blank lines (every line break of the blank run, possessively) and
 # before list items.
-_ITEM_BREAK = re.compile(r"\n(?:[^\S\n]*+\n)++|\n(?=\s*+(?:\d++\.|[-*])\s)")
-_BACKTICKED = re.compile(r"`([^`\s]++)`")
+_ITEM_BREAK = LazyPattern(r"\n(?:[^\S\n]*+\n)++|\n(?=\s*+(?:\d++\.|[-*])\s)")
+_BACKTICKED = LazyPattern(r"`([^`\s]++)`")

@@ -11,15 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentctl.config import load_settings
-from agentctl.handoff import (
-    escalation_targets,
-    first_step_paths,
-    handoff_targets,
-    is_placeholder,
-    parse_handoffs,
-    parse_output,
-    resolve_targets,
-)
+from agentctl.escalation import escalation_targets, first_step_paths, handoff_targets, is_placeholder
+from agentctl.handoff import parse_handoffs, parse_output, resolve_targets
 from agentctl.team import Team, load_team
 from tests.conftest import REPO
 from tests.test_property import MANGLERS

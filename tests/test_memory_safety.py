@@ -18,6 +18,7 @@ import pytest
 from agentctl import bounds, memory
 from agentctl.config import load_settings
 from agentctl.errors import UnknownAgentError, UsageError
+from agentctl.lazyre import LazyPattern
 from agentctl.memory import MemoryStore, MemoryStoreError, parse_entry, prune_cutoff, query_terms
 from tests.conftest import REPO, RunCli, git
 
@@ -69,7 +70,11 @@ HOSTILE_TEXTS = {
     "dots after a slash": "a/" + "a." * (SIZE // 2) + "!",
     "headers of spaces": ("##" + " " * 50 + "\n") * (SIZE // 53),
 }
-PATTERNS = {name: value for name, value in vars(memory).items() if isinstance(value, re.Pattern)}
+PATTERNS = {
+    name: value.compiled() if isinstance(value, LazyPattern) else value
+    for name, value in vars(memory).items()
+    if isinstance(value, re.Pattern | LazyPattern)
+}
 
 
 # The old `applies when` pattern took 10 s on 16 KB of blank lines, minutes on this. "signal": the regex

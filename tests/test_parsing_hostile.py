@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from agentctl import bounds, ccyaml, handoff
+from agentctl import bounds, ccyaml, escalation, handoff
 from agentctl.lazyre import LazyPattern
 from agentctl.spec import author_entries, parse_agent_text
 from tests.conftest import REPO, RunCli
@@ -150,8 +150,8 @@ def test_long_runs_in_field_lines_targets_and_tables_are_read_as_before() -> Non
     assert request.task == "do it"
     assert handoff._clean_target(f"DB Architect{spaces}(db-architect)") == ("DB Architect", ["db-architect"])
     table = f"# Escalation\n| Situation | Escalate To |\n|---|---|\n| x | A{spaces}and{spaces}B |\n"
-    assert [target.name for target in handoff.escalation_targets(table)] == ["A", "B"]
-    assert [target.name for target in handoff.handoff_targets(f"text\n### -> Reviewer{spaces}###\n")] == ["Reviewer"]
+    assert [target.name for target in escalation.escalation_targets(table)] == ["A", "B"]
+    assert [target.name for target in escalation.handoff_targets(f"text\n### -> Reviewer{spaces}###\n")] == ["Reviewer"]
 
 
 # --- YAML budgets ----------------------------------------------------------------------------------------

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
+from agentctl.lazyre import LazyPattern
 from agentctl.spec import AgentFile
 from agentctl.textlines import LineCounter
 from agentctl.validate.model import Diagnostic
@@ -12,7 +12,7 @@ from agentctl.validate.positions import key_position
 from agentctl.validate.rules import finding
 
 DESCRIPTION_BUDGET = 1024
-_TODO = re.compile(r"\b(TODO|FIXME|XXX)\b")
+_TODO = LazyPattern(r"\b(TODO|FIXME|XXX)\b")
 
 
 def check_description_cost(agent: AgentFile) -> Iterator[Diagnostic]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
 from agentctl.config import Settings
 from agentctl.errors import UsageError
+from agentctl.lazyre import LazyPattern
 from agentctl.records import record
 from agentctl.validate.model import FileKind
 from agentctl.walk import markdown_files, real_path
@@ -16,7 +16,7 @@ from agentctl.walk import markdown_files, real_path
 DOCUMENT_STEMS = frozenset(
     {"readme", "changelog", "contributing", "license", "claude", "agents", "code_of_conduct", "security", "history"}
 )
-_DATED_NOTE = re.compile(r"\d{4}-\d{2}-\d{2}-.+\.md")
+_DATED_NOTE = LazyPattern(r"\d{4}-\d{2}-\d{2}-.+\.md")
 
 
 @record

@@ -9,12 +9,13 @@ from functools import cache
 from typing import Any
 
 from agentctl import reference
+from agentctl.lazyre import LazyPattern
 from agentctl.spec import KNOWN_FIELDS, AgentFile
 from agentctl.validate.model import Diagnostic
 from agentctl.validate.positions import key_position, value_position
 from agentctl.validate.rules import SUGGESTIONS_PER_FILE, finding
 
-_NAME_STYLE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+_NAME_STYLE = LazyPattern(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 
 
 def check_unknown_keys(agent: AgentFile) -> Iterator[Diagnostic]:

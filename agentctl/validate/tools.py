@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterator
 from functools import cache
 
 from agentctl import reference
+from agentctl.lazyre import LazyPattern
 from agentctl.spec import AgentFile
 from agentctl.validate.model import Diagnostic
 from agentctl.validate.positions import file_line, key_position
 from agentctl.validate.rules import SUGGESTIONS_PER_FILE, finding
 
-_AGENT_LIKE = re.compile(r"^[a-z][a-z0-9]*+(?:-[a-z0-9]++)++")  # anchored: a search stays linear too
+_AGENT_LIKE = LazyPattern(r"^[a-z][a-z0-9]*+(?:-[a-z0-9]++)++")  # anchored: a search stays linear too
 
 
 def check_tools(agent: AgentFile) -> Iterator[Diagnostic]:
@@ -151,7 +151,7 @@ class _ToolPlaces:
 
 _ENTRY_LINES = 60  # an entry's lines looked at for its tools
 # A tool as written: a run without commas or spaces, a parenthesised part whole (`Bash(git add:*)`).
-_WRITTEN_TOOL = re.compile(r"(?:[^\s,()]++|\([^()]*+\))++")
+_WRITTEN_TOOL = LazyPattern(r"(?:[^\s,()]++|\([^()]*+\))++")
 _QUOTES_AND_BRACKETS = "\"'[]"
 
 
@@ -167,7 +167,7 @@ def is_mcp_tool_name(name: str) -> bool:
     return 0 < split < rest.index("*")
 
 
-_MCP_CHARACTERS = re.compile(r"[A-Za-z0-9_.*-]++")
+_MCP_CHARACTERS = LazyPattern(r"[A-Za-z0-9_.*-]++")
 
 
 CHECKS = (check_tools,)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from agentctl import handoff
+from agentctl import escalation
 from agentctl.config import Settings
 from agentctl.spec import AgentFile
 from agentctl.team import RosterEntry, normalise_name, parse_roster, project_paths, read_protocol
@@ -105,7 +105,7 @@ def _check_roster(
 
 
 def _check_targets(report: FileReport, text: str, known: set[str]) -> None:
-    for target in [*handoff.escalation_targets(text), *handoff.handoff_targets(text)]:
+    for target in [*escalation.escalation_targets(text), *escalation.handoff_targets(text)]:
         if normalise_name(target.name) not in known:
             report.diagnostics.append(
                 finding(
@@ -119,7 +119,7 @@ def _check_targets(report: FileReport, text: str, known: set[str]) -> None:
 
 
 def _check_first_step(report: FileReport, agent: AgentFile, settings: Settings, prefixes: list[str]) -> None:
-    for path, line in handoff.first_step_paths(agent.text):
+    for path, line in escalation.first_step_paths(agent.text):
         if any(path.startswith(prefix) for prefix in prefixes if prefix):
             continue  # the project's, not the team's
         if _team_path_exists(path, agent, settings):

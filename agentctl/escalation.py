@@ -1,0 +1,138 @@
+"""What an agent file says about its team: escalation tables, `### -> Name` headings, First Step paths.
+
+validate (wiring rules), graph, route and the prompt builder read these from every agent file of a
+team, so this module is small and cheap to import; handoff.py, which reads a model's answers, builds
+on its arrow and heading helpers. Every line is looked at by str methods first: patterns run only on
+lines that start with `#` or `|`, and each is linear (possessive where a run could split two ways).
+"""
+
+from __future__ import annotations
+
+import re
+
+from agentctl.lazyre import LazyPattern
+from agentctl.records import record
+
+# "->", "-->", "--->", "—>", "–>", "→", "⟶": models and authors write all of them.
+ARROW = r"(?:-{1,3}>|[—–]{1,2}>|→|⟶)"
+_TARGET_HEADING = LazyPattern(rf"^(#{{2,4}})[ \t]*+{ARROW}[ \t]*+(.*)$", re.M)
+_NAME_SEPARATOR = LazyPattern(r",|;|\band\b|&")
+_BACKTICKED = LazyPattern(r"`([^`\s]++)`")
+
+
+@record
+class NamedTarget:
+    """A team member named in an agent's text: a handoff heading or an escalation table cell."""
+
+    name: str
+    line: int
+    where: str  # "handoff heading" or "escalation table"
+
+
+def is_placeholder(name: str) -> bool:
+    return "<" in name or ">" in name or name.strip() in ("", "...", "…")
+
+
+def handoff_targets(text: str) -> list[NamedTarget]:
+    """Every `### -> Name` heading in `text`, placeholders (`<Display Name>`) left out.
+
+    Fences are not skipped here: an agent file's handoff examples live in fences, and validate
+    checks that the names they teach are on the roster.
+    """
+    targets = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        match = _TARGET_HEADING.match(line) if line.startswith("##") else None  # only headings can
+        if match is None:
+            continue
+        name = closing_stripped(match.group(2)).strip().strip("*`").strip()
+        if not is_placeholder(name):
+            targets.append(NamedTarget(name, number, "handoff heading"))
+    return targets
+
+
+def closing_stripped(title: str) -> str:
+    """A heading's text without its optional closing `#`s and the spaces around them."""
+    return title.rstrip(" \t\r").rstrip("#").rstrip(" \t")
+
+
+def escalation_targets(text: str, heading: str = "Escalation") -> list[NamedTarget]:
+    """The names in the "Escalate To" column of the tables under the `# Escalation` section."""
+    section = _section(text, heading)
+    if section is None:
+        return []
+    start_line, body = section
+    targets: list[NamedTarget] = []
+    column: int | None = None
+    for offset, line in enumerate(body.split("\n")):
+        cells = _cells(line)
+        if not cells:
+            column = None
+            continue
+        lowered = [cell.lower() for cell in cells]
+        if "escalate to" in lowered:
+            column = lowered.index("escalate to")
+            continue
+        if column is None or set(line.replace("|", "").strip()) <= set("-: "):
+            continue
+        if column < len(cells):
+            for name in _NAME_SEPARATOR.split(cells[column]):  # "ML/AI Engineer" is one name
+                name = name.strip().strip("*`").strip()
+                if name and not is_placeholder(name):
+                    targets.append(NamedTarget(name, start_line + offset, "escalation table"))
+    return targets
+
+
+def _section(text: str, heading: str) -> tuple[int, str] | None:
+    """(first line number, text) of the `# heading` section, up to the next heading of its level.
+
+    A top-level `# Escalation` wins over a same-named subsection elsewhere (e.g. in a runbook). Only
+    lines that start with `#` are looked at: the whole text is never searched by a pattern."""
+    lines = text.split("\n")
+    titled = _SECTION_TITLE.get(heading)
+    if titled is None:
+        titled = _SECTION_TITLE[heading] = re.compile(rf"(#{{1,2}})\s+{re.escape(heading)}\b")
+    found = [
+        (len(match.group(1)), index)
+        for index, line in enumerate(lines)
+        if line[:1] == "#" and (match := titled.match(line))
+    ]
+    if not found:
+        return None
+    level, start = min(found)  # a level-1 heading first, then the first level-2 one
+    end = next(
+        (index for index in range(start + 1, len(lines)) if _heading_level(lines[index]) in range(1, level + 1)),
+        len(lines),
+    )
+    return start + 2, "\n".join(lines[start + 1 : end])
+
+
+_SECTION_TITLE: dict[str, re.Pattern[str]] = {}
+
+
+def _heading_level(line: str) -> int:
+    """The level of a `#` heading line (`## x` is 2), 0 for any other line."""
+    if line[:1] != "#":
+        return 0
+    level = len(line) - len(line.lstrip("#"))
+    return level if line[level : level + 1] in (" ", "\t", "\r", "") else 0
+
+
+def _cells(line: str) -> list[str]:
+    stripped = line.strip()
+    if not stripped.startswith("|"):
+        return []
+    return [cell.strip() for cell in stripped.strip("|").split("|")]
+
+
+def first_step_paths(text: str) -> list[tuple[str, int]]:
+    """Backticked paths (with a `/`) that the `# First Step` section tells the agent to read."""
+    section = _section(text, "First Step")
+    if section is None:
+        return []
+    start_line, body = section
+    found = []
+    for offset, line in enumerate(body.split("\n")):
+        for token in _BACKTICKED.findall(line):
+            if "/" in token and not token.startswith(("http://", "https://")):
+                found.append((token, start_line + offset))
+    return found
