@@ -4,8 +4,6 @@ Prints what dispatch would send an agent, for orchestrators that run the agents 
 `--format json` gives the Messages API's `system` and `messages`, ready to send.
 """
 
-from __future__ import annotations
-
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -96,7 +94,7 @@ def prompt_command(
     return ExitCode.OK
 
 
-def _model(settings: Settings, target: AgentFile) -> str:
+def _model(settings: "Settings", target: "AgentFile") -> str:
     """The model id dispatch would call; only JSON shows it (the lookup costs text output 3 ms)."""
     from agentctl.providers.models import ModelMap  # not dispatch's: that imports asyncio and the engine
 
@@ -116,7 +114,7 @@ def _today() -> str:
     return dt.date.today().isoformat()
 
 
-def _results(team: Team, previous: str, pairs: list[str]) -> list[HandoffResult]:
+def _results(team: "Team", previous: str, pairs: list[str]) -> "list[HandoffResult]":
     """Each AGENT=FILE as a handoff result, its task taken from the previous answer's request."""
     from agentctl.handoff import parse_output, resolve_targets
     from agentctl.prompts import HandoffResult
@@ -136,8 +134,14 @@ def _results(team: Team, previous: str, pairs: list[str]) -> list[HandoffResult]
 
 
 def _handoff_prompt(
-    builder: PromptBuilder, team: Team, target: AgentFile, path: Path, requester: AgentFile, parent: str, today: str
-) -> Prompt:
+    builder: "PromptBuilder",
+    team: "Team",
+    target: "AgentFile",
+    path: Path,
+    requester: "AgentFile",
+    parent: str,
+    today: str,
+) -> "Prompt":
     from agentctl.handoff import parse_output, resolve_targets
 
     text = read_input(str(path))
@@ -150,7 +154,7 @@ def _handoff_prompt(
     return builder.handoff(target, requester.name or requester.path.stem, parent, requests[0], today)
 
 
-def _print(prompt: Prompt, mode: str, part: Part) -> None:
+def _print(prompt: "Prompt", mode: str, part: Part) -> None:
     current = environment.current()
     if part is Part.system:
         current.out("\n".join(block.text.rstrip() + "\n" for block in prompt.system))
@@ -163,7 +167,7 @@ def _print(prompt: Prompt, mode: str, part: Part) -> None:
         current.out(f"=== user turn ({mode}) ===\n{prompt.user}")
 
 
-def _api_request(prompt: Prompt, agent: str, mode: str, model: str, part: Part) -> dict[str, Any]:
+def _api_request(prompt: "Prompt", agent: str, mode: str, model: str, part: Part) -> dict[str, Any]:
     system: list[dict[str, Any]] = []
     for block in prompt.system:
         entry: dict[str, Any] = {"type": "text", "text": block.text}
