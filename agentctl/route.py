@@ -502,7 +502,15 @@ class _Text:
 
     @classmethod
     def load(cls, data: tuple[dict[bytes, int], dict[tuple[bytes, bytes], int], int]) -> _Text:
-        return cls(Counter(data[0]), Counter(data[1]), data[2])
+        return cls(_counter(data[0]), _counter(data[1]), data[2])
+
+
+def _counter(counts: dict[Any, int]) -> Counter[Any]:
+    """A Counter of a plain dict, filled by dict.update in C: Counter(mapping) first asks whether it
+    is a Mapping (an ABC check) and goes through Python, 6 us a text, a thousand texts a team."""
+    counter: Counter[Any] = Counter()
+    dict.update(counter, counts)
+    return counter
 
 
 class _Doc:
