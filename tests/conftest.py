@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,6 +22,18 @@ FIXTURES = REPO / "tests" / "fixtures"
 CLAUDE_CODE_FIXTURES = FIXTURES / "claude_code"
 SHARED = REPO.parent / "shared"  # beside a developer's or CI's checkout, never in a user's clone
 CORPUS = SHARED / "corpus"
+
+
+TEAM_FOLDERS = ("agents", "agents-shared", "agents-memory")
+
+
+def copy_shipped_team(destination: Path, folders: tuple[str, ...] = TEAM_FOLDERS) -> Path:
+    """A copy of the team this repository ships (or the given folders of it) at `destination`."""
+    if not (REPO / "agents" / "db-architect.md").is_file():
+        pytest.skip("the team's agents are not in this checkout")
+    for folder in folders:
+        shutil.copytree(REPO / folder, destination / folder, dirs_exist_ok=True)
+    return destination
 
 
 def needs_corpus() -> pytest.MarkDecorator:

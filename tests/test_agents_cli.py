@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from tests.conftest import REPO, RunCli, agent_text, make_team
+from tests.conftest import RunCli, agent_text, copy_shipped_team, make_team
 
 PROTOCOL = """# Team protocol
 
@@ -74,9 +73,7 @@ def test_show_unknown_agent_suggests_names(tmp_path: Path, cli: RunCli) -> None:
 
 def test_list_fits_an_80_column_terminal(tmp_path: Path, cli: RunCli) -> None:
     """At 80 columns every agent is one line, its name whole: the description is cut, tools dropped."""
-    root = tmp_path / "shipped"
-    for folder in ("agents", "agents-shared", "agents-memory"):
-        shutil.copytree(REPO / folder, root / folder)
+    root = copy_shipped_team(tmp_path / "shipped")
     result = cli("list", cwd=root, tty=True, env={"COLUMNS": "80"})
     lines = result.stdout.splitlines()
     assert result.exit_code == 0 and len(lines) == 16 + 2  # header, 16 agents, the count

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from agentctl.cli.exits import COMMANDS
-from tests.conftest import REPO, RunCli
+from tests.conftest import TEAM_FOLDERS, RunCli, copy_shipped_team
 
 SCRIPT = 'orchestrator:\n  - text: "Planned."\n'
 ANSWER = "Done.\n\n## Handoff Requests\n\n### -> DB Architect\n**Task:** add an index\n"
@@ -49,9 +48,7 @@ CASES: dict[str, tuple[list[str], list[str], int]] = {
 
 @pytest.fixture
 def shipped(tmp_path: Path) -> Path:
-    root = tmp_path / "team"
-    for folder in ("agents", "agents-shared", "agents-memory", "templates"):
-        shutil.copytree(REPO / folder, root / folder)
+    root = copy_shipped_team(tmp_path / "team", (*TEAM_FOLDERS, "templates"))
     (root / "script.yaml").write_text(SCRIPT)
     (root / "answer.md").write_text(ANSWER)
     (root / "note.md").write_text("One line of insight.\nA second line.\n")

@@ -14,7 +14,7 @@ import pytest
 from agentctl.config import load_settings
 from agentctl.errors import AgentctlError
 from agentctl.memory import MemoryStore, mentioned_paths, parse_entry, slugify, staleness
-from tests.conftest import REPO, RunCli, git
+from tests.conftest import REPO, RunCli, copy_shipped_team, git
 
 TODAY = dt.date(2026, 11, 21)
 BODY = "The words table has no media_id column.\nIndex (transcription_id, start_ms) instead.\nMeasured p95: 1,420 ms to 38 ms."
@@ -22,9 +22,7 @@ BODY = "The words table has no media_id column.\nIndex (transcription_id, start_
 
 @pytest.fixture
 def team(tmp_path: Path) -> Path:
-    for folder in ("agents", "agents-shared", "agents-memory"):
-        shutil.copytree(REPO / folder, tmp_path / folder)
-    return tmp_path
+    return copy_shipped_team(tmp_path)
 
 
 def store_of(root: Path) -> MemoryStore:

@@ -20,7 +20,7 @@ from agentctl.config import load_settings
 from agentctl.errors import UnknownAgentError, UsageError
 from agentctl.lazyre import LazyPattern
 from agentctl.memory import MemoryStore, MemoryStoreError, parse_entry, prune_cutoff, query_terms
-from tests.conftest import REPO, RunCli, git
+from tests.conftest import REPO, RunCli, copy_shipped_team, git
 
 TODAY = dt.date(2026, 11, 21)
 LONG_AGO = dt.datetime(2020, 1, 1, tzinfo=dt.UTC).timestamp()
@@ -30,9 +30,7 @@ NOTE = "# {topic}\n\n**Applies when:** {topic} comes up\n\nOne.\nTwo.\nThree.\n"
 
 @pytest.fixture
 def team(tmp_path: Path) -> Path:
-    for folder in ("agents", "agents-shared", "agents-memory"):
-        shutil.copytree(REPO / folder, tmp_path / folder)
-    return tmp_path
+    return copy_shipped_team(tmp_path)
 
 
 def store_of(root: Path, **environ: str) -> MemoryStore:

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, REPO, RunCli
+from tests.conftest import FIXTURES, REPO, RunCli, copy_shipped_team
 
 
 @pytest.fixture
 def team_copy(tmp_path: Path) -> Path:
-    for folder in ("agents", "agents-shared", "agents-memory"):
-        shutil.copytree(REPO / folder, tmp_path / folder)
-    return tmp_path
+    return copy_shipped_team(tmp_path)
 
 
 def test_new_agent_validates_clean_and_joins_the_roster(team_copy: Path, cli: RunCli) -> None:

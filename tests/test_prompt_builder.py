@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from agentctl.errors import UsageError
 from agentctl.memory import MemoryStore
 from agentctl.prompts import HandoffResult, PromptBuilder
 from agentctl.team import load_team
-from tests.conftest import REPO, RunCli
+from tests.conftest import RunCli, copy_shipped_team
 
 TODAY = "2026-11-22"
 
@@ -23,10 +22,7 @@ TODAY = "2026-11-22"
 @pytest.fixture
 def team_root(tmp_path: Path) -> Path:
     """A copy of the shipped team, with a project CLAUDE.md and the backend guide its agents name."""
-    if not (REPO / "agents" / "db-architect.md").is_file():
-        pytest.skip("the team's agents are not in this checkout")
-    for folder in ("agents", "agents-shared", "agents-memory"):
-        shutil.copytree(REPO / folder, tmp_path / folder)
+    copy_shipped_team(tmp_path)
     (tmp_path / "CLAUDE.md").write_text("# Project\nUse uv for Python.\n")
     (tmp_path / "cofee_backend").mkdir()
     (tmp_path / "cofee_backend" / "CLAUDE.md").write_text("# Backend\nModules: router, service, repository.\n")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, TEAM_FOLDERS, copy_shipped_team
 from tests.messages_server import MessagesServer
 
 README = (REPO / "README.md").read_text("utf-8")
@@ -94,9 +93,7 @@ COMMANDS = [*sh_commands(), *example_commands(), *inline_commands()]
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
     """A copy of what a fresh clone holds of the team and the docs, and the environment to run in."""
-    root = tmp_path_factory.mktemp("clone")
-    for folder in ("agents", "agents-shared", "agents-memory", "templates", "docs"):
-        shutil.copytree(REPO / folder, root / folder)
+    root = copy_shipped_team(tmp_path_factory.mktemp("clone"), (*TEAM_FOLDERS, "templates", "docs"))
     with MessagesServer() as server:
         environ = {
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin",

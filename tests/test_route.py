@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from agentctl.config import load_settings
 from agentctl.route import ROUTE_STOPWORDS, RouteIndex, agents_in, rank, route_team, team_index
 from agentctl.team import Team, load_team
-from tests.conftest import CORPUS, REPO, RunCli, agent_text, make_team, needs_corpus
+from tests.conftest import CORPUS, REPO, RunCli, agent_text, copy_shipped_team, make_team, needs_corpus
 
 BENCH_DATA = REPO / "bench" / "data"
 
@@ -45,11 +44,7 @@ def shipped_team() -> Team:
 
 @pytest.fixture
 def team_copy(tmp_path: Path) -> Path:
-    if not (REPO / "agents" / "db-architect.md").is_file():
-        pytest.skip("the team's agents are not in this checkout")
-    for folder in ("agents", "agents-shared"):
-        shutil.copytree(REPO / folder, tmp_path / folder)
-    return tmp_path
+    return copy_shipped_team(tmp_path, ("agents", "agents-shared"))
 
 
 def small_team(root: Path) -> Path:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, copy_shipped_team
 
 PROBE = """
 import sys
@@ -57,10 +56,7 @@ def test_read_only_commands_do_not_import_heavy_packages(args: list[str]) -> Non
 def test_a_team_template_outside_the_fast_path_still_renders_through_jinja2(tmp_path: Path) -> None:
     """The other side of the check above: a template the fast path does not read (a filter it does
     not have) is rendered by Jinja2, imported for it."""
-    if not (REPO / "agents" / "db-architect.md").is_file():
-        pytest.skip("the team's agents are not in this checkout")
-    for folder in ("agents", "agents-shared", "agents-memory"):
-        shutil.copytree(REPO / folder, tmp_path / folder)
+    copy_shipped_team(tmp_path)
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "task.md.j2").write_text("Task for {{ agent.name | upper }}: {{ task | trim }}\n")
     args = ["prompt", "db-architect", "--task", " add an index ", "--part", "user"]

@@ -8,7 +8,6 @@ must parse to None and still render as Jinja2 renders it, through agentctl.promp
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from agentctl.handoff import HandoffRequest
 from agentctl.memory import MemoryStore
 from agentctl.prompts import HandoffResult, PromptBuilder
 from agentctl.team import load_team
-from tests.conftest import REPO, agent_text, make_team
+from tests.conftest import agent_text, copy_shipped_team, make_team
 
 JINJA = prompts.environment()  # the fallback itself: sandboxed, StrictUndefined, trim and lstrip blocks
 SHIPPED = prompts.packaged_templates()
@@ -139,10 +138,7 @@ def test_shipped_templates_render_as_jinja2_renders_them(kind: str, data: st.Dat
 
 @pytest.fixture
 def team_root(tmp_path: Path) -> Path:
-    if not (REPO / "agents" / "db-architect.md").is_file():
-        pytest.skip("the team's agents are not in this checkout")
-    for folder in ("agents", "agents-shared", "agents-memory"):
-        shutil.copytree(REPO / folder, tmp_path / folder)
+    copy_shipped_team(tmp_path)
     (tmp_path / "CLAUDE.md").write_text("# Project\r\nUse uv.  \n\n")
     return tmp_path
 

@@ -20,7 +20,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -31,6 +30,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.conftest import TEAM_FOLDERS, copy_shipped_team, git
 
 REPO = Path(__file__).resolve().parents[2]
 WATCHDOG_SECONDS = 20.0  # far above any case's normal time (most take well under a second)
@@ -84,9 +85,7 @@ class Sandbox:
 
     def shipped_team(self) -> Path:
         """A copy of the team this repository ships (16 agents, protocol, memory, templates)."""
-        for folder in ("agents", "agents-shared", "agents-memory", "templates"):
-            shutil.copytree(REPO / folder, self.team / folder, dirs_exist_ok=True)
-        return self.team
+        return copy_shipped_team(self.team, (*TEAM_FOLDERS, "templates"))
 
     def write(self, relative: str, text: str | bytes) -> Path:
         path = self.team / relative
@@ -98,17 +97,7 @@ class Sandbox:
         return path
 
     def git(self, *args: str, when: str | None = None) -> None:
-        environ = {
-            "GIT_AUTHOR_NAME": "t",
-            "GIT_AUTHOR_EMAIL": "t@t",
-            "GIT_COMMITTER_NAME": "t",
-            "GIT_COMMITTER_EMAIL": "t@t",
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(self.base),
-        }
-        if when:
-            environ |= {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
-        subprocess.run(["git", *args], cwd=self.team, check=True, capture_output=True, env=environ)
+        git(self.team, *args, when=when)
 
     def commit_all(self, message: str = "team", when: str | None = None) -> None:
         if not (self.team / ".git").exists():
