@@ -36,6 +36,9 @@ class Team:
     settings: Settings
     agents: list[AgentFile]
     roster: list[RosterEntry]
+    # Normalised names -> roster agent names and -> agent files, built on the first lookup: validate
+    # resolves every escalation row and handoff heading of the team through them.
+    _names: tuple[dict[str, str], dict[str, AgentFile]] | None = field(default=None, repr=False, compare=False)
 
     def dispatchers(self) -> list[str]:
         """Agents that hold the Agent tool: work enters the team through them."""
@@ -46,18 +49,31 @@ class Team:
 
     def resolve(self, wanted: str) -> AgentFile:
         """The agent called `wanted`: its name, roster display name, or file name, any case."""
+        roster, agents = self._lookups()
         key = _normalise(wanted)
-        for entry in self.roster:
-            if key in (_normalise(entry.agent), _normalise(entry.display_name)):
-                wanted = entry.agent
-                key = _normalise(wanted)
-                break
-        for agent in self.agents:
-            if key in (_normalise(agent.name or ""), _normalise(agent.path.stem)):
-                return agent
+        if key in roster:
+            wanted = roster[key]
+            key = _normalise(wanted)
+        if key in agents:
+            return agents[key]
         raise UnknownAgentError(
             f"no agent called {wanted!r} in {self.settings.agents_dir}", hint=self._suggestion(wanted)
         )
+
+    def _lookups(self) -> tuple[dict[str, str], dict[str, AgentFile]]:
+        """The first roster row and the first agent file under each normalised name, as the
+        resolution in file and roster order finds them."""
+        if self._names is None:
+            roster: dict[str, str] = {}
+            for entry in self.roster:
+                for name in (entry.agent, entry.display_name):
+                    roster.setdefault(_normalise(name), entry.agent)
+            agents: dict[str, AgentFile] = {}
+            for agent in self.agents:
+                for name in (agent.name or "", agent.path.stem):
+                    agents.setdefault(_normalise(name), agent)
+            self._names = (roster, agents)
+        return self._names
 
     def _suggestion(self, wanted: str) -> str:
         import difflib  # only a failed lookup pays for it
@@ -69,8 +85,11 @@ class Team:
         return "`agentctl list` shows the team's agents"
 
 
+_NAME_GAPS = LazyPattern(r"[\s_-]+")
+
+
 def _normalise(name: str) -> str:
-    return re.sub(r"[\s_-]+", "-", name.strip().lower())
+    return str(_NAME_GAPS.sub("-", name.strip().lower()))
 
 
 def load_team(settings: Settings) -> Team:
