@@ -455,3 +455,21 @@ def test_arbitrary_text_never_raises(text: str) -> None:
 @given(mangled_outputs())
 def test_mangled_real_outputs_never_raise(text: str) -> None:
     assert_well_formed(text)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# " + "Escalation " * 80_000 + "\nbody\n",
+        "## Escalation\n" + "## Escalation x\n" * 50_000,
+        "# First Step\n" + "#\n" * 100_000,
+        "x" * 100_000 + "Escalation" * 20_000,
+    ],
+    ids=["markers-on-one-line", "many-level-2-titles", "many-heading-lines", "no-line-breaks"],
+)
+def test_sections_are_found_in_one_pass(text: str) -> None:
+    """Each line is looked at once, whatever the number of heading words on it (the watchdog fails a
+    quadratic search; the run takes milliseconds)."""
+    escalation_targets(text)
+    first_step_paths(text)

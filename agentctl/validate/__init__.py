@@ -60,7 +60,7 @@ def validate(
             f"no agent files in {listed}",
             hint="agent files are markdown files with `name` and `description` frontmatter",
         )
-    others = _other_team_agents(reports, settings, cwd)
+    others = [] if settings is not None and settings.agents_dir in paths else _other_team_agents(reports, settings, cwd)
     # Names are compared with the rest of the team only when every checked file is the team's
     # (pre-commit passes just the staged ones); a folder elsewhere is checked on its own.
     in_team = bool(candidates) and all(candidate.in_agents_dir for candidate in candidates)
