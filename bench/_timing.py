@@ -15,9 +15,16 @@ ENVIRONMENT = {key: value for key, value in os.environ.items() if key != "PYTHON
 
 
 def time_commands(
-    commands: dict[str, Sequence[str]], runs: int, cwd: str | None = None, warmup: int = 1
+    commands: dict[str, Sequence[str]],
+    runs: int,
+    cwd: str | None = None,
+    warmup: int = 1,
+    cpu: dict[str, list[float]] | None = None,
 ) -> dict[str, list[float]]:
-    """Run each command `runs` times, round-robin; return the wall times in seconds."""
+    """Run each command `runs` times, round-robin; return the wall times in seconds.
+
+    With `cpu`, each run's user + system CPU seconds go there too: on a shared VM whose wall times
+    swing with its neighbours (CPU steal), CPU time says the same thing with less noise."""
     for command in commands.values():
         for _ in range(warmup):
             subprocess.run(
@@ -27,10 +34,13 @@ def time_commands(
     for _ in range(runs):
         for label, command in commands.items():
             start = time.perf_counter()
-            subprocess.run(
-                command, cwd=cwd, env=ENVIRONMENT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+            process = subprocess.Popen(
+                command, cwd=cwd, env=ENVIRONMENT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
+            _, _, usage = os.wait4(process.pid, 0)
             times[label].append(time.perf_counter() - start)
+            if cpu is not None:
+                cpu.setdefault(label, []).append(usage.ru_utime + usage.ru_stime)
     return times
 
 
