@@ -389,3 +389,17 @@ def test_prune_through_the_cli_says_what_it_kept_and_why(team: Path, cli: RunCli
     assert real.stdout.replace("deleted", "would delete") == dry.stdout
     status = subprocess.run(["git", "status", "--porcelain"], cwd=team, capture_output=True, text=True).stdout
     assert {line[:2] for line in status.splitlines()} == {" D", " M"}
+
+
+@pytest.mark.parametrize("query", ["words index", "redis eviction retry timeout", " ".join(f"w{n}" for n in range(40))])
+def test_both_ways_of_counting_terms_rank_alike(team: Path, query: str) -> None:
+    """A few terms are counted by one pattern, many by word lookups: the same hits and scores."""
+    store = MemoryStore(load_settings(cwd=team))
+    entries = store.entries()
+    fast = [(hit.entry.file, hit.score, hit.terms) for hit in memory._Index(entries, query).search()]
+    original, memory.FEW_TERMS = memory.FEW_TERMS, 0
+    try:
+        lookups = [(hit.entry.file, hit.score, hit.terms) for hit in memory._Index(entries, query).search()]
+    finally:
+        memory.FEW_TERMS = original
+    assert fast == lookups
