@@ -1,6 +1,6 @@
 """Regular expressions compiled on first use.
 
-Read-only commands have a start-up budget (about 2x `import typer`); patterns that only the
+Read-only commands have a start-up budget (1.5x `import typer`); patterns that only the
 rarer paths need (frontmatter that is not YAML, examples, fallbacks) should not cost every run
 their compile time at import.
 """
