@@ -3,12 +3,18 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from agentctl.cli.exits import COMMANDS
-from tests.conftest import TEAM_FOLDERS, RunCli, copy_shipped_team
+from tests.conftest import REPO, TEAM_FOLDERS, RunCli, copy_shipped_team
 
 SCRIPT = 'orchestrator:\n  - text: "Planned."\n'
 ANSWER = "Done.\n\n## Handoff Requests\n\n### -> DB Architect\n**Task:** add an index\n"
@@ -75,3 +81,27 @@ def test_json_on_success_and_on_error(command: str, shipped: Path, cli: RunCli) 
     document = result.json()
     assert document["version"] == 1 and document["error"]["exit_code"] == code, document
     assert document["error"]["message"] and document["error"]["message"] in result.stderr
+
+
+@pytest.mark.parametrize(("signal_number", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_to_any_command_exits_with_its_code_and_json(signal_number: int, code: int, tmp_path: Path) -> None:
+    """Not only dispatch: a command waiting on its input, stopped by SIGTERM or Ctrl-C, says so and
+    prints its JSON document (typer alone would turn both into a silent 130)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agentctl", "handoffs", "parse", "-", "--format", "json"],
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    time.sleep(1.0)  # it is reading standard input, which stays open
+    process.send_signal(signal_number)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == code, stderr
+    document = json.loads(stdout)
+    assert document == {
+        "version": 1,
+        "error": {"message": document["error"]["message"], "hint": None, "exit_code": code},
+    }
+    assert document["error"]["message"] in stderr.decode()
