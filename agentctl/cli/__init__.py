@@ -228,10 +228,9 @@ def _fail(message: str, hint: str | None, code: int, json_output: bool) -> int:
     if hint:
         current.err(f"hint: {hint}")
     if json_output and not current.json_written:
-        import json
+        from agentctl.cli.common import write_json
 
-        document = {"version": 1, "error": {"message": message, "hint": hint, "exit_code": code}}
-        current.out_json(json.dumps(document, indent=2, ensure_ascii=False))
+        write_json({"error": {"message": message, "hint": hint, "exit_code": code}})
     return code
 
 

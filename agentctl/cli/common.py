@@ -133,15 +133,15 @@ def _read_bounded_input(source: str, what: str) -> bytes:
 JSON_VERSION = 1  # of every command's --format json document; keys are only ever added
 
 
-def bounded_text(text: str, what: str, limit: int | None = None) -> str:
-    """`text` (a task, a context, a query) if it is within its size limit; exit 2 otherwise.
+def bounded_text(text: str, what: str) -> str:
+    """`text` (a task, a context, a query) if it is within bounds.TASK_BYTES; exit 2 otherwise.
 
     Every parser and prompt downstream is linear, but a 50 MB task still costs memory and time for
-    nothing a model could take: the limit is bounds.TASK_BYTES unless said otherwise."""
+    nothing a model could take."""
     from agentctl import bounds
     from agentctl.errors import UsageError
 
-    limit = bounds.TASK_BYTES if limit is None else limit
+    limit = bounds.TASK_BYTES
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > limit:
         raise UsageError(

@@ -20,6 +20,7 @@ from agentctl.cli.common import (
     limit_or_top,
     parse_date,
     settings_for,
+    shorten,
     write_json,
 )
 from agentctl.errors import ExitCode, UsageError
@@ -36,11 +37,6 @@ def _store(root: Path | None) -> "MemoryStore":
     from agentctl.memory import MemoryStore
 
     return MemoryStore(settings_for(root))
-
-
-def _shorten(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
 @memory_app.command("list")
@@ -73,8 +69,8 @@ def list_command(
         [
             entry.date.isoformat() if entry.date else "?",
             entry.agent,
-            _shorten(entry.topic, 48),
-            _shorten(entry.applies_when, 48),
+            shorten(entry.topic, 48),
+            shorten(entry.applies_when, 48),
             str(entry.line_count),
             "; ".join(entry.problems + _stale_words(flags.get(entry.file))),
         ]
@@ -185,7 +181,7 @@ def search_command(
         )
         return ExitCode.OK
     rows = [
-        [f"{hit.score:.2f}", hit.entry.agent, _shorten(hit.entry.topic, 50), ", ".join(hit.terms), hit.entry.path.name]
+        [f"{hit.score:.2f}", hit.entry.agent, shorten(hit.entry.topic, 50), ", ".join(hit.terms), hit.entry.path.name]
         for hit in hits
     ]
     current.out(columns(rows, ["score", "agent", "topic", "matched", "file"]))

@@ -105,7 +105,7 @@ def _task(task: str | None, task_file: Path | None) -> str:
     """The task as dispatch reads it, within the size limit of a task."""
     from agentctl.cli.common import read_task
 
-    return bounded_text(read_task(task, task_file), "the task")
+    return read_task(task, task_file)
 
 
 def _today() -> str:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from agentctl import __version__
 from agentctl.cli import env as environment
-from agentctl.cli.common import painter
+from agentctl.cli.common import JSON_VERSION, painter
 from agentctl.validate.model import Diagnostic, FileReport, Report
 from agentctl.validate.rules import RULES
 
@@ -54,7 +54,7 @@ def _summary_line(report: Report, strict: bool) -> str:
 
 def report_json(report: Report) -> dict[str, object]:
     """The stable JSON contract of DESIGN.md."""
-    return {"version": 1, "files": [_file_json(file) for file in report.files], "summary": report.summary()}
+    return {"version": JSON_VERSION, "files": [_file_json(file) for file in report.files], "summary": report.summary()}
 
 
 def _file_json(file: FileReport) -> dict[str, object]:

@@ -18,6 +18,7 @@ from agentctl.cli.common import (
     RootOption,
     columns,
     settings_for,
+    shorten,
     write_json,
 )
 from agentctl.errors import ExitCode
@@ -77,7 +78,7 @@ def _list_row(run: "RunSummary") -> list[str]:
         str(run.calls),
         _compact(run.total_tokens),
         _cost(run.cost_usd, run.cost_complete),
-        _shorten(run.task, 60),
+        shorten(run.task, 60),
     ]
 
 
@@ -192,7 +193,7 @@ def _handoffs(record: "RunRecord") -> list[str]:
             handoff.to or repr(handoff.target),
             handoff.status + (f" ({handoff.reason})" if handoff.reason else ""),
             handoff.call_id or "-",
-            _shorten(handoff.task, 60),
+            shorten(handoff.task, 60),
         ]
         for handoff in record.handoffs
     ]
@@ -250,11 +251,6 @@ def _shown(path: Path) -> str:
         return str(path.relative_to(environment.current().cwd))
     except ValueError:
         return str(path)
-
-
-def _shorten(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
 def _indented(text: str) -> str:
