@@ -39,7 +39,7 @@ from typing import Any
 from agentctl.bounds import RUN_FILE_BYTES
 from agentctl.errors import AgentctlError, ExitCode, UsageError
 from agentctl.fsutil import atomic_create_text, atomic_write_text, read_bounded
-from agentctl.providers.base import Usage
+from agentctl.providers.base import BadUsage, Usage
 from agentctl.records import field, fields_of, record
 from agentctl.redact import SecretFilter
 
@@ -839,10 +839,13 @@ class _Builder:
         if call is None:
             return self.problem(line, f"call_finished for a call that never started: {event.get('call_id')!r}")
         call.status = _str(event.get("status")) or "unknown"
-        try:
-            call.usage = Usage.from_json(event.get("usage"))
-        except (TypeError, ValueError):
-            self.problem(line, f"call {call.id}: usage is not a set of token counts")
+        usage = event.get("usage")
+        try:  # the one reader of outside counts: a record is outside data (1e400 once exited 3)
+            if not isinstance(usage, dict | None):
+                raise BadUsage(f"{type(usage).__name__}, not a mapping of counts")
+            call.usage = Usage.from_counts(usage or {})
+        except BadUsage as bad:
+            self.problem(line, f"call {call.id}: usage is not a set of token counts ({bad})")
         call.cost_usd = _float(event.get("cost_usd"))
         call.latency_ms = _int(event.get("latency_ms"))
         call.output = _str(event.get("output"))

@@ -504,3 +504,18 @@ def test_runs_show_of_a_bad_id_exits_2(team: Path, cli: RunCli, wanted: str) -> 
     result = cli("runs", "show", wanted)
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.startswith("error: ") and "\nhint: " in result.stderr
+
+
+@pytest.mark.parametrize(
+    "usage", ['{"input_tokens": 1e400}', '{"input_tokens": "12"}', '{"input_tokens": -3}', '"lots"']
+)
+def test_a_damaged_usage_in_a_record_is_a_problem_not_a_crash(tmp_path: Path, usage: str) -> None:
+    """A repository's own .agentctl/ is outside data: a count that is not a count is reported."""
+    with RunRecorder.create(tmp_path, RUN_ID, {"agent": "a", "task": "t"}, Clock()) as recorder:
+        recorder.append({"event": "call_started", "call_id": "c1", "agent": "a", "mode": "fresh"})
+    log = tmp_path / RUN_ID / "events.jsonl"
+    with log.open("a") as stream:
+        stream.write(f'{{"event": "call_finished", "call_id": "c1", "status": "ok", "usage": {usage}}}\n')
+    record = load_run(tmp_path, RUN_ID)
+    assert record.calls[0].usage == Usage() and any("usage is not a set of token counts" in p for p in record.problems)
+    assert list_runs(tmp_path)[0].run_id == RUN_ID

@@ -66,11 +66,6 @@ class Usage:
         }
 
     @classmethod
-    def from_json(cls, data: object) -> Usage:
-        values = data if isinstance(data, dict) else {}
-        return cls(*(int(values.get(key) or 0) for key in fields_of(cls)))
-
-    @classmethod
     def from_counts(cls, counts: Mapping[str, object]) -> Usage:
         """A usage report from outside (a provider's answer): BadUsage unless every count is a whole number >= 0."""
         problem = count_problem(counts)

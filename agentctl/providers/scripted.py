@@ -30,13 +30,13 @@ from typing import Any, cast, get_args
 from agentctl.bounds import SCRIPT_BYTES, YAML_DEPTH, describe
 from agentctl.errors import UsageError
 from agentctl.providers.base import (
+    BadUsage,
     CallMode,
     CallRequest,
     CallResponse,
     ErrorKind,
     ProviderError,
     Usage,
-    count_problem,
     in_range,
 )
 from agentctl.records import field, fields_of, record
@@ -205,10 +205,10 @@ def _usage(where: str, value: object) -> Usage:
         raise UsageError(
             f"{where}: unknown usage keys {', '.join(unknown)}", hint=f"keys: {', '.join(fields_of(Usage))}"
         )
-    problem = count_problem(value)
-    if problem is not None:
-        raise UsageError(f"{where}: usage {problem}", hint="token counts are whole numbers >= 0")
-    return Usage.from_counts(value)
+    try:
+        return Usage.from_counts(value)
+    except BadUsage as bad:
+        raise UsageError(f"{where}: usage {bad}", hint="token counts are whole numbers >= 0") from None
 
 
 def _mode(where: str, value: object) -> str | None:
