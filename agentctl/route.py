@@ -819,11 +819,11 @@ def route_team(team: Team, task: str, top: int | None = None) -> list[RouteScore
 # --- the team's index, kept between runs ---------------------------------------------------------------
 
 # Bump when what an index holds changes; the cache key also holds agentctl's version and the
-# modification times of the modules that shape an index (an editable install changes without one).
+# sizes and modification times of agentctl's own modules (an editable install changes without a
+# new version, and a hand-kept list of "the modules that shape an index" goes stale as code moves).
 CACHE_FORMAT = 1
 CACHE_FILE = "route-index.marshal"
 CACHE_BYTES = 64 * 1024 * 1024  # far above any team's index; a bigger file is not ours
-_SHAPING_MODULES = ("route", "spec", "claude_code", "ccyaml", "handoff", "team")
 
 
 def team_index(settings: Settings) -> RouteIndex:
@@ -835,7 +835,7 @@ def team_index(settings: Settings) -> RouteIndex:
     of 2x `import typer`. The cache is marshal data, as Python's own __pycache__ is: written by
     agentctl into the project's ignored state folder, and thrown away on any doubt.
     """
-    path = settings.root / ".agentctl" / "cache" / CACHE_FILE
+    path = _cache_path(settings.root)
     key = _cache_key(settings)
     index = _read_cache(path, key)
     if index is None:
@@ -847,7 +847,14 @@ def team_index(settings: Settings) -> RouteIndex:
     return index
 
 
+def _cache_path(root: Path) -> Path:
+    from agentctl.statedir import STATE_DIR
+
+    return root / STATE_DIR / "cache" / CACHE_FILE
+
+
 def _cache_key(settings: Settings) -> tuple[object, ...]:
+    import os
     import sys
 
     from agentctl import __version__
@@ -857,7 +864,7 @@ def _cache_key(settings: Settings) -> tuple[object, ...]:
     # The files load_team reads, found the same way: an index is stale when any of them changed.
     files = [*markdown_files(settings.agents_dir), settings.protocol_file]
     stats = [(str(path), *_stat(path)) for path in files]
-    modules = [_stat(here / f"{name}.py") for name in _SHAPING_MODULES]
+    modules = sorted((entry.name, *_stat(Path(entry.path))) for entry in os.scandir(here) if entry.name.endswith(".py"))
     return (CACHE_FORMAT, __version__, sys.version_info[:2], tuple(stats), tuple(modules))
 
 
@@ -892,7 +899,7 @@ def _write_cache(root: Path, key: tuple[object, ...], index: RouteIndex) -> None
     # would cost a cold `agentctl route` several milliseconds.
     from agentctl.statedir import state_folder
 
-    path = root / ".agentctl" / "cache" / CACHE_FILE
+    path = _cache_path(root)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         state_folder(root, "cache")  # real folders only, and .agentctl/.gitignore on first use

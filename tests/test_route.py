@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -214,6 +216,24 @@ def test_a_damaged_cache_is_rebuilt(team_copy: Path, cli: RunCli) -> None:
         team_index(settings).rank("add an index")[0]
         == RouteIndex.from_agents(load_team(settings).agents, load_team(settings).roster).rank("add an index")[0]
     )
+
+
+def test_the_cache_key_covers_every_module_that_builds_an_index(team_copy: Path) -> None:
+    # An editable install changes its code without a new version: a cached index must not outlive
+    # a change to any module that took part in building it (a hand-kept list once missed the
+    # YAML reader and the escalation parser).
+    script = (
+        "import sys\n"
+        "from agentctl.config import load_settings\n"
+        "from agentctl.route import _cache_key, team_index\n"
+        f"settings = load_settings(cwd={str(team_copy)!r}, root={str(team_copy)!r}, environ={{}})\n"
+        "team_index(settings)\n"
+        "used = {name.split('.')[1] + '.py' for name in sys.modules if name.count('.') == 1 and name.startswith('agentctl.')}\n"
+        "keyed = {row[0] for row in _cache_key(settings)[-1]}\n"
+        "print(sorted(used - keyed - {'cli.py', 'validate.py', 'providers.py'}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO)
+    assert result.stdout.strip() == "[]"
 
 
 def test_agents_dir_needs_no_team(tmp_path: Path, cli: RunCli) -> None:
