@@ -352,60 +352,19 @@ def _requests(agent: AgentFile) -> list[_Request]:
 
     lines = agent.lines or agent.text.split("\n")
     found = []
-    for name, line in _escalation_rows(agent.text):
-        if 0 < line <= len(lines):
-            cells = lines[line - 1].strip().strip("|").split("|")
-            # The row without the cell that names the agent: the signal, and the example of it.
-            signal = " . ".join(cell.strip() for cell in cells if cell.strip().strip("*` ") != name)
-            found.append(_Request(name, signal, "escalation", range(line - 1, line)))
-    for number in _heading_lines(agent.text, ("->", "→")):
-        for heading in escalation.handoff_targets(lines[number]):
-            end = number + 1
-            while end < len(lines) and lines[end].strip() and not lines[end].startswith(("```", "#")):
-                end += 1
-            tasks = [match.group(1) for line in lines[number + 1 : end] if (match := _TASK_FIELD.match(line))]
-            if tasks and not escalation.is_placeholder(tasks[0]):
-                found.append(_Request(heading.name, tasks[0], "handoff", range(number, end)))
+    for row in escalation.escalation_targets(agent.text):
+        cells = lines[row.line - 1].strip().strip("|").split("|")
+        # The row without the cell that names the agent: the signal, and the example of it.
+        signal = " . ".join(cell.strip() for cell in cells if cell.strip().strip("*` ") != row.name)
+        found.append(_Request(row.name, signal, "escalation", range(row.line - 1, row.line)))
+    for heading in escalation.handoff_targets(agent.text):
+        end = heading.line
+        while end < len(lines) and lines[end].strip() and not lines[end].startswith(("```", "#")):
+            end += 1
+        tasks = [match.group(1) for line in lines[heading.line : end] if (match := _TASK_FIELD.match(line))]
+        if tasks and not escalation.is_placeholder(tasks[0]):
+            found.append(_Request(heading.name, tasks[0], "handoff", range(heading.line - 1, end)))
     return found
-
-
-def _escalation_rows(text: str) -> list[tuple[str, int]]:
-    """(name, line) of escalation.escalation_targets, read from the first heading that names escalation on.
-
-    The parser scans the whole text with a regular expression; skipping to the section with
-    str.find first saves most of that (a read-only command's start-up budget is tight).
-    """
-    from agentctl import escalation
-
-    for line_start in _marked_heading_starts(text, ("Escalation",)):
-        offset = text.count("\n", 0, line_start)
-        return [(target.name, target.line + offset) for target in escalation.escalation_targets(text[line_start:])]
-    return []
-
-
-def _heading_lines(text: str, markers: tuple[str, ...]) -> list[int]:
-    """0-based numbers of the heading lines (starting with `#`) that hold one of `markers`."""
-    from agentctl.textlines import LineCounter
-
-    lines = LineCounter(text)
-    return sorted({lines.line_of(start) - 1 for start in _marked_heading_starts(text, markers)})
-
-
-def _marked_heading_starts(text: str, markers: tuple[str, ...]) -> list[int]:
-    """Where each heading line (starting with `#`) holding one of `markers` starts, in text order.
-
-    Each line is looked at once, whatever the number of markers on it: an agent file with 80,000
-    "Escalation" on one line once cost a scan back to the line's start for every one of them."""
-    starts: set[int] = set()
-    for marker in markers:
-        at = text.find(marker)
-        while at >= 0:
-            line_start = text.rfind("\n", 0, at) + 1
-            if text.startswith("#", line_start):
-                starts.add(line_start)
-            line_end = text.find("\n", at)
-            at = -1 if line_end < 0 else text.find(marker, line_end)
-    return sorted(starts)
 
 
 def _profile(agent: AgentFile, row: RosterEntry | None, requests: list[_Request]) -> Profile:

@@ -114,6 +114,18 @@ def test_escalation_rows_speak_for_the_agent_they_name(tmp_path: Path) -> None:
     assert route_team(team, "the Dockerfile layer cache misses")[0].agent == "ops-person"
 
 
+@pytest.mark.parametrize("arrow", ["->", "-->", "—>", "→", "⟶"])
+def test_handoff_examples_speak_for_the_agent_they_name_whatever_the_arrow(tmp_path: Path, arrow: str) -> None:
+    small_team(tmp_path)
+    body = f"You build pages.\n\n## Handoff Requests\n\n### {arrow} Ops Person\n**Task:** rotate the TLS certificates on the load balancer\n"
+    (tmp_path / "agents" / "web-person.md").write_text(
+        agent_text("web-person", "Builds the Next.js frontend.", body=body), "utf-8"
+    )
+    team = load_team(load_settings(cwd=tmp_path, root=tmp_path, environ={}))
+    ranking = route_team(team, "the TLS certificates on the load balancer expire")
+    assert ranking[0].agent == "ops-person" and "web-person's handoff" in ranking[0].why
+
+
 def test_the_roster_says_when_to_request_an_agent(tmp_path: Path) -> None:
     small_team(tmp_path)
     team = load_team(load_settings(cwd=tmp_path, root=tmp_path, environ={}))
