@@ -32,6 +32,7 @@ from agentctl import yamlbudget
 from agentctl.ccyaml import YamlProblem, YamlResult, js_string
 from agentctl.lazyre import LazyPattern
 from agentctl.records import field, record
+from agentctl.textlines import shorten
 from agentctl.yamlbudget import LeftOut
 
 # libyaml's parser is ~10x faster; PyYAML builds without it fall back to the pure-Python one.
@@ -247,7 +248,7 @@ def _compose_within_budget(text: str, loader_class: type) -> tuple[Node | None, 
 
 def _unread(deep: list[LeftOut]) -> LeftOut:
     """What is left out when the text is not read at all (the deep entries found so far, in one)."""
-    first = f"`{yamlbudget.shorten(deep[0].key)}`" if deep[0].key is not None else "a top-level key"
+    first = f"`{shorten(deep[0].key, 40)}`" if deep[0].key is not None else "a top-level key"
     others = f" and {len(deep) - 1} more top-level keys" if len(deep) > 1 else ""
     return LeftOut(None, deep[0].line, f"has {first}{others} nested too deep; agentctl read none of it")
 

@@ -12,6 +12,7 @@ from agentctl.fsutil import atomic_create_text, atomic_write_text
 from agentctl.records import field, record
 from agentctl.spec import AgentFile
 from agentctl.team import RosterEntry, load_team, normalise_name, parse_roster
+from agentctl.textlines import shorten
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 # Claude Code takes names up to 256 characters (claude_code.MAX_NAME_LENGTH), but the name is also
@@ -131,9 +132,13 @@ def _refuse_bad_words(request: NewAgent) -> None:
         if LINE_BREAKING.search(value):
             raise UsageError(f"{option} must be one line, without control characters")
     if not MODEL_PATTERN.fullmatch(request.model):
-        raise UsageError(f"--model {_shorten(request.model)} is not a model alias or id", hint="e.g. sonnet, opus")
+        raise UsageError(
+            f"--model {shorten(repr(request.model), 60)} is not a model alias or id", hint="e.g. sonnet, opus"
+        )
     if request.color is not None and not COLOR_PATTERN.fullmatch(request.color):
-        raise UsageError(f"--color {_shorten(request.color)} is not a colour name", hint="e.g. blue, green, purple")
+        raise UsageError(
+            f"--color {shorten(repr(request.color), 60)} is not a colour name", hint="e.g. blue, green, purple"
+        )
     if any(LINE_BREAKING.search(tool) for tool in request.tools):
         raise UsageError("--tools must be one line of comma-separated tool names")
 
@@ -154,14 +159,9 @@ def _check_display_name(display_name: str) -> None:
         )
     if not display_name[:1].isalnum() or not all(c.isalnum() or c in DISPLAY_NAME_PUNCTUATION for c in display_name):
         raise UsageError(
-            f"{_shorten(display_name)} is not a valid display name",
+            f"{shorten(repr(display_name), 60)} is not a valid display name",
             hint="use letters, digits, spaces and - _ . & / + ( ) ', starting with a letter or digit",
         )
-
-
-def _shorten(value: str) -> str:
-    shown = repr(value)
-    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def render_agent(settings: Settings, request: NewAgent, dispatchers: list[str]) -> str:

@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from agentctl.textlines import shorten
+
 # Numbers: finite (TOML has nan and inf), and within the range each setting makes sense in.
 Count = Annotated[int, Field(ge=0)]  # 0 allowed: none
 Positive = Annotated[int, Field(ge=1)]
@@ -129,5 +131,4 @@ def _shown(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
         return "a table" if isinstance(value, dict) else "an array"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return shorten(repr(value), 60)

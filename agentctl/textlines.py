@@ -1,4 +1,5 @@
-"""Line and column numbers of places in a text, found without rescanning it.
+"""Line and column numbers of places in a text, found without rescanning it; and text cut short
+for a message line.
 
 `text.count("\\n", 0, offset)` for each match of a pattern costs the text's length per match: a
 1 MiB agent file with 100,000 TODOs or `<example>` blocks would take minutes. A LineCounter moves
@@ -31,3 +32,10 @@ class LineCounter:
 
     def line_of(self, offset: int) -> int:
         return self.position(offset)[0]
+
+
+def shorten(text: str, width: int) -> str:
+    """`text` on one line (spaces collapsed), cut to `width` characters with an ellipsis: how every
+    message and table cell shows text that came from a file, a model or the command line."""
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(0, width - 1)] + "\u2026"

@@ -25,6 +25,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from agentctl.bounds import YAML_DEPTH, YAML_NODES
 from agentctl.records import record
+from agentctl.textlines import shorten
 
 TOO_DEEP = f"nests more than {YAML_DEPTH} levels deep (agentctl's limit)"
 # Expansions are counted up to this many nodes: a 1 MiB text can describe 2**100000 of them, and
@@ -212,7 +213,7 @@ class LeftOut:
     problem: str  # "nests 3,000 levels deep (agentctl's limit is 100)"
 
     def sentence(self) -> str:
-        return f"`{shorten(self.key)}` {self.problem}" if self.key is not None else f"the YAML {self.problem}"
+        return f"`{shorten(self.key, 40)}` {self.problem}" if self.key is not None else f"the YAML {self.problem}"
 
 
 def within_budget(root: Node | None) -> tuple[Node | None, list[LeftOut]]:
@@ -269,11 +270,6 @@ def budget_problem(cost: Cost, nodes_left: int) -> str | None:
 
 def describe_count(count: int) -> str:
     return f"more than {INFINITE:,}" if count >= INFINITE else f"{count:,}"
-
-
-def shorten(text: str, limit: int = 40) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def summary(left_out: list[LeftOut]) -> str | None:

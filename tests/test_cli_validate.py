@@ -167,6 +167,7 @@ def test_ignore_by_id_or_name(tmp_path: Path, cli: RunCli) -> None:
     root = team(tmp_path)
     assert cli("validate", "--strict", "--ignore", "FM001", cwd=root).exit_code == 0
     assert cli("validate", "--strict", "--ignore", "unknown-key", cwd=root).exit_code == 0
+    assert cli("validate", "--strict", "--ignore", "fm001", cwd=root).exit_code == 0
     (root / "agentctl.toml").write_text('ignore = ["FM001"]\n')
     assert cli("validate", "--strict", cwd=root).exit_code == 0
 

@@ -14,6 +14,7 @@ from agentctl.cli import env as environment
 from agentctl.config import Settings, load_settings
 from agentctl.providers import PROVIDERS
 from agentctl.records import field, record
+from agentctl.textlines import shorten
 
 
 class DataFormat(StrEnum):
@@ -187,12 +188,6 @@ def painter(colour: bool) -> Callable[[str, str], str]:
     if not colour:
         return lambda style, text: text
     return lambda style, text: f"{_STYLE[style]}{text}{_RESET}"
-
-
-def shorten(text: str, width: int) -> str:
-    """`text` on one line (spaces collapsed), cut to `width` characters with an ellipsis."""
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: max(0, width - 1)] + "\u2026"
 
 
 @record

@@ -20,10 +20,10 @@ from agentctl.cli.common import (
     limit_or_top,
     parse_date,
     settings_for,
-    shorten,
     write_json,
 )
 from agentctl.errors import ExitCode, UsageError
+from agentctl.textlines import shorten
 
 if TYPE_CHECKING:
     from agentctl.memory import MemoryStore

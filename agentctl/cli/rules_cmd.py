@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from agentctl.cli import env as environment
-from agentctl.cli.common import DataFormat, FormatOption, shorten, write_json
-from agentctl.errors import AgentctlError, ExitCode, UsageError
+from agentctl.cli.common import DataFormat, FormatOption, write_json
+from agentctl.errors import AgentctlError, ExitCode
 from agentctl.records import record
 
 if TYPE_CHECKING:
@@ -65,7 +65,9 @@ def rules_command(
     """
     if rule is None:
         return _list(output)
-    found = find_rule(rule)
+    from agentctl.validate.rules import rule_named
+
+    found = rule_named(rule)
     explanation = read_explanations().get(found.id, Explanation())
     if output is DataFormat.json:
         write_json({"rule": rule_json(found, explanation)})
@@ -91,28 +93,6 @@ def _list(output: DataFormat) -> int:
     for rule in RULES.values():
         current.out(f"{rule.id}  {rule.severity:<7}  {rule.slug:<26}  {rule.summary}")
     return ExitCode.OK
-
-
-def find_rule(wanted: str) -> "Rule":
-    """The rule `wanted` names: an id in any case, or a name; UsageError with a did-you-mean."""
-    from agentctl.validate.rules import RULES
-
-    names = {rule.id.lower(): rule for rule in RULES.values()} | {rule.slug: rule for rule in RULES.values()}
-    key = wanted.strip().lower()
-    if key in names:
-        return names[key]
-    raise UsageError(f"no rule called {shorten(wanted, 60)!r}", hint=_suggestion(key, names))
-
-
-def _suggestion(key: str, names: "dict[str, Rule]") -> str:
-    import difflib  # only a failed lookup pays for it
-
-    # get_close_matches checks lengths first: a long argument costs no more than a short one.
-    close = difflib.get_close_matches(key, list(names), n=3, cutoff=0.6)
-    rules = dict.fromkeys(f"{names[name].id} ({names[name].slug})" for name in close)
-    if rules:
-        return "did you mean " + " or ".join(rules) + "? `agentctl rules` lists every rule"
-    return "`agentctl rules` lists every rule's id and name"
 
 
 def read_explanations() -> dict[str, Explanation]:

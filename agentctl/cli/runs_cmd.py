@@ -18,10 +18,10 @@ from agentctl.cli.common import (
     RootOption,
     columns,
     settings_for,
-    shorten,
     write_json,
 )
 from agentctl.errors import ExitCode
+from agentctl.textlines import shorten
 
 if TYPE_CHECKING:
     from agentctl.runs import CallRecord, RunRecord, RunSummary

@@ -20,6 +20,7 @@ from typing import Literal, Protocol
 
 from agentctl.errors import AgentctlError, ExitCode
 from agentctl.records import field, fields_of, record
+from agentctl.textlines import shorten
 
 DEFAULT_MAX_TOKENS = 8192  # the length limit of one answer, unless [anthropic] max_tokens says otherwise
 CallMode = Literal["fresh", "continuation", "handoff"]
@@ -87,7 +88,7 @@ def count_problem(counts: Mapping[str, object]) -> str | None:
             continue
         # bool is an int to Python, and 3.0 or "3" are not counts of tokens.
         if type(value) is not int:
-            return f"{key} is {_shown(value)}, not a whole number"
+            return f"{key} is {shorten(repr(value), 40)}, not a whole number"
         if value < 0:
             return f"{key} is {value}, below 0"
     return None
@@ -104,11 +105,6 @@ def in_range(value: object, whole: bool, lowest: float, highest: float = math.in
     if isinstance(value, bool) or not isinstance(value, int | float) or (whole and not isinstance(value, int)):
         return False
     return math.isfinite(value) and (value > lowest if above else value >= lowest) and value <= highest
-
-
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:39] + "…"
 
 
 # The API wraps the text of a request in a few tokens of its own (roles, block boundaries, the system

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from agentctl.errors import UsageError
 from agentctl.validate.model import Diagnostic, FileCheck, FileReport, Report
-from agentctl.validate.rules import RULES
+from agentctl.validate.rules import RULES, rule_named
 from agentctl.walk import display_path
 
 if TYPE_CHECKING:
@@ -118,9 +118,6 @@ def _report(candidate: Candidate, cwd: Path) -> FileReport:
 def _drop_ignored(reports: list[FileReport], ignore: set[str]) -> None:
     if not ignore:
         return
-    unknown = sorted(rule for rule in ignore if rule not in RULES and not any(r.slug == rule for r in RULES.values()))
-    if unknown:
-        raise UsageError(f"unknown rule(s) to ignore: {', '.join(unknown)}", hint="`agentctl rules` lists the rule ids")
-    ids = {rule.id for rule in RULES.values() if rule.id in ignore or rule.slug in ignore}
+    ids = {rule_named(wanted, "unknown rule to ignore:").id for wanted in sorted(ignore)}
     for report in reports:
         report.diagnostics = [diagnostic for diagnostic in report.diagnostics if diagnostic.rule not in ids]

@@ -9,6 +9,7 @@ from typing import Any
 from agentctl import claude_code, spec
 from agentctl.bounds import YAML_DEPTH
 from agentctl.spec import AgentFile
+from agentctl.textlines import shorten
 from agentctl.validate.model import Diagnostic
 from agentctl.validate.positions import file_line, frontmatter_line, key_position, value_position
 from agentctl.validate.rules import finding
@@ -165,7 +166,7 @@ def _fallback_changes(agent: AgentFile) -> list[str]:
     description = ours.get("description")
     if isinstance(description, str) and theirs.get("description") != description:
         kept = str(theirs.get("description", ""))
-        changes.append(f"it keeps only {_shorten(kept)!r} of the description")
+        changes.append(f"it keeps only {shorten(kept, 60)!r} of the description")
     swallowed = [key for key in theirs if key not in ours]
     if swallowed:
         lines = _lines_of_keys(agent, swallowed)
@@ -173,7 +174,7 @@ def _fallback_changes(agent: AgentFile) -> list[str]:
         changes.append(f"it reads {lines} as the keys {named}")
     for key in ("name", "tools", "model"):
         if key in ours and key in theirs and theirs[key] != ours[key]:
-            changes.append(f"it reads `{key}` as {_shorten(str(theirs[key]))!r}")
+            changes.append(f"it reads `{key}` as {shorten(str(theirs[key]), 60)!r}")
     return changes
 
 
@@ -200,11 +201,6 @@ def _starts_with_key(line: str, keys: set[str], with_colons: list[str]) -> bool:
     if colon and head.rstrip() in keys:
         return True
     return any(line.startswith(key) and line[len(key) :].lstrip().startswith(":") for key in with_colons)
-
-
-def _shorten(text: str, limit: int = 60) -> str:
-    text = text.replace("\n", " ")
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def _cut_short(agent: AgentFile) -> Iterator[Diagnostic]:
@@ -367,7 +363,7 @@ def check_comment_cuts(agent: AgentFile) -> Iterator[Diagnostic]:
             line_number,
             column,
             f"`{key}` ends at ` #`: YAML reads the rest of the line as a comment",
-            f'quote the value: {key}: "{_shorten(rest, 40)}"',
+            f'quote the value: {key}: "{shorten(rest, 40)}"',
         )
 
 

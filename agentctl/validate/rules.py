@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from agentctl.errors import UsageError
+from agentctl.textlines import shorten
 from agentctl.validate.model import Diagnostic, Rule, Severity
 
 _CATALOGUE: tuple[tuple[str, str, Severity, str, str], ...] = (
@@ -127,6 +129,28 @@ _CATALOGUE: tuple[tuple[str, str, Severity, str, str], ...] = (
 RULES: dict[str, Rule] = {
     rule_id: Rule(rule_id, slug, severity, summary, group) for rule_id, slug, severity, summary, group in _CATALOGUE
 }
+
+
+def rule_named(wanted: str, unknown: str = "no rule called") -> Rule:
+    """The rule `wanted` names: its id in any case, or its name (`CC003`, `cc003`,
+    `fallback-changes-meaning`); a UsageError with a did-you-mean otherwise. `agentctl rules RULE`,
+    --ignore and the config's `ignore` all read rule names through this one lookup."""
+    names = {rule.id.lower(): rule for rule in RULES.values()} | {rule.slug: rule for rule in RULES.values()}
+    key = wanted.strip().lower()
+    if key in names:
+        return names[key]
+    raise UsageError(f"{unknown} {shorten(wanted, 60)!r}", hint=_suggestion(key, names))
+
+
+def _suggestion(key: str, names: dict[str, Rule]) -> str:
+    import difflib  # only a failed lookup pays for it
+
+    # get_close_matches checks lengths first: a long argument costs no more than a short one.
+    close = difflib.get_close_matches(key, list(names), n=3, cutoff=0.6)
+    rules = dict.fromkeys(f"{names[name].id} ({names[name].slug})" for name in close)
+    if rules:
+        return "did you mean " + " or ".join(rules) + "? `agentctl rules` lists every rule"
+    return "`agentctl rules` lists every rule's id and name"
 
 
 MEMORY_RULES = frozenset({"TM005", "TM006", "TM007", "TM009"})
