@@ -127,6 +127,17 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def _read_umask() -> int:
+    # The only portable way to read the umask is to set it and put it back; done once, at import,
+    # before any thread of ours exists.
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+_UMASK = _read_umask()
+
+
 def atomic_create_text(path: Path, text: str) -> None:
     """Create `path` with `text` in one step; FileExistsError if it exists (never overwrites).
 
@@ -135,6 +146,9 @@ def atomic_create_text(path: Path, text: str) -> None:
     """
     handle, temporary = _temporary_beside(path)
     try:
+        # mkstemp makes the file 0o600; a new agent file or note is the user's to share like any
+        # file their editor makes, so it gets the mode open() would give it under their umask.
+        os.fchmod(handle, 0o666 & ~_UMASK)
         with os.fdopen(handle, "wb") as stream:
             _write_synced(stream, text.encode("utf-8"))
         os.link(temporary, path)

@@ -332,7 +332,6 @@ def _make_runs_dir(runs_dir: Path) -> None:
     # OSError: a concurrent first run wrote it, or the folder is odd; records work without it.
     with contextlib.suppress(OSError):
         atomic_create_text(runs_dir / ".gitignore", "# Created by agentctl: run records stay local.\n*\n")
-        os.chmod(runs_dir / ".gitignore", 0o644)  # mkstemp made it private; it holds nothing secret
 
 
 def _open_log(path: Path, create: bool) -> int:

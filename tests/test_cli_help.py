@@ -38,7 +38,7 @@ def test_the_exit_code_table_names_exactly_the_commands() -> None:
 @pytest.mark.parametrize(("path", "command"), list(commands()), ids=[path for path, _ in commands()])
 def test_help_lists_exit_codes_and_choices(path: str, command: Command) -> None:
     text = " ".join(help_text(path, command).split())
-    assert "Exit codes: 0 " in text, path
+    assert text.count("Exit codes:") == 1, path  # the table's line, not a second one in the docstring
     for code, meaning in (*COMMANDS[path], *EVERYWHERE):
         assert f"{code} {meaning}" in text, (path, code)
     for parameter in command.params:

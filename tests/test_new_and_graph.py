@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,14 @@ def test_new_agent_validates_clean_and_joins_the_roster(team_copy: Path, cli: Ru
     whole_team = cli("validate", "--strict", cwd=team_copy)
     assert whole_team.exit_code == 0, whole_team.stdout
     assert cli("show", "Data Engineer", "--format", "json", cwd=team_copy).json()["name"] == "data-engineer"
+
+
+def test_a_new_agent_file_gets_the_mode_any_new_file_gets(team_copy: Path, cli: RunCli) -> None:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert cli("new", "data-engineer", "--role", "Data Engineer", cwd=team_copy).exit_code == 0
+    # Not mkstemp's 0o600: a teammate's checkout or a CI user must be able to read the agent.
+    assert (team_copy / "agents" / "data-engineer.md").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_new_with_options_and_json(team_copy: Path, cli: RunCli) -> None:

@@ -26,11 +26,8 @@ def fmt_command(
 
     A rewritten file stays the same file: a symlink stays a link and its target gets the new text
     (only a target inside the team or the paths named), hard links stay linked, owner and mode are
-    kept. Read-only files are left as they are.
-
-    Exit codes: 0 every file is formatted; 1 a file could not be formatted (read-only, a symlink
-    leading out of the team, no frontmatter, not UTF-8, ...), or with --check a file would change;
-    2 usage error (no such path, no team).
+    kept. Read-only files, symlinks leading out of the team, files without frontmatter or not
+    UTF-8 are reported and left as they are.
     """
     from agentctl.fmt import format_paths
 

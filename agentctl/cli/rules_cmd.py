@@ -59,9 +59,8 @@ def rules_command(
     """List every rule `agentctl validate` applies; with RULE, explain that one rule.
 
     One rule in full: what it finds, why it matters (what Claude Code does with such a file), an
-    example that triggers it, and how to fix or silence it.
-
-    Exit codes: 0 ok; 2 unknown rule (with the closest ids and names).
+    example that triggers it, and how to fix or silence it. An unknown rule names the closest
+    ids and names.
     """
     if rule is None:
         return _list(output)
