@@ -9,9 +9,10 @@
                       ▼
         continuation call with every result ─► handoff requests? ...   (at most max_rounds times)
 
-Every call is recorded as it starts and ends (runs.RunRecorder). A call that fails for good is a
-failed result for its requester; authentication errors stop the run. Resume replays the calls a
-previous run completed, matched by their place in the tree (`key`), so they are not paid for twice.
+Every call is recorded as it starts and ends (agentctl.events, written by runs.RunRecorder). A call
+that fails for good is a failed result for its requester; authentication errors stop the run. Resume
+replays the calls a previous run completed, matched by their place in the tree (`key`), so they are
+not paid for twice.
 
 Spending has a ceiling (Budget): the caps have safe defaults, and a call starts only when what the
 run spent, what the calls in flight hold, and the call's own worst case (the tokens its prompt and
@@ -31,6 +32,17 @@ from typing import TYPE_CHECKING, Any, Literal
 from agentctl import bounds
 from agentctl.bounds import ANSWER_CHARS
 from agentctl.errors import ExitCode
+from agentctl.events import (
+    CallFinished,
+    CallStarted,
+    Handoff,
+    MemoryRefused,
+    MemorySaved,
+    RunFinished,
+    RunStarted,
+    RunWarning,
+    Waiting,
+)
 from agentctl.providers.base import (
     DEFAULT_MAX_TOKENS,
     CallMode,
@@ -40,12 +52,16 @@ from agentctl.providers.base import (
     Usage,
     UsageBound,
     Wait,
+    in_range,
     plausible_usage,
     usage_problem,
 )
-from agentctl.records import field, record
+from agentctl.records import field, record, replace
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from agentctl.events import Event
     from agentctl.handoff import AgentOutput, HandoffRequest
     from agentctl.memory import MemoryStore
     from agentctl.prompts import HandoffResult, Prompt, PromptBuilder
@@ -159,6 +175,8 @@ class Budget:
                 f"--max-cost {max_cost:g} reached: ${self.cost:.4f} spent, and the next call may cost up to "
                 f"${cost:.4f}{_RAISE.format('max-cost', 'max_cost')}"
             )
+        if max_cost is not None and self.cost > max_cost:  # a provider's own cost passed it: no call without a price
+            return f"--max-cost {max_cost:g} reached: ${self.cost:.4f} spent{_RAISE.format('max-cost', 'max_cost')}"
         return None
 
 
@@ -224,11 +242,13 @@ class Engine:
         max_tokens: int = DEFAULT_MAX_TOKENS,
         today: str,
         replay: dict[str, CallRecord] | None = None,
-        on_event: Callable[[dict[str, Any]], None] | None = None,
+        on_event: Callable[[Event], None] | None = None,
+        cwd: Path | None = None,
     ) -> None:
         self.team, self.provider, self.builder, self.recorder = team, provider, builder, recorder
         self.models, self.prices, self.limits, self.store = models, prices, limits, store
         self.model_override, self.today = model_override, today
+        self.cwd = cwd  # the project the calls work in (CallRequest.cwd)
         # As a provider reads a request without one: the default. Every call's worst case is sized by it.
         self.max_tokens = max_tokens if max_tokens > 0 else DEFAULT_MAX_TOKENS
         self.replay = replay or {}
@@ -239,6 +259,7 @@ class Engine:
         self.failed_calls = 0
         self.warned_prices: set[str] = set()
         self._replayed: set[str] = set()  # call ids answered from a previous run's record
+        self._sessions: dict[str, str] = {}  # call id -> the provider's session it ran in, when it said
         self.warnings: list[str] = []
         # What a cancellation of the run means; run_dispatch sets them when SIGTERM cancels it.
         self.stop_reason = "interrupted (Ctrl-C)"
@@ -249,7 +270,7 @@ class Engine:
 
     def start(self, meta: dict[str, Any]) -> None:
         """Record the run's start (agent, task, provider, limits) before its first call."""
-        self._emit({"event": "run_started", "run_id": self.recorder.directory.name, **meta})
+        self._emit(RunStarted(self.recorder.directory.name, meta))
 
     async def run(self, agent: AgentFile, task: str, context: str | None = None) -> RunResult:
         name = agent.name or agent.path.stem
@@ -293,10 +314,10 @@ class Engine:
     ) -> RunResult:
         if result is not None:
             self.recorder.write_result(result)
-        self._emit({"event": "run_finished", "status": status, "result": result, "exit_code": code, "reason": reason})
+        self._emit(RunFinished(status, result, code, reason))
         return RunResult(self.recorder.directory.name, status, code, result, reason, self.warnings, hint)
 
-    def _emit(self, event: dict[str, Any]) -> None:
+    def _emit(self, event: Event) -> None:
         self.recorder.append(event)
         if self.on_event is not None:
             self.on_event(event)
@@ -314,8 +335,8 @@ class Engine:
                 break
             results = await self._handoffs(work, parsed.handoffs, call_id, f"{work.key}/{round_number}")
             prompt = self.builder.continuation(work.agent, work.task, parsed.answer, results, self.today)
-            key = f"{work.key}/c{round_number}"
-            next_id, next_text, error = await self._call(work, prompt, "continuation", call_id, key)
+            key, session = f"{work.key}/c{round_number}", self._sessions.get(call_id or "")
+            next_id, next_text, error = await self._call(work, prompt, "continuation", call_id, key, session)
             if next_text is None:  # the continuation failed or was not allowed: keep the last answer
                 break
             call_id, parsed = next_id, await self._read_answer(work, next_text, next_id)
@@ -336,13 +357,25 @@ class Engine:
     # --- calls ------------------------------------------------------------------------------------------
 
     async def _call(
-        self, work: Work, prompt: Prompt, mode: CallMode, parent: str | None, key: str
+        self, work: Work, prompt: Prompt, mode: CallMode, parent: str | None, key: str, session: str | None = None
     ) -> tuple[str | None, str | None, ProviderError | None]:
-        """(call id, answer text, error): text None means failed (error set) or not started."""
+        """(call id, answer text, error): text None means failed (error set) or not started. `session`:
+        the provider's session of the previous call of the same work, which a continuation resumes."""
         model = self.model_override or self.models.resolve(work.agent.spec.model, work.inherited_model)
         if key in self.replay:
             return self._replay(work, prompt, mode, parent, key, model)
-        request = CallRequest("", work.name, mode, model, prompt.system, prompt.user, self.max_tokens)
+        request = CallRequest(
+            "",
+            work.name,
+            mode,
+            model,
+            prompt.system,
+            prompt.user,
+            self.max_tokens,
+            agent_file=work.agent,
+            cwd=self.cwd,
+            resume_session=session,
+        )
         bound = request.bound()
         claim = await self.budget.admit(bound.total_tokens, self._ceiling(model, bound))
         if claim is None:
@@ -363,7 +396,7 @@ class Engine:
             async with self.slots:
                 response = await self.provider.complete(request)
         except ProviderError as error:
-            return call_id, None, self._failed(call_id, error, started)
+            return call_id, None, self._failed(error, _failure(call_id, error, started))
         except asyncio.CancelledError:
             self._emit(_finished(call_id, "interrupted", Usage(), None, started, None, {"kind": "interrupted"}))
             raise
@@ -372,22 +405,22 @@ class Engine:
     def _answered(
         self, call_id: str, request: CallRequest, bound: UsageBound, response: CallResponse, started: float
     ) -> tuple[str | None, str | None, ProviderError | None]:
-        """Count an answer's usage (checked, and at most `bound`), record it, and hand back its text."""
-        problem = usage_problem(response.usage)
-        if problem is not None:
-            hint = "the provider reported token counts that are not whole numbers >= 0; report it if it persists"
-            unreadable = ProviderError(
-                f"{self.provider.name}: unreadable usage report: {problem}", "bad_response", hint
-            )
-            return call_id, None, self._failed(call_id, unreadable, started)
+        """Count an answer's usage (checked, and at most `bound`) and cost, record it, and hand back its text."""
+        unreadable = _unreadable_report(self.provider.name, response)
+        if unreadable is not None:
+            return call_id, None, self._failed(unreadable, _failure(call_id, unreadable, started))
         usage = self._counted(call_id, request, bound, response.usage)
-        cost = self._cost(request.model, usage)
+        # The provider's own cost when it reports one (one call of it may be many model calls), else the price table's.
+        cost = self._cost(request.model, usage) if response.cost_usd is None else float(response.cost_usd)
         self.budget.spend(usage.total_tokens, cost)
-        extra = {} if usage is response.usage else {"reported_usage": response.usage.to_json()}
+        finished = _answer(call_id, usage, cost, started, response)
         if len(response.text) > ANSWER_CHARS:
             too_long = _too_long(self.provider.name, len(response.text))
-            return call_id, None, self._failed(call_id, too_long, started, usage, cost, extra)
-        self._emit(_finished(call_id, "ok", usage, cost, started, response.text, None, response.warnings) | extra)
+            failed = replace(finished, status="failed", output=None, error=_details(too_long), warnings=[])
+            return call_id, None, self._failed(too_long, failed)
+        if response.session_id is not None:
+            self._sessions[call_id] = response.session_id
+        self._emit(finished)
         return call_id, response.text, None
 
     def _counted(self, call_id: str, request: CallRequest, bound: UsageBound, reported: Usage) -> Usage:
@@ -405,47 +438,18 @@ class Engine:
         return plausible
 
     def _waiting(self, call_id: str, wait: Wait) -> None:
-        self._emit(
-            {
-                "event": "waiting",
-                "call_id": call_id,
-                "seconds": wait.seconds,
-                "attempt": wait.attempt,
-                "reason": wait.reason,
-            }
-        )
+        self._emit(Waiting(call_id, wait.seconds, wait.attempt, wait.reason))
 
     def _start(self, work: Work, prompt: Prompt, mode: CallMode, parent: str | None, key: str, model: str) -> str:
         self.next_call += 1
         call_id = f"c{self.next_call}"
-        self._emit(
-            {
-                "event": "call_started",
-                "call_id": call_id,
-                "key": key,
-                "parent": parent,
-                "agent": work.name,
-                "mode": mode,
-                "model": model,
-                "depth": work.depth,
-                "prompt_hash": prompt.digest(),
-                "task": work.task,
-                "memories": prompt.memories,
-            }
-        )
+        digest, memories = prompt.digest(), prompt.memories
+        self._emit(CallStarted(call_id, key, parent, work.name, mode, model, work.depth, digest, work.task, memories))
         return call_id
 
-    def _failed(
-        self,
-        call_id: str,
-        error: ProviderError,
-        started: float,
-        usage: Usage | None = None,
-        cost: float | None = None,
-        extra: dict[str, Any] | None = None,
-    ) -> ProviderError:
-        details = {"kind": error.kind, "message": error.message}
-        self._emit(_finished(call_id, "failed", usage or Usage(), cost, started, None, details) | (extra or {}))
+    def _failed(self, error: ProviderError, finished: CallFinished) -> ProviderError:
+        """Record a call that failed for good (`finished`: its call_finished event, status failed)."""
+        self._emit(finished)
         if error.stops_the_run:
             raise StopRun(error)
         self.failed_calls += 1
@@ -458,8 +462,10 @@ class Engine:
         call_id = self._start(work, prompt, mode, parent, key, record.model or model)
         self._replayed.add(call_id)
         event = _finished(call_id, "replayed", record.usage, record.cost_usd, time.perf_counter(), record.output, None)
-        event["latency_ms"] = record.latency_ms
-        event["replayed_from"] = record.id
+        event.latency_ms, event.replayed_from = record.latency_ms, record.id
+        event.session_id, event.turns, event.tool_uses = record.session_id, record.turns, record.tool_uses
+        if record.session_id is not None:  # a continuation after the replay resumes the session it ran in
+            self._sessions[call_id] = record.session_id
         self._emit(event)
         return call_id, record.output or "", None
 
@@ -489,7 +495,7 @@ class Engine:
 
     def _warn(self, message: str, call_id: str | None = None) -> None:
         self.warnings.append(message)
-        self._emit({"event": "warning", "message": message} | ({"call_id": call_id} if call_id else {}))
+        self._emit(RunWarning(message, call_id))
 
     # --- handoffs ---------------------------------------------------------------------------------------
 
@@ -584,19 +590,7 @@ class Engine:
         reason: str | None,
         call_id: str | None,
     ) -> None:
-        self._emit(
-            {
-                "event": "handoff",
-                "from_call": from_call,
-                "from": work.name,
-                "target": request.target,
-                "to": to,
-                "task": request.task,
-                "status": status,
-                "reason": reason,
-                "call_id": call_id,
-            }
-        )
+        self._emit(Handoff(from_call, work.name, request.target, to, request.task, status, reason, call_id))
 
     # --- memory -----------------------------------------------------------------------------------------
 
@@ -620,18 +614,9 @@ class Engine:
                     slug=redact(note.slug) if note.slug else None,
                 )
             except AgentctlError as error:
-                self._emit(
-                    {
-                        "event": "memory_refused",
-                        "agent": work.name,
-                        "topic": note.topic,
-                        "reason": error.message,
-                        "call_id": call_id,
-                    }
-                )
+                self._emit(MemoryRefused(work.name, note.topic, error.message, call_id))
                 continue
-            path = self.builder.relative(entry.path)
-            self._emit({"event": "memory_saved", "agent": work.name, "path": path, "call_id": call_id})
+            self._emit(MemorySaved(work.name, self.builder.relative(entry.path), call_id))
 
 
 def _finished(
@@ -641,20 +626,55 @@ def _finished(
     cost: float | None,
     started: float,
     output: str | None,
-    error: dict[str, str] | None,
+    error: dict[str, Any] | None,
     warnings: list[str] | None = None,
-) -> dict[str, Any]:
-    return {
-        "event": "call_finished",
-        "call_id": call_id,
-        "status": status,
-        "usage": usage.to_json(),
-        "cost_usd": cost,
-        "latency_ms": round((time.perf_counter() - started) * 1000),
-        "output": output,
-        "error": error,
-        "warnings": warnings or [],
-    }
+) -> CallFinished:
+    return CallFinished(call_id, status, usage, cost, _latency(started), output, error, warnings or [])
+
+
+def _answer(call_id: str, usage: Usage, cost: float | None, started: float, response: CallResponse) -> CallFinished:
+    """The call_finished of an answer, with what the provider said of its own work, and what it claimed
+    to use when that was more than the call could (`usage` is what was counted)."""
+    return CallFinished(
+        call_id,
+        "ok",
+        usage,
+        cost,
+        _latency(started),
+        response.text,
+        None,
+        response.warnings,
+        session_id=response.session_id,
+        turns=response.turns,
+        tool_uses=response.tool_uses,
+        reported_usage=None if usage is response.usage else response.usage,
+    )
+
+
+def _failure(call_id: str, error: ProviderError, started: float) -> CallFinished:
+    """The call_finished of a call that got no usable answer: nothing counted."""
+    return _finished(call_id, "failed", Usage(), None, started, None, _details(error))
+
+
+def _details(error: ProviderError) -> dict[str, Any]:
+    return {"kind": error.kind, "message": error.message}
+
+
+def _latency(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
+
+
+def _unreadable_report(provider: str, response: CallResponse) -> ProviderError | None:
+    """A response whose usage or cost is not a count or an amount: the provider's error, never a crash."""
+    problem = usage_problem(response.usage)
+    if problem is not None:
+        hint = "the provider reported token counts that are not whole numbers >= 0; report it if it persists"
+        return ProviderError(f"{provider}: unreadable usage report: {problem}", "bad_response", hint)
+    cost = response.cost_usd
+    if cost is not None and not in_range(cost, False, 0):
+        hint = "the provider reported a cost that is not a finite number >= 0; report it if it persists"
+        return ProviderError(f"{provider}: unreadable cost report: cost_usd is {cost!r}", "bad_response", hint)
+    return None
 
 
 def _too_long(provider: str, length: int) -> ProviderError:

@@ -6,9 +6,10 @@ builds the class a second time for its slots: about 1 ms per class on this proje
 start-up budget of 1.5x `import typer` for every read-only command (bench/startup.py). `@record`
 writes the same three methods in one `exec` and builds the class once, in about a tenth of that.
 
-What it supports is what agentctl's data classes use: fields in annotation order, defaults, and
+What it supports is what agentctl's data classes use: fields in annotation order, defaults,
 `field(default=..., default_factory=..., repr=..., compare=...)` (this module's, which spares read-only
-commands the import of `dataclasses` too). No inheritance, no
+commands the import of `dataclasses` too), and `ClassVar[...]` annotations, which are class attributes
+and not fields (agentctl.events: each event's `kind`). No inheritance, no
 `__post_init__`, no frozen classes: a class that needs those is a plain dataclass. mypy reads
 decorated classes as dataclasses (PEP 681, `dataclass_transform`). tests/test_records.py holds it to
 dataclasses' behaviour.
@@ -71,13 +72,22 @@ def _fields_of(cls: type) -> list[_Field]:
     if any(base is not object for base in cls.__bases__):
         raise TypeError(f"@record {cls.__qualname__}: inheritance is not supported; use a dataclass")
     fields = []
-    for name in cls.__dict__.get("__annotations__", {}):  # noqa: RUF063 (this class's own, as strings)
+    for name, annotation in cls.__dict__.get("__annotations__", {}).items():  # noqa: RUF063 (this class's own)
+        if _is_class_var(annotation):
+            continue
         value = cls.__dict__.get(name, _ABSENT)
         if isinstance(value, _Field):
             fields.append(_Field(name, value.default, value.factory, value.repr, value.compare))
         else:
             fields.append(_Field(name, value))
     return fields
+
+
+def _is_class_var(annotation: object) -> bool:
+    # As dataclasses do, without importing typing's machinery: a string under `from __future__ import
+    # annotations`, else the object, whose text starts with `typing.ClassVar`.
+    text = annotation if isinstance(annotation, str) else repr(annotation)
+    return text.startswith(("ClassVar", "typing.ClassVar"))
 
 
 def _methods(qualname: str, fields: list[_Field]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ Two kinds of secret are replaced with "[redacted]":
   keys, PEM private-key blocks), whoever's they are: a model that read a `.env` file must not get
   its contents into the run record or the team's memory.
 
-The run record (runs.py), the answers the anthropic provider returns, and the memory notes a
+The run record (agentctl/runs/), the answers the anthropic provider returns, and the memory notes a
 dispatch saves (engine.py) share one filter per run. Every pattern is a literal prefix followed by
 one character class: matching is linear in the text.
 """

@@ -22,6 +22,7 @@ from agentctl.cli import main
 from agentctl.cli.dispatch_cmd import CallTree, RunTally, progress_line
 from agentctl.cli.env import Environment
 from agentctl.errors import AgentctlError, Terminated
+from agentctl.events import CallStarted, RunStarted, Waiting
 from tests.conftest import REPO, RunCli, TTYStringIO
 from tests.test_dispatch import events, handoffs, request, team, write_script
 
@@ -393,17 +394,11 @@ def test_a_wait_before_a_retry_is_shown_as_it_starts() -> None:
     now = [0.0]
     tally = RunTally(clock=lambda: now[0])
     tree = CallTree(tally)
-    wait = {"event": "waiting", "call_id": "c1", "seconds": 30, "attempt": 2, "reason": "429 rate_limit_error"}
+    wait = Waiting("c1", 30, 2, "429 rate_limit_error")
     assert progress_line(wait) == "[c1] waiting 30 s: 429 rate_limit_error (attempt 2)"
     for event in (
-        {
-            "event": "run_started",
-            "run_id": "r",
-            "agent": "lead",
-            "task": "x",
-            "limits": {"max_calls": 40, "timeout": 60},
-        },
-        {"event": "call_started", "call_id": "c1", "parent": None, "agent": "lead", "mode": "fresh", "model": "m"},
+        RunStarted("r", {"agent": "lead", "task": "x", "limits": {"max_calls": 40, "timeout": 60}}),
+        CallStarted("c1", None, None, "lead", "fresh", "m", 0, None, None),
         wait,
     ):
         tally.update(event)
@@ -431,9 +426,7 @@ def test_runs_show_lists_the_waits_of_a_run(cli: RunCli, team: Path) -> None:
 
     recorder = RunRecorder.create(team / ".agentctl" / "runs", "20261122-153012-a1b2c3", {"agent": "lead"}, Clock())
     start_call(recorder, "c1", None, "lead", "fresh")
-    recorder.append(
-        {"event": "waiting", "call_id": "c1", "seconds": 30, "attempt": 2, "reason": "429 rate_limit_error"}
-    )
+    recorder.append(Waiting("c1", 30, 2, "429 rate_limit_error"))
     from agentctl.providers.base import Usage
 
     finish_call(recorder, "c1", Usage(10, 2), 0.001)

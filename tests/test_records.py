@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -79,3 +79,18 @@ def test_replace_copies_with_changes() -> None:
     assert changed == Entry("a", 5, ["x"]) and entry.count == 2
     with pytest.raises(TypeError, match="no field 'colour'"):
         replace(entry, colour=1)
+
+
+def test_class_variables_are_not_fields() -> None:
+    @record
+    class Kind:
+        kind: ClassVar[str] = "k"
+        name: str
+
+    @dataclasses.dataclass(slots=True)
+    class KindTwin:
+        kind: ClassVar[str] = "k"
+        name: str
+
+    assert fields_of(Kind) == ("name",) == tuple(f.name for f in dataclasses.fields(KindTwin))
+    assert Kind("a").kind == Kind.kind == KindTwin("a").kind == "k" and repr(Kind("a")) == "Kind(name='a')"

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from agentctl.errors import AgentctlError, ExitCode
+from agentctl.events import CallFinished, CallStarted, Handoff, RunFinished, RunStarted, RunWarning
 from agentctl.providers.base import Usage
 from agentctl.redact import REDACTED
 from agentctl.runs import (
@@ -43,20 +44,9 @@ class Clock:
 
 
 def start_call(recorder: RunRecorder, call_id: str, parent: str | None, agent: str, mode: str) -> None:
-    recorder.append(
-        {
-            "event": "call_started",
-            "call_id": call_id,
-            "key": f"0/{agent}/{call_id}",
-            "parent": parent,
-            "agent": agent,
-            "mode": mode,
-            "model": "claude-sonnet-4-5",
-            "depth": 0 if parent is None else 1,
-            "prompt_hash": "ab" * 32,
-            "task": f"work of {agent}",
-        }
-    )
+    depth = 0 if parent is None else 1
+    key, task = f"0/{agent}/{call_id}", f"work of {agent}"
+    recorder.append(CallStarted(call_id, key, parent, agent, mode, "claude-sonnet-4-5", depth, "ab" * 32, task))
 
 
 def finish_call(
@@ -68,34 +58,12 @@ def finish_call(
     error: dict[str, str] | None = None,
     output: str = "done",
 ) -> None:
-    recorder.append(
-        {
-            "event": "call_finished",
-            "call_id": call_id,
-            "status": status,
-            "usage": usage.to_json(),
-            "cost_usd": cost,
-            "latency_ms": 1234,
-            "output": output,
-            "error": error,
-            "warnings": [],
-        }
-    )
+    recorder.append(CallFinished(call_id, status, usage, cost, 1234, output, error))
 
 
 def handoff(recorder: RunRecorder, target: str, to: str | None, status: str, call_id: str | None, **extra: Any) -> None:
     recorder.append(
-        {
-            "event": "handoff",
-            "from_call": "c1",
-            "from": "db-architect",
-            "target": target,
-            "to": to,
-            "task": f"help from {target}",
-            "status": status,
-            "reason": extra.get("reason"),
-            "call_id": call_id,
-        }
+        Handoff("c1", "db-architect", target, to, f"help from {target}", status, extra.get("reason"), call_id)
     )
 
 
@@ -103,18 +71,9 @@ def record_run(runs_dir: Path, run_id: str = RUN_ID, finished: bool = True, secr
     """A run as the engine writes it: a lead, two delegates (one fails), an unknown target, a continuation."""
     clock = Clock(dt.datetime.strptime(run_id[:15], "%Y%m%d-%H%M%S").replace(tzinfo=dt.UTC))
     recorder = RunRecorder.create(runs_dir, run_id, {"agent": "db-architect", "task": TASK}, clock, secrets)
-    recorder.append(
-        {
-            "event": "run_started",
-            "run_id": run_id,
-            "agent": "db-architect",
-            "task": TASK,
-            "provider": "scripted",
-            "model_override": None,
-            "limits": {"max_depth": 2, "max_calls": 20, "max_tokens": None, "max_cost": None, "parallel": 4},
-            "resumed_from": None,
-        }
-    )
+    limits = {"max_depth": 2, "max_calls": 20, "max_tokens": None, "max_cost": None, "parallel": 4}
+    meta = {"agent": "db-architect", "task": TASK, "provider": "scripted", "model_override": None}
+    recorder.append(RunStarted(run_id, meta | {"limits": limits, "resumed_from": None}))
     start_call(recorder, "c1", None, "db-architect", "fresh")
     finish_call(recorder, "c1", Usage(1000, 200, 0, 500), 0.01)
     handoff(recorder, "API Designer", "api-designer", "dispatched", "c2")
@@ -131,7 +90,7 @@ def record_run(runs_dir: Path, run_id: str = RUN_ID, finished: bool = True, secr
     if finished:
         finish_call(recorder, "c4", Usage(1500, 300, 1000, 0), 0.02, output="The final schema")
         recorder.write_result("The final schema")
-        recorder.append({"event": "run_finished", "status": "ok", "result": "The final schema", "exit_code": 0})
+        recorder.append(RunFinished("ok", "The final schema", 0))
     recorder.close()
     return runs_dir / run_id
 
@@ -189,19 +148,17 @@ def test_an_existing_runs_folder_gets_no_gitignore(tmp_path: Path) -> None:
 
 def test_events_are_numbered_and_reopen_continues_the_numbering(tmp_path: Path) -> None:
     with RunRecorder.create(tmp_path, RUN_ID, {}, Clock()) as recorder:
-        recorder.append({"event": "warning", "message": "one", "seq": 99, "time": "forged"})
-        recorder.append({"event": "warning", "message": "two"})
+        recorder.append(RunStarted(RUN_ID, {"message": "one", "seq": 99, "time": "forged"}))
+        recorder.append(RunWarning("two"))
     recorder.close()  # twice is fine
     with pytest.raises(ValueError):
-        recorder.append({"event": "warning", "message": "after close"})
+        recorder.append(RunWarning("after close"))
     with RunRecorder.reopen(tmp_path, RUN_ID, Clock()) as reopened:
-        reopened.append({"event": "warning", "message": "three"})
+        reopened.append(RunWarning("three"))
     written = events(tmp_path / RUN_ID)
     assert [event["seq"] for event in written] == [1, 2, 3]
     assert [event["message"] for event in written] == ["one", "two", "three"]
     assert list(written[0])[:3] == ["event", "seq", "time"] and written[0]["time"] != "forged"
-    with pytest.raises(ValueError):
-        reopened.append({"message": "no event type"})
 
 
 def test_a_megabyte_output_is_one_line(tmp_path: Path) -> None:
@@ -209,7 +166,7 @@ def test_a_megabyte_output_is_one_line(tmp_path: Path) -> None:
     with RunRecorder.create(tmp_path, RUN_ID, {}, Clock()) as recorder:
         start_call(recorder, "c1", None, "db-architect", "fresh")
         finish_call(recorder, "c1", Usage(1, 2), 0.0, output=big)
-        recorder.append({"event": "run_finished", "status": "ok", "result": big, "exit_code": 0})
+        recorder.append(RunFinished("ok", big, 0))
     lines = (tmp_path / RUN_ID / "events.jsonl").read_bytes().split(b"\n")
     assert len(lines) == 4 and lines[-1] == b""
     assert load_run(tmp_path, RUN_ID).calls[0].output == big
@@ -222,8 +179,9 @@ def test_odd_values_are_recorded_not_raised(tmp_path: Path) -> None:
 
     with RunRecorder.create(tmp_path, RUN_ID, {"path": Path("/x")}, Clock()) as recorder:
         odd = {"usage": Usage(3, 4), "path": Path("a/b"), "when": dt.date(2026, 1, 2), "nan": float("nan")}
+        # run_started carries run.json's meta: the one event with values of any shape.
         recorder.append(
-            {"event": "warning", "message": "odd", **odd, "tags": {"x"}, "bad": Unprintable(), 1: "int key"}
+            RunStarted(RUN_ID, {"message": "odd", **odd, "tags": {"x"}, "bad": Unprintable(), 1: "int key"})
         )
     (event,) = events(tmp_path / RUN_ID)
     assert event["usage"] == Usage(3, 4).to_json() and event["path"] == "a/b" and event["when"] == "2026-01-02"
@@ -237,7 +195,7 @@ def test_concurrent_writers_never_interleave_lines(tmp_path: Path) -> None:
 
     def write(letter: str) -> None:
         for _ in range(25):
-            recorder.append({"event": "warning", "message": letter * 200_000})
+            recorder.append(RunWarning(letter * 200_000))
 
     threads = [threading.Thread(target=write, args=(letter,)) for letter in "abcd"]
     for thread in threads:
@@ -286,10 +244,11 @@ def test_the_api_key_never_reaches_a_record(tmp_path: Path) -> None:
         start_call(recorder, "c1", None, "db-architect", "fresh")
         error = {"kind": "auth", "message": f"invalid x-api-key: {SENTINEL}"}
         finish_call(recorder, "c1", Usage(), None, "failed", error, output=f"echo {SENTINEL}\nand 'short' stays")
-        recorder.append({"event": "warning", "message": f'quoted\n{SENTINEL}"', SENTINEL: "as a key"})
+        recorder.append(RunWarning(f'quoted\n{SENTINEL}"', call_id=SENTINEL))
+        recorder.append(RunStarted(RUN_ID, {SENTINEL: "as a key"}))
         recorder.write_result(f"result with {SENTINEL}")
     with RunRecorder.reopen(tmp_path, RUN_ID, Clock(), [SENTINEL]) as reopened:
-        reopened.append({"event": "run_finished", "status": "failed", "result": SENTINEL, "exit_code": 4})
+        reopened.append(RunFinished("failed", SENTINEL, 4))
     for path in (tmp_path / RUN_ID).iterdir():
         assert SENTINEL.encode() not in path.read_bytes(), path.name
     record = load_run(tmp_path, RUN_ID)
@@ -309,7 +268,7 @@ def test_a_line_cut_by_a_crash_is_a_problem_and_reopen_starts_a_fresh_line(tmp_p
     assert record.problems == ["events.jsonl line 14: cut short"]
     assert [call.id for call in record.calls] == ["c1", "c2", "c3", "c4"] and record.calls[3].status == "running"
     with RunRecorder.reopen(tmp_path, RUN_ID, Clock()) as recorder:
-        recorder.append({"event": "run_finished", "status": "interrupted", "result": None, "exit_code": 130})
+        recorder.append(RunFinished("interrupted", None, 130))
     record = load_run(tmp_path, RUN_ID)
     assert record.status == "interrupted" and record.problems == ["events.jsonl line 14: not valid JSON"]
     last = (tmp_path / RUN_ID / "events.jsonl").read_text("utf-8").splitlines()[-1]
@@ -406,7 +365,7 @@ def test_list_runs_newest_first_from_the_summary_or_the_log(tmp_path: Path) -> N
     assert [run.run_id for run in list_runs(tmp_path, limit=1)] == ["20261123-090000-ffffff"]
     # A resumed (or killed) run has grown past its summary: the log is read again.
     with RunRecorder.reopen(tmp_path, ids[1], Clock()) as recorder:
-        recorder.append({"event": "run_started", "agent": "db-architect", "task": TASK})
+        recorder.append(RunStarted(ids[1], {"agent": "db-architect", "task": TASK}))
     assert list_runs(tmp_path, limit=1)[0].status == "incomplete"
 
 
@@ -512,7 +471,7 @@ def test_runs_show_of_a_bad_id_exits_2(team: Path, cli: RunCli, wanted: str) -> 
 def test_a_damaged_usage_in_a_record_is_a_problem_not_a_crash(tmp_path: Path, usage: str) -> None:
     """A repository's own .agentctl/ is outside data: a count that is not a count is reported."""
     with RunRecorder.create(tmp_path, RUN_ID, {"agent": "a", "task": "t"}, Clock()) as recorder:
-        recorder.append({"event": "call_started", "call_id": "c1", "agent": "a", "mode": "fresh"})
+        recorder.append(CallStarted("c1", None, None, "a", "fresh", None, 0, None, None))
     log = tmp_path / RUN_ID / "events.jsonl"
     with log.open("a") as stream:
         stream.write(f'{{"event": "call_finished", "call_id": "c1", "status": "ok", "usage": {usage}}}\n')

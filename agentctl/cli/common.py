@@ -12,7 +12,7 @@ import typer
 
 from agentctl.cli import env as environment
 from agentctl.config import Settings, load_settings
-from agentctl.providers import PROVIDERS
+from agentctl.providers import PROVIDERS, provider_names
 from agentctl.records import field, record
 from agentctl.textlines import shorten
 
@@ -54,8 +54,9 @@ def limit_or_top(limit: int, top: int | None) -> int:
     return top
 
 
-# --provider's choices, from the one registry of providers.
-ProviderName = StrEnum("ProviderName", {name: name for name in PROVIDERS})  # type: ignore[misc]
+# --provider's choices, from the one registry of providers, and what each is (for --help).
+ProviderName = StrEnum("ProviderName", {name: name for name in provider_names()})  # type: ignore[misc]
+PROVIDERS_HELP = "; ".join(f"{name}: {spec.description}" for name, spec in PROVIDERS.items())
 
 RootOption = Annotated[
     Path | None,

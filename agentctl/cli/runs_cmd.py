@@ -12,6 +12,7 @@ import typer
 
 from agentctl.cli import env as environment
 from agentctl.cli.common import (
+    PROVIDERS_HELP,
     DataFormat,
     FormatOption,
     ProviderName,
@@ -126,8 +127,16 @@ def _calls(record: "RunRecord") -> list[str]:
         return ["no calls"]
     header = ["call", "mode", "model", "status", "in", "out", "cache read", "cache write", "cost", "time"]
     rows = [[branch + f"{call.id} {call.agent}", *_call_cells(call)] for branch, call in _tree(record.calls)]
+    work = [line for call in record.calls if (line := _work_line(call)) is not None]
     errors = [f"{call.id} {call.agent} {call.status}: {_error_text(call)}" for call in record.calls if _says(call)]
-    return [columns(rows, header), *errors]
+    return [columns(rows, header), *work, *errors]
+
+
+def _work_line(call: "CallRecord") -> str | None:
+    """The turns and tool uses of a call, when its provider reported them (one that runs the agent itself)."""
+    counts = ((call.turns, "turn(s)"), (call.tool_uses, "tool use(s)"))
+    parts = [f"{count:,} {what}" for count, what in counts if count is not None]
+    return f"{call.id} {call.agent}: {', '.join(parts)}" if parts else None
 
 
 def _says(call: "CallRecord") -> bool:
@@ -314,7 +323,9 @@ def resume_command(
     run: RunArgument,
     provider: Annotated[
         ProviderName | None,
-        typer.Option("--provider", help="Use this provider instead of the run's.", case_sensitive=False),
+        typer.Option(
+            "--provider", help=f"Use this provider instead of the run's ({PROVIDERS_HELP}).", case_sensitive=False
+        ),
     ] = None,
     script: Annotated[Path | None, typer.Option("--script", help="The scripted provider's replies.")] = None,
     model: Annotated[str | None, typer.Option("--model", help="Use this model for the calls still to make.")] = None,

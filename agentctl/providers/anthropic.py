@@ -49,6 +49,9 @@ if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
     from anthropic.types import Message, MessageParam, TextBlockParam
 
+    from agentctl.config import Settings
+    from agentctl.providers import ProviderOptions
+
 MISSING_KEY_HINT = "set ANTHROPIC_API_KEY, or run with --dry-run"
 # Kinds worth another try, before the stream opened or after (409 is "server", 408 "timeout").
 RETRYABLE = frozenset({"network", "timeout", "overloaded", "server", "rate_limit"})
@@ -146,6 +149,12 @@ def _setting(settings: Mapping[str, Any], name: str, whole: bool, low: float, hi
 def build_provider(config: AnthropicConfig) -> AnthropicProvider:
     """The provider for real calls; raises ProviderError(kind="auth") when there is no key."""
     return AnthropicProvider(config)
+
+
+def from_settings(settings: Settings | None, environ: Mapping[str, str], options: ProviderOptions) -> AnthropicProvider:
+    """The registry's builder (agentctl.providers): [anthropic] settings, range-checked, and the key of
+    the (injected) environment."""
+    return build_provider(AnthropicConfig.from_settings(settings.anthropic if settings else {}, environ))
 
 
 class AnthropicProvider:

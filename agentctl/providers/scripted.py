@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast, get_args
+from typing import TYPE_CHECKING, Any, cast, get_args
 
 from agentctl.bounds import SCRIPT_BYTES, YAML_DEPTH, describe
 from agentctl.errors import UsageError
@@ -40,6 +41,10 @@ from agentctl.providers.base import (
     in_range,
 )
 from agentctl.records import field, fields_of, record
+
+if TYPE_CHECKING:
+    from agentctl.config import Settings
+    from agentctl.providers import ProviderOptions
 
 ANY_AGENT = "*"
 
@@ -57,6 +62,13 @@ class ScriptedReply:
 class Script:
     replies: dict[str, list[ScriptedReply]] = field(default_factory=dict)
     source: str = "<script>"
+
+
+def from_settings(settings: Settings | None, environ: Mapping[str, str], options: ProviderOptions) -> ScriptedProvider:
+    """The registry's builder (agentctl.providers): the replies of --script."""
+    if options.script is None:
+        raise UsageError("the scripted provider needs --script FILE", hint="a YAML or JSON file of replies per agent")
+    return ScriptedProvider(load_script(options.script))
 
 
 def load_script(path: Path) -> Script:
