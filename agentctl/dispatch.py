@@ -18,20 +18,22 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agentctl import providers
 from agentctl.config import Settings
 from agentctl.engine import Limits, RunResult
 from agentctl.errors import ExitCode, Terminated, UsageError
-from agentctl.providers import PROVIDERS
 from agentctl.providers.base import Provider
 from agentctl.records import field, record
 from agentctl.redact import secret_values
 
 if TYPE_CHECKING:
-    from agentctl.engine import Engine
+    from agentctl.engine import Budget, Engine
+    from agentctl.events import Event
     from agentctl.memory import MemoryStore
     from agentctl.prompts import Prompt, PromptBuilder
     from agentctl.providers.models import ModelMap
     from agentctl.providers.pricing import PriceTable
+    from agentctl.route_llm import Routing
     from agentctl.runs import CallRecord
     from agentctl.spec import AgentFile
     from agentctl.team import Team
@@ -51,7 +53,7 @@ class DispatchOptions:
     limits: Limits | None = None  # None: [dispatch] settings, else the defaults
     memory: bool = True  # put relevant notes into prompts and save the notes agents return
     resume_from: str | None = None  # a run id whose completed calls are replayed
-    routing: dict[str, Any] | None = None  # how the agent was chosen when the task was routed
+    routing: Routing | None = None  # how the agent was chosen when the task was routed (route_dispatch)
 
 
 @record
@@ -113,7 +115,7 @@ def run_dispatch(
     settings: Settings,
     options: DispatchOptions,
     environ: Mapping[str, str],
-    on_event: Callable[[dict[str, Any]], None] | None = None,
+    on_event: Callable[[Event], None] | None = None,
     clock: Clock | None = None,
     entropy: Callable[[], str] | None = None,
     provider: Provider | None = None,
@@ -137,7 +139,7 @@ def _dispatch(
     settings: Settings,
     options: DispatchOptions,
     environ: Mapping[str, str],
-    on_event: Callable[[dict[str, Any]], None] | None,
+    on_event: Callable[[Event], None] | None,
     clock: Clock,
     entropy: Callable[[], str],
     provider: Provider | None,
@@ -147,7 +149,7 @@ def _dispatch(
 
     team, agent = _team_and_agent(settings, options.agent)
     limits = options.limits or limits_from(settings)
-    provider_name = _provider_name(settings, options)
+    provider_name = _provider_name(settings, options.provider, options.script)
     provider = provider or build_provider(provider_name, settings, environ, options.script)
     replay = _replay(settings, options.resume_from)
     run_id = new_run_id(clock(), entropy())
@@ -168,15 +170,26 @@ def _dispatch(
             today=clock().date().isoformat(),
             replay=replay,
             on_event=on_event,
+            cwd=settings.root,  # for now the team's root: the project its agents work on
         )
+        _count_routing(engine.budget, options.routing)
         engine.start(meta)
         result = _run_loop(engine, provider, agent, options)
     finally:
         recorder.close()
-    record = load_run(settings.runs_dir, run_id).to_json()
-    if options.routing is not None:
-        record["routing"] = options.routing
+    recorded = load_run(settings.runs_dir, run_id)
+    record = recorded.to_json()
+    if options.routing is not None:  # as run.json keeps it: through the secret filter (the model's answer)
+        record["routing"] = recorded.meta.get("routing")
     return Dispatched(result, record)
+
+
+def _count_routing(budget: Budget, routing: Routing | None) -> None:
+    """The routing call was made before the run started: it counts against the run's caps as its calls do."""
+    if routing is None or routing.model is None:
+        return
+    budget.calls += 1
+    budget.spend(routing.usage.total_tokens, routing.cost_usd)
 
 
 def _run_loop(engine: Engine, provider: Provider, agent: AgentFile, options: DispatchOptions) -> RunResult:
@@ -253,38 +266,22 @@ def _meta(options: DispatchOptions, agent: AgentFile, provider: str, limits: Lim
         "limits": limits.to_json(),
         "memory": options.memory,
         "resumed_from": options.resume_from,
-        "routing": options.routing,
+        "routing": options.routing.to_json() if options.routing is not None else None,
     }
 
 
-def _provider_name(settings: Settings, options: DispatchOptions) -> str:
-    name = options.provider or settings.dispatch.get("provider") or ("scripted" if options.script else "anthropic")
-    if name not in PROVIDERS:
-        raise UsageError(f"unknown provider {name!r}", hint=f"providers: {', '.join(PROVIDERS)} (or --dry-run)")
+def _provider_name(settings: Settings, provider: str | None, script: Path | None) -> str:
+    name = provider or settings.dispatch.get("provider") or ("scripted" if script else "anthropic")
+    providers.provider_spec(str(name))  # an unknown one is exit 2 before anything else is checked
     return str(name)
 
 
 def build_provider(name: str, settings: Settings, environ: Mapping[str, str], script: Path | None) -> Provider:
-    """The provider a run uses. [anthropic] is checked for every provider (its max_tokens sizes every
-    call), and before any record exists: a bad setting is exit 2 with nothing to clean up."""
+    """The provider a run uses, from the registry (agentctl.providers). [anthropic] is checked for every
+    provider (its max_tokens sizes every call), and before any record exists: a bad setting is exit 2
+    with nothing to clean up."""
     answer_tokens(settings)
-    if name == "scripted":
-        from agentctl.providers.scripted import ScriptedProvider, load_script
-
-        if script is None:
-            raise UsageError(
-                "the scripted provider needs --script FILE", hint="a YAML or JSON file of replies per agent"
-            )
-        return ScriptedProvider(load_script(script))
-    return anthropic_provider(settings.anthropic, environ)
-
-
-def anthropic_provider(config: Mapping[str, Any], environ: Mapping[str, str]) -> Provider:
-    """The anthropic provider from [anthropic] settings (range-checked) and the (injected) environment's key."""
-    from agentctl.providers.anthropic import AnthropicConfig
-    from agentctl.providers.anthropic import build_provider as build_anthropic
-
-    return build_anthropic(AnthropicConfig.from_settings(config, environ))
+    return providers.build_provider(name, settings, environ, script=script)
 
 
 def answer_tokens(settings: Settings) -> int:
@@ -346,6 +343,35 @@ def _now() -> dt.datetime:
 
 def _entropy() -> str:
     return secrets.token_hex(3)
+
+
+# --- routing ------------------------------------------------------------------------------------------
+
+
+def route_dispatch(
+    settings: Settings,
+    task: str,
+    environ: Mapping[str, str],
+    *,
+    provider: str | None = None,
+    script: Path | None = None,
+    limits: Limits | None = None,
+    offline: str | None = None,
+) -> Routing:
+    """Choose the agent for `dispatch "TASK"` (route_llm.route_task): the routing model picks from the
+    offline shortlist through the provider the run will use (`provider`, `script` as DispatchOptions
+    name them), within `limits`; `offline` (why: a dry run, --offline) routes without the model.
+
+    Pass the result as DispatchOptions.routing: the run counts the routing call against its caps
+    and records both rankings."""
+    from agentctl.route_llm import route_task
+
+    name = _provider_name(settings, provider, script)
+
+    def build() -> Provider:
+        return build_provider(name, settings, environ, script)
+
+    return route_task(settings, task, limits or limits_from(settings), build, offline)
 
 
 # --- the dry run --------------------------------------------------------------------------------------

@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from agentctl.providers import provider_names
 from agentctl.textlines import shorten
 
 # Numbers: finite (TOML has nan and inf), and within the range each setting makes sense in.
@@ -38,7 +39,17 @@ def _folder(value: str) -> str:
     return value
 
 
+def _provider(value: object) -> object:
+    # The registry's names (agentctl.providers), said as pydantic says a Literal's choices.
+    if value not in provider_names():
+        quoted = [repr(name) for name in provider_names()]
+        choices = " or ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1 else quoted)
+        raise ValueError(f"Input should be {choices}")
+    return value
+
+
 ModelId = Annotated[str, AfterValidator(_one_word)]
+ProviderName = Annotated[str, BeforeValidator(_provider)]
 Folder = Annotated[str, AfterValidator(_folder)]
 
 
@@ -58,7 +69,7 @@ class DispatchSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    provider: Literal["anthropic", "scripted"] | None = None
+    provider: ProviderName | None = None
     parallel: Positive | None = None
     max_depth: Count | None = None
     max_rounds: Positive | None = None
@@ -68,6 +79,7 @@ class DispatchSettings(BaseModel):
     max_cost: Cap | None = None  # USD
     memory_budget: Count | None = None  # tokens of memory notes in one system prompt
     timeout: Seconds | None = None  # the whole run
+    route_model: ModelId | None = None  # alias or id that routes `dispatch "TASK"`; else the cheapest configured
 
 
 class AnthropicSettings(BaseModel):

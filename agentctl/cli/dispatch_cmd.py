@@ -1,4 +1,4 @@
-"""agentctl dispatch AGENT "TASK" [--format json] [--provider] [--model] [limits] [--timeout] [--dry-run]
+"""agentctl dispatch AGENT "TASK" [--format json] [--provider] [--model] [limits] [--timeout] [--dry-run] [--offline]
 
 The subprocess contract (orchestrators call dispatch as a subprocess): with `--format json` every exit
 prints one JSON document on stdout. A run that started prints its record, with an `error` object
@@ -19,6 +19,7 @@ import typer
 from agentctl.bounds import DISPATCH_MAX_CALLS, DISPATCH_MAX_COST
 from agentctl.cli import env as environment
 from agentctl.cli.common import (
+    PROVIDERS_HELP,
     DataFormat,
     FormatOption,
     ProviderName,
@@ -29,11 +30,24 @@ from agentctl.cli.common import (
     write_json,
 )
 from agentctl.errors import AgentctlError, ExitCode, UsageError, interruption_exit_code
+from agentctl.events import (
+    CallFinished,
+    CallStarted,
+    Event,
+    Handoff,
+    MemoryRefused,
+    MemorySaved,
+    RunStarted,
+    RunWarning,
+    Waiting,
+)
+from agentctl.records import record, replace
 
 if TYPE_CHECKING:
     from agentctl.config import Settings
     from agentctl.dispatch import Dispatched, DispatchOptions, Plan
     from agentctl.engine import Limits, RunResult
+    from agentctl.route_llm import Routing
 
 
 def dispatch_command(
@@ -51,12 +65,19 @@ def dispatch_command(
     context: Annotated[str | None, typer.Option("--context", help="Extra context for the first prompt.")] = None,
     provider: Annotated[
         ProviderName | None,
-        typer.Option("--provider", help="Who answers the calls [anthropic]; see also --dry-run.", case_sensitive=False),
+        typer.Option(
+            "--provider",
+            help=f"Who answers the calls [anthropic]: {PROVIDERS_HELP}; see also --dry-run.",
+            case_sensitive=False,
+        ),
     ] = None,
     script: Annotated[
         Path | None, typer.Option("--script", help="The scripted provider's replies (YAML or JSON).")
     ] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Use this model (alias or id) for every call.")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Use this model (alias or id) for every agent call (not the routing call)."),
+    ] = None,
     max_depth: Annotated[int | None, typer.Option("--max-depth", help="How deep handoffs may nest [3].")] = None,
     max_rounds: Annotated[
         int | None, typer.Option("--max-rounds", help="Continuation calls per agent and task [3].")
@@ -93,19 +114,20 @@ def dispatch_command(
         bool, typer.Option("--show-prompt", help="With --dry-run: print the first call's prompts too.")
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="When routing, take the top agent without asking.")] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="When routing, rank offline only: no routing model call.")
+    ] = False,
     output: FormatOption = DataFormat.text,
     root: RootOption = None,
 ) -> int:
     """Send a task to an agent, run the handoffs it asks for, and print its final answer.
 
-    Without an agent (`agentctl dispatch "TASK"`) the team routes the task first (`agentctl route`)."""
+    Without an agent (`agentctl dispatch "TASK"`) the task is routed first: the offline ranking's top
+    10 (`agentctl route`), of which the cheapest configured model picks one when the run makes real
+    calls (not with --dry-run or --offline)."""
     from agentctl.dispatch import DispatchOptions, limits_from
 
     settings = settings_for(root)
-    routing = None
-    if task is None and task_file is None and not _names_an_agent(settings, agent):
-        task = read_task(agent, None)  # the lone argument is the task
-        agent, routing = choose_agent(settings, task, ask=output is DataFormat.text and not yes)
     limits = limits_from(
         settings,
         max_depth=max_depth,
@@ -116,13 +138,28 @@ def dispatch_command(
         parallel=parallel,
         timeout=timeout,
     )
+    routing = None
+    script_path = environment.current().cwd / script if script else None
+    if task is None and task_file is None and not _names_an_agent(settings, agent):
+        task = read_task(agent, None)  # the lone argument is the task
+        why_offline = "a dry run makes no calls" if dry_run else "--offline" if offline else None
+        routing = choose_agent(
+            settings,
+            task,
+            limits,
+            provider=provider.value if provider else None,
+            script=script_path,
+            offline=why_offline,
+            ask=output is DataFormat.text and not yes,
+        )
+        agent = routing.chosen
     options = DispatchOptions(
         agent=agent,
         task=read_task(task, task_file),
         routing=routing,
         context=bounded_text(context, "--context") if context is not None else None,
         provider=provider.value if provider else None,
-        script=environment.current().cwd / script if script else None,
+        script=script_path,
         model=model,
         limits=limits,
         memory=not no_memory,
@@ -143,32 +180,44 @@ def _names_an_agent(settings: Settings, name: str) -> bool:
     return True
 
 
-CLOSE_MARGIN = 0.05  # a runner-up this close to the top score is too close to pick alone
+def choose_agent(
+    settings: Settings,
+    task: str,
+    limits: Limits,
+    *,
+    provider: str | None,
+    script: Path | None,
+    offline: str | None,
+    ask: bool,
+) -> Routing:
+    """Route the task (dispatch.route_dispatch); on a terminal, ask when the offline top two are close
+    and the model did not choose. Says where it went on stderr."""
+    from agentctl.dispatch import route_dispatch
 
-
-def choose_agent(settings: Settings, task: str, ask: bool) -> tuple[str, dict[str, Any]]:
-    """Route the task; ask on a terminal when the top two are close. Returns the agent and the record."""
-    from agentctl.route import team_index
-
-    ranking = team_index(settings).rank(task, 5)
-    if not ranking or ranking[0].score <= 0:
-        raise UsageError(
-            "no agent of the team matches the task's words, so it cannot be routed",
-            hint='name the agent: agentctl dispatch AGENT "TASK" (`agentctl list` shows them)',
-        )
-    close = len(ranking) > 1 and ranking[0].score - ranking[1].score < CLOSE_MARGIN
     current = environment.current()
-    chosen, asked = ranking[0].agent, False
-    if close and ask and current.interactive and current.stderr.isatty():
-        chosen, asked = _ask(ranking[:3]), True
-    current.err(f"routed to {chosen} (score {ranking[0].score:.2f}{', close call' if close else ''})")
-    record = {
-        "chosen": chosen,
-        "asked": asked,
-        "close": close,
-        "ranking": [{"agent": s.agent, "score": s.score, "why": s.why} for s in ranking],
-    }
-    return chosen, record
+    routing = route_dispatch(
+        settings, task, current.environ, provider=provider, script=script, limits=limits, offline=offline
+    )
+    for warning in routing.warnings:
+        current.err(f"warning: {warning}")
+    if routing.method == "offline" and routing.close and ask and current.interactive and current.stderr.isatty():
+        routing = routing.picked(_ask(routing.offline[:3]))
+    current.err(routed_line(routing))
+    return routing
+
+
+def routed_line(routing: Routing) -> str:
+    """`routed to db-architect by claude-haiku-5-5 ($0.0001; offline #1: ...)`, or the offline score and why."""
+    top = routing.offline[0]
+    if routing.method == "model" and routing.model is not None:
+        cost = routing.cost_usd
+        spent = f"${cost:.6f}" if cost is not None else "cost unknown"  # a routing call costs fractions of a cent
+        return f"routed to {routing.chosen} by {routing.model.model} ({spent}; offline #1: {top.agent} {top.score:.2f})"
+    score = next((s.score for s in routing.offline if s.agent == routing.chosen), top.score)
+    close = ", close call" if routing.close else ""
+    # After a fallback the warning above has said why; otherwise say why the model was not asked.
+    how = "your pick" if routing.method == "asked" else "offline" + ("" if routing.warnings else f": {routing.note}")
+    return f"routed to {routing.chosen} (score {score:.2f}{close}; {how})"
 
 
 def _ask(ranking: list[Any]) -> str:
@@ -278,12 +327,22 @@ def show_plan(settings: Settings, options: DispatchOptions, output: DataFormat, 
     plan = plan_dispatch(settings, options)
     current = environment.current()
     if output is DataFormat.json:  # the prompt blocks are always in it: a program reads what it needs
-        write_json(plan.to_json() | ({"routing": options.routing} if options.routing else {}))
+        write_json(plan.to_json() | ({"routing": options.routing.to_json()} if options.routing else {}))
         return ExitCode.OK
-    current.out("\n".join(plan_lines(plan, show_prompt)))
+    routed = [routing_line(options.routing)] if options.routing else []
+    current.out("\n".join(plan_lines(plan, show_prompt) + routed))
     for warning in plan.warnings:
         current.err(f"warning: {warning}")
     return ExitCode.OK
+
+
+def routing_line(routing: Routing) -> str:
+    """What the dry run's routing was, and what a real run's would be."""
+    shortlist = ", ".join(f"{score.agent} {score.score:.2f}" for score in routing.offline[:3])
+    return (
+        f"Routing: offline ranking only ({routing.note}): {shortlist}. Without --dry-run or --offline, the "
+        f"routing model (the cheapest configured one) picks among the top {len(routing.offline)}, within the limits."
+    )
 
 
 def plan_lines(plan: Plan, show_prompt: bool = False) -> list[str]:
@@ -392,9 +451,9 @@ class Progress:
         if self._live is not None:
             self._live.__exit__(None, None, None)
 
-    def event(self, event: dict[str, Any]) -> None:
-        if event["event"] == "run_started":
-            self.run_id = event.get("run_id")
+    def event(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self.run_id = event.run_id
         self.tally.update(event)
         if self.tree is None:
             line = progress_line(event, self.tally)
@@ -402,61 +461,61 @@ class Progress:
                 environment.current().err(line)
             return
         self.tree.update(event)
-        if event["event"] in KEPT_ABOVE_THE_TREE:  # printed above the live view, where they stay
+        if isinstance(event, KEPT_ABOVE_THE_TREE):  # printed above the live view, where they stay
             self._live.console.print(progress_line(event, self.tally), markup=False, highlight=False)
 
 
-KEPT_ABOVE_THE_TREE = ("warning", "memory_saved", "memory_refused")
+KEPT_ABOVE_THE_TREE = (RunWarning, MemorySaved, MemoryRefused)
 
 
-def progress_line(event: dict[str, Any], tally: RunTally | None = None) -> str | None:
-    kind = event["event"]
-    if kind == "run_started":
-        return f"run {event.get('run_id')}: {event['agent']} on {json.dumps(event['task'][:80])}"
-    if kind == "call_started":
-        return f"[{event['call_id']}] {event['agent']} {event['mode']} started on {event['model']}"
-    if kind == "call_finished":
-        return _finished_line(event) + (f" [run: {tally.text()}]" if tally is not None else "")
-    if kind == "waiting":
-        return f"[{event.get('call_id')}] {waiting_text(event)}"
-    if kind == "handoff":
-        reason = f": {event['reason']}" if event.get("reason") else ""
-        return f"handoff {event['from']} -> {event.get('to') or event['target']}: {event['status']}{reason}"
-    if kind in ("memory_saved", "memory_refused"):
-        return memory_line(event)
-    if kind == "warning":
-        return f"warning: {event['message']}"
+def progress_line(event: Event, tally: RunTally | None = None) -> str | None:
+    match event:
+        case RunStarted():
+            return f"run {event.run_id}: {event.agent} on {json.dumps((event.task or '')[:80])}"
+        case CallStarted():
+            return f"[{event.call_id}] {event.agent} {event.mode} started on {event.model}"
+        case CallFinished():
+            return _finished_line(event) + (f" [run: {tally.text()}]" if tally is not None else "")
+        case Waiting():
+            return f"[{event.call_id}] {waiting_text(event)}"
+        case Handoff():
+            reason = f": {event.reason}" if event.reason else ""
+            return f"handoff {event.from_agent} -> {event.to or event.target}: {event.status}{reason}"
+        case MemorySaved() | MemoryRefused():
+            return memory_line(event)
+        case RunWarning():
+            return f"warning: {event.message}"
     return None  # run_finished: the summary line says it
 
 
-def _finished_line(event: dict[str, Any]) -> str:
-    usage = event["usage"]
-    cost = event.get("cost_usd")
+def _finished_line(event: CallFinished) -> str:
+    usage = event.usage
+    cost = event.cost_usd
     cost_text = f"${cost:.4f}" if cost is not None else "cost unknown"
-    error = event.get("error") or {}
-    detail = error.get("message") or (error.get("kind") if error.get("kind") != event["status"] else None)
+    error = event.error or {}
+    detail = error.get("message") or (error.get("kind") if error.get("kind") != event.status else None)
     error_text = f": {detail}" if detail else ""
     return (
-        f"[{event['call_id']}] {event['status']} in {event['latency_ms']} ms, {usage['input_tokens']} in / "
-        f"{usage['output_tokens']} out tokens (cache {usage['cache_read_input_tokens']} read, "
-        f"{usage['cache_creation_input_tokens']} written), {cost_text}{error_text}"
+        f"[{event.call_id}] {event.status} in {event.latency_ms} ms, {usage.input_tokens} in / "
+        f"{usage.output_tokens} out tokens (cache {usage.cache_read_input_tokens} read, "
+        f"{usage.cache_creation_input_tokens} written), {cost_text}{error_text}"
     )
 
 
-def waiting_text(event: dict[str, Any]) -> str:
+def waiting_text(event: Waiting) -> str:
     """A retry's pause, said before it starts: `waiting 30 s: 429 rate_limit_error (attempt 2)`."""
-    seconds = event.get("seconds")
+    seconds = event.seconds
     span = f"{seconds:g} s" if isinstance(seconds, int | float) else "a while"
-    attempt = f" (attempt {event['attempt']})" if event.get("attempt") is not None else ""
-    return f"waiting {span}: {event.get('reason') or 'before a retry'}{attempt}"
+    attempt = f" (attempt {event.attempt})" if event.attempt is not None else ""
+    return f"waiting {span}: {event.reason or 'before a retry'}{attempt}"
 
 
-def memory_line(event: dict[str, Any]) -> str:
+def memory_line(event: MemorySaved | MemoryRefused) -> str:
     """What a memory note event wrote into the repository, or why it wrote nothing."""
-    if event["event"] == "memory_saved":
-        return f"memory: wrote {event.get('path')}"
-    topic = json.dumps(event.get("topic") or "")
-    return f"memory: refused {event.get('agent')}'s note {topic}: {event.get('reason')}"
+    if isinstance(event, MemorySaved):
+        return f"memory: wrote {event.path}"
+    topic = json.dumps(event.topic or "")
+    return f"memory: refused {event.agent}'s note {topic}: {event.reason}"
 
 
 class RunTally:
@@ -469,18 +528,17 @@ class RunTally:
         self.calls = 0  # started, replays left out: what --max-calls counts
         self.cost = 0.0
 
-    def update(self, event: dict[str, Any]) -> None:
-        kind = event["event"]
-        if kind == "run_started":
-            limits = event.get("limits")
-            self.limits = limits if isinstance(limits, dict) else {}
-            self.started_at = self.clock()
-        elif kind == "call_started":
-            self.calls += 1
-        elif kind == "call_finished" and event.get("status") == "replayed":
-            self.calls -= 1  # a replay is read from the record: no call, no cost
-        elif kind == "call_finished":
-            self.cost += event.get("cost_usd") or 0.0
+    def update(self, event: Event) -> None:
+        match event:
+            case RunStarted():
+                self.limits = event.limits
+                self.started_at = self.clock()
+            case CallStarted():
+                self.calls += 1
+            case CallFinished(status="replayed"):
+                self.calls -= 1  # a replay is read from the record: no call, no cost
+            case CallFinished():
+                self.cost += event.cost_usd or 0.0
 
     def text(self) -> str:
         """Each cap as used / allowed: `calls 3/40, cost $0.0123/$2, 4m12s left`."""
@@ -497,6 +555,21 @@ class RunTally:
         return max(0.0, timeout - (self.clock() - self.started_at))
 
 
+@record
+class LiveCall:
+    """One call as the live view knows it: its start, its end when it came, the wait it is in."""
+
+    started: CallStarted
+    started_at: float
+    finished: CallFinished | None = None
+    ended_at: float | None = None
+    waiting: tuple[float, Waiting] | None = None  # until when (the view's clock), and the wait
+
+    @property
+    def status(self) -> str:
+        return self.finished.status if self.finished is not None else "running"
+
+
 class CallTree:
     """The live view: each call under the call that asked for it, with its state, tokens, cost, time;
     the run's caps at the top."""
@@ -504,20 +577,21 @@ class CallTree:
     def __init__(self, tally: RunTally | None = None) -> None:
         self.tally = tally or RunTally()
         self.clock = self.tally.clock
-        self.calls: dict[str, dict[str, Any]] = {}
+        self.calls: dict[str, LiveCall] = {}
         self.children: dict[str | None, list[str]] = {}
 
-    def update(self, event: dict[str, Any]) -> None:
-        kind, call = event["event"], self.calls.get(event.get("call_id") or "")
-        if kind == "call_started":
-            self.calls[event["call_id"]] = dict(event, started_at=self.clock(), status="running")
-            self.children.setdefault(event.get("parent"), []).append(event["call_id"])
-        elif kind == "call_finished" and call is not None:
-            call.update(event, ended_at=self.clock(), waiting=None)
-        elif kind == "waiting" and call is not None:
-            seconds = event.get("seconds")
-            until = self.clock() + (seconds if isinstance(seconds, int | float) else 0)
-            call["waiting"] = (until, event)
+    def update(self, event: Event) -> None:
+        match event:
+            case CallStarted():
+                self.calls[event.call_id] = LiveCall(event, self.clock())
+                self.children.setdefault(event.parent, []).append(event.call_id)
+            case CallFinished() if event.call_id in self.calls:
+                call = self.calls[event.call_id]
+                call.finished, call.ended_at, call.waiting = event, self.clock(), None
+            case Waiting() if event.call_id in self.calls:
+                seconds = event.seconds
+                until = self.clock() + (seconds if isinstance(seconds, int | float) else 0)
+                self.calls[event.call_id].waiting = (until, event)
 
     def __rich__(self) -> Any:
         from rich.tree import Tree
@@ -531,27 +605,27 @@ class CallTree:
         for call_id in list(self.children.get(parent, [])):
             self._add(node.add(self._label(self.calls[call_id])), call_id)
 
-    def _label(self, call: dict[str, Any]) -> str:
+    def _label(self, call: LiveCall) -> str:
         marks = {"running": "…", "ok": "✓", "replayed": "↺", "failed": "✗", "interrupted": "■"}
-        elapsed = call.get("ended_at", self.clock()) - call["started_at"]
-        usage = call.get("usage") or {}
+        elapsed = (call.ended_at if call.ended_at is not None else self.clock()) - call.started_at
+        usage = call.finished.usage if call.finished is not None else None
         tokens = (
-            f"{usage.get('input_tokens', 0) + usage.get('cache_read_input_tokens', 0)}→{usage.get('output_tokens', 0)}"
+            f"{usage.input_tokens + usage.cache_read_input_tokens}→{usage.output_tokens}" if usage is not None else ""
         )
-        cost = call.get("cost_usd")
+        cost = call.finished.cost_usd if call.finished is not None else None
         cost_text = f"${cost:.4f}" if isinstance(cost, float) else ""
+        started = call.started
         return (
-            f"{marks.get(call['status'], '?')} {call['agent']} ({call['mode']}, {call['call_id']}) "
-            f"{self._state(call)} {elapsed:.1f}s {tokens if usage else ''} {cost_text}".rstrip()
+            f"{marks.get(call.status, '?')} {started.agent} ({started.mode}, {started.call_id}) "
+            f"{self._state(call)} {elapsed:.1f}s {tokens} {cost_text}".rstrip()
         )
 
-    def _state(self, call: dict[str, Any]) -> str:
+    def _state(self, call: LiveCall) -> str:
         """The call's status; while it waits to retry, the wait with its seconds counting down."""
-        waiting = call.get("waiting")
-        if waiting is None or waiting[0] <= self.clock():
-            return str(call["status"])
-        until, event = waiting
-        return waiting_text(event | {"seconds": round(until - self.clock())})
+        if call.waiting is None or call.waiting[0] <= self.clock():
+            return call.status
+        until, event = call.waiting
+        return waiting_text(replace(event, seconds=round(until - self.clock())))
 
 
 def register(app: typer.Typer) -> None:

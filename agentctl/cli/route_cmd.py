@@ -24,6 +24,7 @@ from agentctl.errors import ExitCode, UsageError
 if TYPE_CHECKING:
     from agentctl.config import Settings
     from agentctl.route import RouteIndex, RouteScore, SkippedAgent
+    from agentctl.spec import AgentFile
 
 TaskArgument = Annotated[str, typer.Argument(help='The task, in words; "-" reads it from standard input.')]
 AgentsDirOption = Annotated[
@@ -40,7 +41,8 @@ LlmOption = Annotated[
     bool,
     typer.Option(
         "--llm",
-        help="Ask a small model (the cheapest of the model map); any failure falls back to the offline ranking.",
+        help="Ask a small model (the cheapest configured one, or [dispatch] route_model); any failure falls back "
+        "to the offline ranking.",
     ),
 ]
 
@@ -126,18 +128,18 @@ def _ask_model(
 ) -> "tuple[list[RouteScore], dict[str, object]]":
     """The model's pick first, the offline order after it; the offline ranking alone on any failure."""
     from agentctl.cli.common import try_settings
-    from agentctl.dispatch import anthropic_provider
+    from agentctl.providers import build_provider
     from agentctl.providers.base import ProviderError
-    from agentctl.providers.models import ModelMap
-    from agentctl.route_llm import MAX_CANDIDATES, Candidate, choose_with_model
+    from agentctl.route_llm import MAX_CANDIDATES, Candidate, choose_with_model, route_model
 
     current = environment.current()
     settings = try_settings(root) if agents_dir is None else None
-    model = ModelMap.build(settings.models if settings else None).cheapest()
-    descriptions = _descriptions(agents_dir, settings)
+    agents = _agents(agents_dir, settings)
+    model = route_model(settings, agents)
+    descriptions = {agent.name: agent.spec.description or "" for agent in agents if agent.name}
     candidates = [Candidate(score.agent, descriptions.get(score.agent, "")) for score in ranking[:MAX_CANDIDATES]]
     try:
-        provider = anthropic_provider(settings.anthropic if settings else {}, current.environ)
+        provider = build_provider("anthropic", settings, current.environ)
     except ProviderError as error:
         reason = f"{error.message}; {error.hint}" if error.hint else error.message
         return ranking, _fallback(f"the model could not be asked ({reason}); using the offline ranking", model)
@@ -155,17 +157,13 @@ def _fallback(note: str, model: str) -> dict[str, object]:
     return {"method": "offline", "model": model, "note": note}
 
 
-def _descriptions(agents_dir: Path | None, settings: "Settings | None") -> dict[str, str]:
+def _agents(agents_dir: Path | None, settings: "Settings | None") -> "list[AgentFile]":
     from agentctl.route import agents_in
     from agentctl.team import load_team
 
     if agents_dir is not None:
-        agents = agents_in(environment.current().cwd / agents_dir)
-    elif settings is not None:
-        agents = load_team(settings).agents
-    else:
-        agents = []
-    return {agent.name: agent.spec.description or "" for agent in agents if agent.name}
+        return agents_in(environment.current().cwd / agents_dir)
+    return load_team(settings).agents if settings is not None else []
 
 
 def _print_ranking(ranking: "list[RouteScore]") -> None:

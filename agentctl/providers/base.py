@@ -16,11 +16,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from agentctl.errors import AgentctlError, ExitCode
 from agentctl.records import field, fields_of, record
 from agentctl.textlines import shorten
+
+if TYPE_CHECKING:  # base.py stays light: every command that reads a run or a usage imports it
+    from pathlib import Path
+
+    from agentctl.spec import AgentFile
 
 DEFAULT_MAX_TOKENS = 8192  # the length limit of one answer, unless [anthropic] max_tokens says otherwise
 CallMode = Literal["fresh", "continuation", "handoff"]
@@ -181,6 +186,10 @@ class CallRequest:
     user: str
     max_tokens: int
     on_wait: Callable[[Wait], None] | None = field(default=None, repr=False, compare=False)
+    # For providers that run an agent themselves (its tools, its project) rather than send a prompt:
+    agent_file: AgentFile | None = field(default=None, repr=False)  # the agent whose call it is
+    cwd: Path | None = None  # the project the call works in
+    resume_session: str | None = None  # the provider's session to continue (that of the work's previous call)
 
     def bound(self) -> UsageBound:
         return usage_bound(self.system, self.user, self.max_tokens)
@@ -194,6 +203,12 @@ class CallResponse:
     stop_reason: str | None = None
     request_id: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # What a provider may know of its own work. cost_usd, when set, is what the engine counts (it must be
+    # a finite number >= 0), instead of pricing `usage` at the model's price.
+    cost_usd: float | None = None
+    session_id: str | None = None  # recorded; a continuation of the same work gets it as resume_session
+    turns: int | None = None
+    tool_uses: int | None = None
 
 
 class ProviderError(AgentctlError):

@@ -65,7 +65,3 @@ class ModelMap:
         key = name.lower().removesuffix("[1m]")
         key = ALIAS_SYNONYMS.get(key, key)
         return self.aliases.get(key, name)
-
-    def cheapest(self) -> str:
-        """The smallest model of the map (for routing): haiku when there is one."""
-        return self.resolve("haiku" if "haiku" in self.aliases else self.default)
