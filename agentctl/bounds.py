@@ -22,7 +22,10 @@ RULES_DOC_BYTES = 512 * KIB  # agentctl/data/rules.md, shipped in the wheel (`ag
 
 # Text handed to commands, and text from models.
 TASK_BYTES = 512 * KIB  # a task or its --context (about 128k tokens: more than one call can take)
-INPUT_BYTES = 8 * MIB  # `handoffs parse FILE|-`, `prompt --continuation/--result/--handoff` files
+INPUT_BYTES = 8 * MIB  # `handoffs parse FILE|-`, `prompt --continuation/--result/--handoff`, `import` files
+# Agents one `import` writes: each is a file checked by reading it back (about 1.3 ms); 8 MiB of JSON
+# holds 200,000 tiny ones, minutes of work. A team has tens.
+IMPORT_AGENTS = 1000
 SCRIPT_BYTES = 8 * MIB  # a scripted provider's replies
 ANSWER_CHARS = 2 * MIB  # one model answer that agentctl parses (longer answers fail the call)
 

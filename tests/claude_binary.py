@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 BUILTIN_AGENTS = ("claude", "Explore", "general-purpose", "Plan", "statusline-setup", "claude-code-guide", "fork")
@@ -99,8 +100,16 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def agent_listing(agents_dir: Path, claude: str) -> str:
-    """The text of Claude Code's agent listing for the agents in `agents_dir`, builtins included."""
+def agent_listing(agents_dir: Path | None, claude: str, extra_args: Sequence[str] = ()) -> str:
+    """The text of Claude Code's agent listing for the agents in `agents_dir` (the project's
+    `.claude/agents/`; None for a project without one) and those `extra_args` add (`--agents FILE`),
+    builtins included."""
+    return _listing_from(recorded_requests(agents_dir, claude, extra_args))
+
+
+def recorded_requests(agents_dir: Path | None, claude: str, extra_args: Sequence[str] = ()) -> list[bytes]:
+    """The request bodies `claude -p hi [extra_args]` sends to the loopback Messages API, run in a
+    throw-away project (with `agents_dir` as its `.claude/agents/`) and HOME."""
     bodies: list[bytes] = []
     handler = type("Recorder", (_Recorder,), {"bodies": bodies})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -109,7 +118,9 @@ def agent_listing(agents_dir: Path, claude: str) -> str:
         with tempfile.TemporaryDirectory() as scratch:
             project, home = Path(scratch, "project"), Path(scratch, "home")
             home.mkdir()
-            shutil.copytree(agents_dir, project / ".claude" / "agents")
+            project.mkdir()
+            if agents_dir is not None:
+                shutil.copytree(agents_dir, project / ".claude" / "agents")
             subprocess.run(["git", "init", "-q"], cwd=project, check=True)
             environ = dict(
                 os.environ,
@@ -121,7 +132,7 @@ def agent_listing(agents_dir: Path, claude: str) -> str:
                 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
             )
             subprocess.run(
-                [claude, "-p", "hi", "--output-format", "json"],
+                [claude, "-p", "hi", "--output-format", "json", *extra_args],
                 cwd=project,
                 env=environ,
                 capture_output=True,
@@ -129,7 +140,7 @@ def agent_listing(agents_dir: Path, claude: str) -> str:
             )
     finally:
         server.shutdown()
-    return _listing_from(bodies)
+    return bodies
 
 
 def _listing_from(bodies: list[bytes]) -> str:

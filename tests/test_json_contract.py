@@ -44,6 +44,8 @@ CASES: dict[str, tuple[list[str], list[str], int]] = {
     "runs list": ([], ["--root", "no/such/root"], 2),
     "runs show": (["last"], ["no-such-run"], 2),
     "runs resume": (["no-such-run"], ["no-such-run"], 2),
+    "export": (["-o", "team.json"], ["-o", "agents"], 2),
+    "import": (["helper.json", "--into", "imported"], ["missing.json"], 2),
     "dispatch": (
         ["orchestrator", "plan", "--provider", "scripted", "--script", "script.yaml"],
         ["orchestrator", "plan", "--max-cost", "nan"],
@@ -58,6 +60,7 @@ def shipped(tmp_path: Path) -> Path:
     (root / "script.yaml").write_text(SCRIPT)
     (root / "answer.md").write_text(ANSWER)
     (root / "note.md").write_text("One line of insight.\nA second line.\n")
+    (root / "helper.json").write_text('{"helper": {"description": "Helps.", "prompt": "You help."}}')
     return root
 
 

@@ -36,6 +36,7 @@ PLACEHOLDER = re.compile(
 # Command names the prose mentions, not invocations.
 MENTIONS = {
     "agentctl dispatch",
+    "agentctl import",
     "agentctl memory",
     "agentctl memory search",
     "agentctl new",

@@ -86,6 +86,8 @@ COMMAND_MODULES = {
     "dispatch": "agentctl.cli.dispatch_cmd",
     "prompt": "agentctl.cli.prompt_cmd",
     "handoffs": "agentctl.cli.handoffs_cmd",
+    "export": "agentctl.cli.export_cmd",
+    "import": "agentctl.cli.export_cmd",
 }
 _registered: set[str] = set()
 

@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[tuple[int, str], ...]] = {
     "route": _OK,
     "prompt": _OK,
     "handoffs parse": ((0, "parsed"), (1, "the answer has problems (with --strict)")),
+    "export": ((0, "written"),),
+    "import": ((0, "written"), (1, "the file system refused a write")),
     "memory list": _OK,
     "memory show": _LOOKUP,
     "memory write": ((0, "written"), (1, "the file system refused the write")),
