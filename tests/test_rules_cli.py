@@ -147,7 +147,7 @@ def test_help_lists_the_exit_codes() -> None:
         [sys.executable, "-m", "agentctl", "rules", "--help"], capture_output=True, text=True, timeout=60
     )
     out = " ".join(result.stdout.split())
-    assert "Exit codes: 0 ok; 2 unknown rule" in out and "rules [OPTIONS] [RULE]" in out
+    assert "Exit codes: 0 found; 2 bad usage or input" in out and "rules [OPTIONS] [RULE]" in out
 
 
 def test_only_explaining_a_rule_reads_the_data_file(
