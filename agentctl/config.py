@@ -47,6 +47,7 @@ class Settings:
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # [prices."id"]
     dispatch: Mapping[str, Any] = field(default_factory=dict)  # [dispatch]: defaults of the flags
     anthropic: Mapping[str, Any] = field(default_factory=dict)  # [anthropic]: max_tokens, timeout, max_retries
+    claude_code: Mapping[str, Any] = field(default_factory=dict)  # [claude_code]: binary, permission_mode, ...
 
     @property
     def protocol_file(self) -> Path:
@@ -118,6 +119,7 @@ def load_settings(
         },
         dispatch=file_values.get("dispatch") or {},
         anthropic=file_values.get("anthropic") or {},
+        claude_code=file_values.get("claude_code") or {},
         **values,
     )
 

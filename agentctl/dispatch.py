@@ -22,7 +22,7 @@ from agentctl import providers
 from agentctl.config import Settings
 from agentctl.engine import Limits, RunResult
 from agentctl.errors import ExitCode, Terminated, UsageError
-from agentctl.providers.base import Provider
+from agentctl.providers.base import Permissions, Provider, in_range
 from agentctl.records import field, record
 from agentctl.redact import secret_values
 
@@ -54,6 +54,9 @@ class DispatchOptions:
     memory: bool = True  # put relevant notes into prompts and save the notes agents return
     resume_from: str | None = None  # a run id whose completed calls are replayed
     routing: Routing | None = None  # how the agent was chosen when the task was routed (route_dispatch)
+    cwd: Path | None = None  # the project the agents work in (claude-code runs its tools there); None: the root
+    permissions: Permissions = field(default_factory=Permissions)  # what calls that run tools may do
+    max_turns: int | None = None  # claude-code: model turns per session (None: [claude_code] max_turns)
 
 
 @record
@@ -89,10 +92,39 @@ def limits_from(settings: Settings, **flags: Any) -> Limits:
     return Limits(**(configured | given))
 
 
+def permissions_from(
+    settings: Settings, mode: str | None = None, allowed: str | None = None, disallowed: str | None = None
+) -> Permissions:
+    """Flags over [claude_code] settings: what calls that run tools may do (None and empty: plan mode)."""
+    from agentctl.providers.claude_code import PERMISSION_MODES
+
+    configured = settings.claude_code
+    mode = mode if mode is not None else configured.get("permission_mode")
+    if mode is not None and mode not in PERMISSION_MODES:
+        raise UsageError(f"--permission-mode {mode!r} is not a mode", hint=f"modes: {', '.join(PERMISSION_MODES)}")
+    return Permissions(
+        mode,
+        _tool_names(allowed) if allowed is not None else tuple(configured.get("allowed_tools") or ()),
+        _tool_names(disallowed) if disallowed is not None else tuple(configured.get("disallowed_tools") or ()),
+    )
+
+
+def _tool_names(text: str) -> tuple[str, ...]:
+    """`Read, Bash(git log:*)` -> ("Read", "Bash(git log:*)"): commas outside parentheses split."""
+    names, depth, current = [], 0, ""
+    for character in text:
+        depth += {"(": 1, ")": -1}.get(character, 0)
+        if character == "," and depth <= 0:
+            names.append(current.strip())
+            current = ""
+        else:
+            current += character
+    names.append(current.strip())
+    return tuple(name for name in names if name)
+
+
 def check_limit(key: str, value: object, source: str) -> None:
     """UsageError unless `value` is in LIMIT_RULES[key]'s range (finite; a whole number where one is meant)."""
-    from agentctl.providers.base import in_range
-
     whole, lowest, inclusive = LIMIT_RULES[key]
     if in_range(value, whole, lowest, above=not inclusive):
         return
@@ -150,7 +182,7 @@ def _dispatch(
     team, agent = _team_and_agent(settings, options.agent)
     limits = options.limits or limits_from(settings)
     provider_name = _provider_name(settings, options.provider, options.script)
-    provider = provider or build_provider(provider_name, settings, environ, options.script)
+    provider = provider or build_provider(provider_name, settings, environ, provider_options(options))
     replay = _replay(settings, options.resume_from)
     run_id = new_run_id(clock(), entropy())
     meta = _meta(options, agent, provider_name, limits)
@@ -170,7 +202,8 @@ def _dispatch(
             today=clock().date().isoformat(),
             replay=replay,
             on_event=on_event,
-            cwd=settings.root,  # for now the team's root: the project its agents work on
+            cwd=options.cwd or settings.root,
+            permissions=options.permissions,
         )
         _count_routing(engine.budget, options.routing)
         engine.start(meta)
@@ -267,6 +300,9 @@ def _meta(options: DispatchOptions, agent: AgentFile, provider: str, limits: Lim
         "memory": options.memory,
         "resumed_from": options.resume_from,
         "routing": options.routing.to_json() if options.routing is not None else None,
+        "cwd": str(options.cwd) if options.cwd is not None else None,
+        "permissions": options.permissions.to_json(),
+        "max_turns": options.max_turns,
     }
 
 
@@ -276,12 +312,18 @@ def _provider_name(settings: Settings, provider: str | None, script: Path | None
     return str(name)
 
 
-def build_provider(name: str, settings: Settings, environ: Mapping[str, str], script: Path | None) -> Provider:
+def build_provider(
+    name: str, settings: Settings, environ: Mapping[str, str], options: providers.ProviderOptions
+) -> Provider:
     """The provider a run uses, from the registry (agentctl.providers). [anthropic] is checked for every
     provider (its max_tokens sizes every call), and before any record exists: a bad setting is exit 2
     with nothing to clean up."""
     answer_tokens(settings)
-    return providers.build_provider(name, settings, environ, script=script)
+    return providers.build_provider(name, settings, environ, options)
+
+
+def provider_options(options: DispatchOptions) -> providers.ProviderOptions:
+    return providers.ProviderOptions(options.script, options.cwd, options.model, options.max_turns)
 
 
 def answer_tokens(settings: Settings) -> int:
@@ -369,7 +411,7 @@ def route_dispatch(
     name = _provider_name(settings, provider, script)
 
     def build() -> Provider:
-        return build_provider(name, settings, environ, script)
+        return build_provider(name, settings, environ, providers.ProviderOptions(script=script))
 
     return route_task(settings, task, limits or limits_from(settings), build, offline)
 
@@ -484,7 +526,8 @@ def _tokens(text: str) -> int:
 def resume_options(settings: Settings, wanted: str, **overrides: Any) -> DispatchOptions:
     """The options of a recorded run, to run it again replaying its completed calls.
 
-    `overrides` (provider, script, model) replace the recorded ones when not None."""
+    `overrides` (provider, script, model, permissions) replace the recorded ones when not None;
+    permissions are never taken from the record."""
     from agentctl.runs import find_run, load_run
 
     run_id = find_run(settings.runs_dir, wanted)
@@ -505,6 +548,10 @@ def resume_options(settings: Settings, wanted: str, **overrides: Any) -> Dispatc
         limits=_recorded_limits(run_id, meta.get("limits")),
         memory=bool(meta.get("memory", True)),
         resume_from=run_id,
+        cwd=Path(meta["cwd"]) if isinstance(meta.get("cwd"), str) else None,
+        # Never read back from a record (a file anyone can edit): leave to edit is asked for again.
+        permissions=given.get("permissions", Permissions()),
+        max_turns=meta["max_turns"] if in_range(meta.get("max_turns"), True, 1) else None,
     )
 
 

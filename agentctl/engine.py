@@ -41,13 +41,16 @@ from agentctl.events import (
     RunFinished,
     RunStarted,
     RunWarning,
+    ToolUse,
     Waiting,
 )
 from agentctl.providers.base import (
     DEFAULT_MAX_TOKENS,
+    Activity,
     CallMode,
     CallRequest,
     CallResponse,
+    Permissions,
     ProviderError,
     Usage,
     UsageBound,
@@ -145,6 +148,42 @@ class Budget:
             await released.wait()
         return None
 
+    async def admit_session(self) -> tuple[Claim, float | None] | None:
+        """Hold a session's spending limit (providers whose calls run many turns), or None when the run
+        may start no more. The limit is an equal share of --max-cost across the parallel slots, and at
+        most what is neither spent nor held; its tokens are unknown until it ends, so --max-tokens is
+        checked against what was used. None as the limit: no --max-cost (library callers only)."""
+        while self.reason is None:
+            if self.limits.max_calls is not None and self.calls >= self.limits.max_calls:
+                self.reason = f"--max-calls {self.limits.max_calls} reached{_RAISE.format('max-calls', 'max_calls')}"
+                break
+            share = self._session_share()
+            over = self._over(0, 0.0) or (self._too_little(share) if share is not None else None)
+            if over is None:
+                return self._hold(0, share or 0.0), share
+            if not self.holders:
+                self.reason = over
+                break
+            released = self._released
+            await released.wait()
+        return None
+
+    def _session_share(self) -> float | None:
+        max_cost = self.limits.max_cost
+        if max_cost is None:
+            return None
+        left = max_cost - self.cost - self.held_cost
+        return max(0.0, min(left, max_cost / max(1, self.limits.parallel)))
+
+    def _too_little(self, share: float) -> str | None:
+        if share >= MIN_SESSION_BUDGET:
+            return None
+        assert self.limits.max_cost is not None
+        return (
+            f"--max-cost {self.limits.max_cost:g} reached: ${self.cost:.4f} spent, and less than "
+            f"${MIN_SESSION_BUDGET:g} is left for another session{_RAISE.format('max-cost', 'max_cost')}"
+        )
+
     def spend(self, tokens: int, cost: float | None) -> None:
         self.tokens += tokens
         self.cost += cost or 0.0
@@ -181,6 +220,8 @@ class Budget:
 
 
 _RAISE = " (raise it with --{0} or [dispatch] {1})"
+# Below this a session cannot do one turn of useful work (a first turn reads the agent's prompt).
+MIN_SESSION_BUDGET = 0.01  # USD
 
 
 @record
@@ -244,11 +285,16 @@ class Engine:
         replay: dict[str, CallRecord] | None = None,
         on_event: Callable[[Event], None] | None = None,
         cwd: Path | None = None,
+        permissions: Permissions | None = None,
     ) -> None:
         self.team, self.provider, self.builder, self.recorder = team, provider, builder, recorder
         self.models, self.prices, self.limits, self.store = models, prices, limits, store
         self.model_override, self.today = model_override, today
         self.cwd = cwd  # the project the calls work in (CallRequest.cwd)
+        self.permissions = permissions or Permissions()  # what calls that run tools may do
+        # A provider whose calls are sessions of many turns (claude-code): budgeted per session, and
+        # its usage is not bounded by one prompt's size.
+        self.sessions = bool(getattr(provider, "multi_turn", False))
         # As a provider reads a request without one: the default. Every call's worst case is sized by it.
         self.max_tokens = max_tokens if max_tokens > 0 else DEFAULT_MAX_TOKENS
         self.replay = replay or {}
@@ -334,8 +380,11 @@ class Engine:
             if not parsed.handoffs or self.budget.reason is not None:
                 break
             results = await self._handoffs(work, parsed.handoffs, call_id, f"{work.key}/{round_number}")
-            prompt = self.builder.continuation(work.agent, work.task, parsed.answer, results, self.today)
             key, session = f"{work.key}/c{round_number}", self._sessions.get(call_id or "")
+            # A resumed session holds the agent's earlier answer: the next turn brings only the results.
+            prompt = self.builder.continuation(
+                work.agent, work.task, parsed.answer, results, self.today, resumed=session is not None
+            )
             next_id, next_text, error = await self._call(work, prompt, "continuation", call_id, key, session)
             if next_text is None:  # the continuation failed or was not allowed: keep the last answer
                 break
@@ -375,9 +424,14 @@ class Engine:
             agent_file=work.agent,
             cwd=self.cwd,
             resume_session=session,
+            permissions=self.permissions,
         )
         bound = request.bound()
-        claim = await self.budget.admit(bound.total_tokens, self._ceiling(model, bound))
+        if self.sessions:
+            admitted = await self.budget.admit_session()
+            claim, request.max_budget_usd = admitted if admitted is not None else (None, None)
+        else:
+            claim = await self.budget.admit(bound.total_tokens, self._ceiling(model, bound))
         if claim is None:
             return None, None, None
         try:
@@ -391,12 +445,13 @@ class Engine:
     ) -> tuple[str | None, str | None, ProviderError | None]:
         request.call_id = call_id
         request.on_wait = lambda wait: self._waiting(call_id, wait)
+        request.on_activity = lambda activity: self._activity(call_id, request.model, activity)
         started = time.perf_counter()
         try:
             async with self.slots:
                 response = await self.provider.complete(request)
         except ProviderError as error:
-            return call_id, None, self._failed(error, _failure(call_id, error, started))
+            return call_id, None, self._failed(error, self._billed_failure(call_id, request.model, error, started))
         except asyncio.CancelledError:
             self._emit(_finished(call_id, "interrupted", Usage(), None, started, None, {"kind": "interrupted"}))
             raise
@@ -423,8 +478,30 @@ class Engine:
         self._emit(finished)
         return call_id, response.text, None
 
+    def _billed_failure(self, call_id: str, model: str, error: ProviderError, started: float) -> CallFinished:
+        """The call_finished of a call that got no usable answer, counting what it had used: a session
+        that ran out of turns or budget was billed for them (ProviderError.usage and cost_usd)."""
+        usage = error.usage if error.usage is not None and usage_problem(error.usage) is None else Usage()
+        cost = error.cost_usd if in_range(error.cost_usd, False, 0) else None
+        if cost is None and usage.total_tokens:
+            cost = self._cost(model, usage)
+        self.budget.spend(usage.total_tokens, cost)
+        finished = _finished(call_id, "failed", usage, cost, started, None, _details(error))
+        finished.session_id = error.session_id
+        return finished
+
+    def _activity(self, call_id: str, model: str, activity: Activity) -> None:
+        """A session's tool use, for the record and the live view (what it is doing now)."""
+        if activity.tool is None:
+            return
+        cost = self.prices.cost(model, activity.usage)
+        self._emit(ToolUse(call_id, activity.tool, activity.summary, activity.turns, activity.usage, cost))
+
     def _counted(self, call_id: str, request: CallRequest, bound: UsageBound, reported: Usage) -> Usage:
-        """The usage to count: as reported, or cut down to what the request could use (with a warning)."""
+        """The usage to count: as reported, or cut down to what the request could use (with a warning).
+        A session's usage is many requests': no one prompt bounds it, and its own budget capped it."""
+        if self.sessions:
+            return reported
         plausible = plausible_usage(reported, bound)
         if plausible is None:
             return reported

@@ -235,6 +235,42 @@ class Waiting:
 
 
 @record
+class ToolUse:
+    """A session (claude-code) uses a tool: its name and a short summary of its input (a path, a
+    command, a query; never file contents), with the session's turns, tokens and cost so far."""
+
+    kind: ClassVar[str] = "tool_use"
+    call_id: str | None
+    tool: str
+    summary: str
+    turns: int | None = None
+    usage: Usage | None = None  # so far, within the call
+    cost_usd: float | None = None  # so far, at the price table's price (the call's own cost comes at its end)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "event": self.kind,
+            "call_id": self.call_id,
+            "tool": self.tool,
+            "summary": self.summary,
+            "turns": self.turns,
+            "usage": self.usage.to_json() if self.usage is not None else None,
+            "cost_usd": self.cost_usd,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        return cls(
+            as_str(data.get("call_id")),
+            as_str(data.get("tool")) or "tool",
+            as_str(data.get("summary")) or "",
+            as_int(data.get("turns")),
+            _usage(data.get("usage"))[0],
+            as_float(data.get("cost_usd")),
+        )
+
+
+@record
 class Handoff:
     """A handoff request moves on: dispatched, then ok or failed; or refused, unknown, depth, budget."""
 
@@ -375,6 +411,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CallStarted,
         CallFinished,
         Waiting,
+        ToolUse,
         Handoff,
         MemorySaved,
         MemoryRefused,

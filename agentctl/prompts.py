@@ -391,14 +391,22 @@ class PromptBuilder:
         return self._prompt(agent, request.task, user)
 
     def continuation(
-        self, agent: AgentFile, task: str, previous: str, results: list[HandoffResult], today: str
+        self,
+        agent: AgentFile,
+        task: str,
+        previous: str,
+        results: list[HandoffResult],
+        today: str,
+        resumed: bool = False,
     ) -> Prompt:
+        """The continuation turn. `resumed`: the provider resumes the agent's own session, which holds
+        its earlier answer, so the turn does not repeat it."""
         name = agent.name or agent.path.stem
         user = render(
             "continuation",
             {
                 "task": task,
-                "previous_analysis": previous,
+                "previous_analysis": "" if resumed else previous,
                 "results": [
                     {
                         "agent": result.agent,

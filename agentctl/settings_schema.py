@@ -49,6 +49,8 @@ def _provider(value: object) -> object:
 
 
 ModelId = Annotated[str, AfterValidator(_one_word)]
+# Claude Code's permission modes (providers/claude_code.PERMISSION_MODES, compared by a test).
+PermissionMode = Literal["plan", "default", "manual", "dontAsk", "acceptEdits", "auto", "bypassPermissions"]
 ProviderName = Annotated[str, BeforeValidator(_provider)]
 Folder = Annotated[str, AfterValidator(_folder)]
 
@@ -94,6 +96,19 @@ class AnthropicSettings(BaseModel):
     call_timeout: Seconds | None = None  # seconds for one whole call: every try and every wait
 
 
+class ClaudeCodeSettings(BaseModel):
+    """How the claude-code provider runs Claude Code (each call is one `claude -p` session)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    binary: Folder | None = None  # the claude executable (else $AGENTCTL_CLAUDE_BIN, PATH, the SDK's)
+    permission_mode: PermissionMode | None = None  # the default of --permission-mode (else plan)
+    allowed_tools: list[str] | None = None  # --allowed-tools
+    disallowed_tools: list[str] | None = None  # --disallowed-tools
+    max_turns: Positive | None = None  # model turns in one session
+    call_timeout: Seconds | None = None  # seconds for one session: the process group is killed after it
+
+
 class ConfigFile(BaseModel):
     """Every key agentctl reads from its configuration file; others are typos."""
 
@@ -110,6 +125,7 @@ class ConfigFile(BaseModel):
     prices: dict[ModelId, PriceEntry] | None = None  # model id -> prices
     dispatch: DispatchSettings | None = None
     anthropic: AnthropicSettings | None = None
+    claude_code: ClaudeCodeSettings | None = None
 
 
 def validate_config(values: dict[str, Any]) -> list[str]:

@@ -162,6 +162,17 @@ class Reply:
     full_delta_usage: bool = False  # message_delta repeats the input/cache counts (the API may do either)
     fault: Fault | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # Tool calls after the text (`ToolUse("Read", {"file_path": ...})`); stop_reason becomes tool_use.
+    tool_uses: list[ToolUse] = field(default_factory=list)
+
+
+@dataclass
+class ToolUse:
+    """A `tool_use` content block: the client (Claude Code) runs the tool and sends a `tool_result`."""
+
+    name: str
+    input: dict[str, Any]
+    id: str = ""  # "" : toolu_<n>, numbered by the server
 
 
 ReplyLike: TypeAlias = Reply | Fault | str
@@ -637,11 +648,29 @@ class _Responder:
             "type": "message",
             "role": "assistant",
             "model": reply.model or self.body.get("model") or "claude-sonnet-4-6",
-            "content": [{"type": "text", "text": reply.text}] if final else [],
-            "stop_reason": reply.stop_reason if final else None,
+            "content": self._content() if final else [],
+            "stop_reason": self._stop_reason() if final else None,
             "stop_sequence": None,
             "usage": self._usage(final),
         }
+
+    def _stop_reason(self) -> str:
+        return "tool_use" if self.reply.tool_uses and self.reply.stop_reason == "end_turn" else self.reply.stop_reason
+
+    def _tool_blocks(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "type": "tool_use",
+                "id": use.id or f"toolu_{self.record.index:04d}{number}",
+                "name": use.name,
+                "input": use.input,
+            }
+            for number, use in enumerate(self.reply.tool_uses)
+        ]
+
+    def _content(self) -> list[dict[str, Any]]:
+        text = [{"type": "text", "text": self.reply.text}] if self.reply.text or not self.reply.tool_uses else []
+        return text + self._tool_blocks()
 
     def _events(self) -> Iterator[tuple[str, str]]:
         def event(name: str, **data: Any) -> tuple[str, str]:
@@ -656,6 +685,11 @@ class _Responder:
             delta = {"type": "text_delta", "text": reply.text[start : start + size]}
             yield event("content_block_delta", index=0, delta=delta)
         yield event("content_block_stop", index=0)
+        for index, block in enumerate(self._tool_blocks(), start=1):
+            yield event("content_block_start", index=index, content_block={**block, "input": {}})
+            delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+            yield event("content_block_delta", index=index, delta=delta)
+            yield event("content_block_stop", index=index)
         usage: dict[str, Any] = {"output_tokens": self._output_tokens()}
         if reply.full_delta_usage:
             full = self._usage(final=True)
@@ -663,5 +697,5 @@ class _Responder:
                 key: full[key] for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
             }
             usage["output_tokens"] = self._output_tokens()
-        yield event("message_delta", delta={"stop_reason": reply.stop_reason, "stop_sequence": None}, usage=usage)
+        yield event("message_delta", delta={"stop_reason": self._stop_reason(), "stop_sequence": None}, usage=usage)
         yield event("message_stop")

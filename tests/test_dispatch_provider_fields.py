@@ -135,4 +135,9 @@ def test_runs_show_prints_the_turns_and_tool_uses_of_a_call(cli: RunCli, team: P
     shown = cli("runs", "show", dispatched.result.run_id, cwd=team)
     assert shown.exit_code == 0 and "c1 lead: 4 turn(s), 12 tool use(s)" in shown.stdout.splitlines()
     record = cli("runs", "show", dispatched.result.run_id, "--format", "json", cwd=team).json()
-    assert "turns" not in json.dumps(record["calls"]), "the dispatch JSON contract is unchanged"
+    (call,) = record["calls"]
+    assert (call["turns"], call["tool_uses"]) == (4, 12)  # added keys: only where a provider said them
+    plain, _ = run(team, Provider(lambda request: reply("Done.")))
+    assert "turns" not in json.dumps(
+        cli("runs", "show", plain.result.run_id, "--format", "json", cwd=team).json()["calls"]
+    )

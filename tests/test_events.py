@@ -18,6 +18,7 @@ from agentctl.events import (
     RunFinished,
     RunStarted,
     RunWarning,
+    ToolUse,
     Waiting,
     parse_event,
 )
@@ -28,6 +29,7 @@ ONE_OF_EACH: list[Event] = [
     CallStarted("c1", "r", None, "lead", "fresh", "claude-sonnet-5-5", 0, "ab" * 32, "t", ["agents-memory/a.md"]),
     CallFinished("c1", "ok", Usage(10, 2, 3, 4), 0.5, 12, "out", None, ["w"], "s1", 3, 7, Usage(99, 2), "c9"),
     Waiting("c1", 30.0, 2, "429 rate_limit_error"),
+    ToolUse("c1", "Read", "Read agents-shared/team-protocol.md", 2, Usage(1200, 40), 0.004),
     Handoff("c1", "lead", "DB Architect", "db-architect", "index", "ok", None, "c2"),
     MemorySaved("lead", "agents-memory/lead/x.md", "c1"),
     MemoryRefused("lead", "topic", "too long", "c1"),

@@ -64,6 +64,23 @@ RootOption = Annotated[
 ]
 FormatOption = Annotated[DataFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
 
+# What a claude-code call may do (dispatch and runs resume); README "Permissions" says what each mode lets an agent do.
+PermissionModeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--permission-mode",
+        help="claude-code: plan (default: read-only tools, no edits or commands), default, dontAsk, "
+        "acceptEdits (edits in --cwd), auto, bypassPermissions. Else the agent's own permissionMode.",
+    ),
+]
+AllowedToolsOption = Annotated[
+    str | None,
+    typer.Option("--allowed-tools", help='claude-code: tools allowed without asking, e.g. "Bash(pytest:*),Edit".'),
+]
+DisallowedToolsOption = Annotated[
+    str | None, typer.Option("--disallowed-tools", help='claude-code: tools denied, e.g. "WebFetch,Bash".')
+]
+
 
 def settings_for(root: Path | None) -> Settings:
     from agentctl.cli import GlobalOptions

@@ -20,8 +20,11 @@ from agentctl.bounds import DISPATCH_MAX_CALLS, DISPATCH_MAX_COST
 from agentctl.cli import env as environment
 from agentctl.cli.common import (
     PROVIDERS_HELP,
+    AllowedToolsOption,
     DataFormat,
+    DisallowedToolsOption,
     FormatOption,
+    PermissionModeOption,
     ProviderName,
     RootOption,
     bounded_text,
@@ -117,6 +120,16 @@ def dispatch_command(
     offline: Annotated[
         bool, typer.Option("--offline", help="When routing, rank offline only: no routing model call.")
     ] = False,
+    cwd: Annotated[
+        Path | None,
+        typer.Option("--cwd", help="claude-code: the project the agents work in (their tools run there) [the root]."),
+    ] = None,
+    permission_mode: PermissionModeOption = None,
+    allowed_tools: AllowedToolsOption = None,
+    disallowed_tools: DisallowedToolsOption = None,
+    max_turns: Annotated[
+        int | None, typer.Option("--max-turns", min=1, help="claude-code: model turns per session [30].")
+    ] = None,
     output: FormatOption = DataFormat.text,
     root: RootOption = None,
 ) -> int:
@@ -125,9 +138,10 @@ def dispatch_command(
     Without an agent (`agentctl dispatch "TASK"`) the task is routed first: the offline ranking's top
     10 (`agentctl route`), of which the cheapest configured model picks one when the run makes real
     calls (not with --dry-run or --offline)."""
-    from agentctl.dispatch import DispatchOptions, limits_from
+    from agentctl.dispatch import DispatchOptions, limits_from, permissions_from
 
     settings = settings_for(root)
+    permissions = permissions_from(settings, permission_mode, allowed_tools, disallowed_tools)
     limits = limits_from(
         settings,
         max_depth=max_depth,
@@ -163,6 +177,9 @@ def dispatch_command(
         model=model,
         limits=limits,
         memory=not no_memory,
+        cwd=environment.current().cwd / cwd if cwd else None,
+        permissions=permissions,
+        max_turns=max_turns,
     )
     if dry_run:
         return show_plan(settings, options, output, show_prompt)

@@ -13,8 +13,11 @@ import typer
 from agentctl.cli import env as environment
 from agentctl.cli.common import (
     PROVIDERS_HELP,
+    AllowedToolsOption,
     DataFormat,
+    DisallowedToolsOption,
     FormatOption,
+    PermissionModeOption,
     ProviderName,
     RootOption,
     columns,
@@ -329,16 +332,28 @@ def resume_command(
     ] = None,
     script: Annotated[Path | None, typer.Option("--script", help="The scripted provider's replies.")] = None,
     model: Annotated[str | None, typer.Option("--model", help="Use this model for the calls still to make.")] = None,
+    permission_mode: PermissionModeOption = None,
+    allowed_tools: AllowedToolsOption = None,
+    disallowed_tools: DisallowedToolsOption = None,
     output: FormatOption = DataFormat.text,
     root: RootOption = None,
 ) -> int:
-    """Run an interrupted or failed run again; calls that completed are replayed, not repeated."""
+    """Run an interrupted or failed run again; calls that completed are replayed, not repeated.
+
+    A claude-code run resumes the sessions its finished calls ran in. Permissions are never read back
+    from the record: give --permission-mode again for a run that could edit."""
     from agentctl.cli.dispatch_cmd import run_and_report
-    from agentctl.dispatch import resume_options
+    from agentctl.dispatch import permissions_from, resume_options
 
     settings = settings_for(root)
     script_path = environment.current().cwd / script if script else None
+    permissions = permissions_from(settings, permission_mode, allowed_tools, disallowed_tools)
     options = resume_options(
-        settings, run, provider=provider.value if provider else None, script=script_path, model=model
+        settings,
+        run,
+        provider=provider.value if provider else None,
+        script=script_path,
+        model=model,
+        permissions=permissions,
     )
     return run_and_report(settings, options, output)

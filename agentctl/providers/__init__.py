@@ -27,6 +27,9 @@ class ProviderOptions:
     """What a run gives a provider besides the settings and the environment."""
 
     script: Path | None = None  # the scripted provider's replies (--script)
+    cwd: Path | None = None  # the project the agents work in (--cwd); None: the team's root
+    model: str | None = None  # --model: the run's override of every agent's model
+    max_turns: int | None = None  # claude-code: --max-turns, over [claude_code] max_turns
 
 
 # settings: None when there is no team around (`route --llm --agents-dir`): every setting at its default.
@@ -51,6 +54,11 @@ PROVIDERS: dict[str, ProviderSpec] = {
         "agentctl.providers.anthropic", "from_settings", "the Anthropic Messages API (ANTHROPIC_API_KEY)"
     ),
     "scripted": ProviderSpec("agentctl.providers.scripted", "from_settings", "replies from a --script file"),
+    "claude-code": ProviderSpec(
+        "agentctl.providers.claude_code",
+        "from_settings",
+        "each call a headless Claude Code session with the agent's tools (the claude CLI)",
+    ),
 }
 
 
@@ -67,8 +75,8 @@ def provider_spec(name: str) -> ProviderSpec:
 
 
 def build_provider(
-    name: str, settings: Settings | None, environ: Mapping[str, str], *, script: Path | None = None
+    name: str, settings: Settings | None, environ: Mapping[str, str], options: ProviderOptions | None = None
 ) -> Provider:
     """The provider `name` from the team's settings (None: the defaults) and the (injected) environment.
     A setting out of range is a UsageError; a provider that cannot work (no key) a ProviderError."""
-    return provider_spec(name).build(settings, environ, ProviderOptions(script=script))
+    return provider_spec(name).build(settings, environ, options or ProviderOptions())

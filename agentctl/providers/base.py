@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from agentctl.errors import AgentctlError, ExitCode
 from agentctl.records import field, fields_of, record
@@ -40,6 +40,8 @@ ErrorKind = Literal[
     "bad_request",
     "bad_response",
     "script",
+    "limit",  # a session used its turns or its budget (claude-code)
+    "session",  # a session ended in an error of its own (claude-code)
 ]
 
 
@@ -177,6 +179,33 @@ class Wait:
 
 
 @record
+class Activity:
+    """What a running session is doing now (claude-code): its latest tool use, or writing."""
+
+    tool: str | None  # None: writing text
+    summary: str  # "Read agents-shared/team-protocol.md", "Bash pytest -q": never file contents
+    turns: int
+    tool_uses: int
+    usage: Usage  # so far
+
+
+@record
+class Permissions:
+    """What a call that runs tools may do: the run's flags (None and empty: the provider's defaults)."""
+
+    mode: str | None = None  # --permission-mode
+    allowed_tools: tuple[str, ...] = ()
+    disallowed_tools: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "allowed_tools": list(self.allowed_tools),
+            "disallowed_tools": list(self.disallowed_tools),
+        }
+
+
+@record
 class CallRequest:
     call_id: str
     agent: str
@@ -190,6 +219,10 @@ class CallRequest:
     agent_file: AgentFile | None = field(default=None, repr=False)  # the agent whose call it is
     cwd: Path | None = None  # the project the call works in
     resume_session: str | None = None  # the provider's session to continue (that of the work's previous call)
+    permissions: Permissions = field(default_factory=Permissions)
+    # A session's spending limit, from what is left of --max-cost (providers whose calls run many turns).
+    max_budget_usd: float | None = None
+    on_activity: Callable[[Activity], None] | None = field(default=None, repr=False, compare=False)
 
     def bound(self) -> UsageBound:
         return usage_bound(self.system, self.user, self.max_tokens)
@@ -220,6 +253,10 @@ class ProviderError(AgentctlError):
         super().__init__(message, hint=hint)
         self.kind: ErrorKind = kind
         self.status = status
+        # What the failed call had used (a session that ran out of turns was billed): the engine counts it.
+        self.usage: Usage | None = None
+        self.cost_usd: float | None = None
+        self.session_id: str | None = None
 
     @property
     def stops_the_run(self) -> bool:
@@ -228,6 +265,9 @@ class ProviderError(AgentctlError):
 
 
 class Provider(Protocol):
+    """`multi_turn` (a class attribute, False when absent): a call is a session of many model turns
+    whose usage no single prompt bounds, with a spending limit of its own (CallRequest.max_budget_usd)."""
+
     name: str
 
     async def complete(self, request: CallRequest) -> CallResponse: ...

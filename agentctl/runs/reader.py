@@ -26,6 +26,7 @@ from agentctl.events import (
     RunFinished,
     RunStarted,
     RunWarning,
+    ToolUse,
     Waiting,
     as_str,
     never_started,
@@ -73,6 +74,7 @@ class CallRecord:
     session_id: str | None = None  # the provider's own session: a continuation of a replay resumes it
     turns: int | None = None  # the provider's own turns and tool uses, when it reports them
     tool_uses: int | None = None
+    tools: list[str] = field(default_factory=list)  # each tool use's summary, in order (tool_use events)
 
     @property
     def spent(self) -> bool:
@@ -94,6 +96,15 @@ class CallRecord:
             "depth": self.depth,
             "task": self.task,
             "error": self.error,
+        } | self._optional_json()
+
+    def _optional_json(self) -> dict[str, Any]:
+        """What a provider said of the call beyond its answer, only when it said it: a session's id, turns
+        and tool uses (claude-code), and its warnings (a tool use that was denied)."""
+        said = {"session_id": self.session_id, "turns": self.turns, "tool_uses": self.tool_uses}
+        listed = {"tools": self.tools, "warnings": self.warnings}
+        return {key: value for key, value in said.items() if value is not None} | {
+            key: value for key, value in listed.items() if value
         }
 
 
@@ -155,15 +166,18 @@ class WaitRecord:
 
 @record
 class AgentTotal:
-    agent: str
+    """Calls, tokens and cost of one agent, or of one model (`by` names which)."""
+
+    agent: str  # the agent's name, or the model's id
     calls: int
     usage: Usage
     cost_usd: float | None
     cost_complete: bool
+    by: str = "agent"
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "agent": self.agent,
+            self.by: self.agent,
             "calls": self.calls,
             "usage": self.usage.to_json(),
             "cost_usd": self.cost_usd,
@@ -261,13 +275,21 @@ class RunRecord:
 
     def by_agent(self) -> list[AgentTotal]:
         """Calls, tokens and cost per agent, in the order the agents first appear."""
+        return self._totals("agent")
+
+    def by_model(self) -> list[AgentTotal]:
+        """Calls, tokens and cost per model, in the order the models first appear."""
+        return self._totals("model")
+
+    def _totals(self, by: str) -> list[AgentTotal]:
         groups: dict[str, list[CallRecord]] = {}
         for call in self.calls:
-            groups.setdefault(call.agent, []).append(call)
+            name = call.agent if by == "agent" else call.model or "unknown"
+            groups.setdefault(name, []).append(call)
         totals = []
-        for agent, calls in groups.items():
+        for name, calls in groups.items():
             usage, cost, complete = _tally(calls)
-            totals.append(AgentTotal(agent, sum(call.spent for call in calls), usage, cost, complete))
+            totals.append(AgentTotal(name, sum(call.spent for call in calls), usage, cost, complete, by))
         return totals
 
     def completed_calls(self) -> dict[str, CallRecord]:
@@ -301,6 +323,7 @@ class RunRecord:
             "handoffs": [handoff.to_json() for handoff in self.handoffs],
             "total": self.total(),
             "by_agent": [total.to_json() for total in self.by_agent()],
+            "by_model": [total.to_json() for total in self.by_model()],
             "task": self.task,
             "started": self.started,
             "finished": self.finished,
@@ -460,6 +483,8 @@ class _Builder:
                 self.handoff(event)
             case MemorySaved() | MemoryRefused():
                 self.memory(event)
+            case ToolUse():
+                self.tool_use(event)
             case Waiting():
                 self.record.waits.append(WaitRecord(event.call_id, event.seconds, event.attempt, event.reason))
             case RunWarning():
@@ -509,6 +534,11 @@ class _Builder:
         call.error, call.finished, call.warnings = event.error, time, event.warnings
         call.session_id, call.turns, call.tool_uses = event.session_id, event.turns, event.tool_uses
         return None
+
+    def tool_use(self, event: ToolUse) -> None:
+        call = self.calls.get(event.call_id or "")
+        if call is not None:
+            call.tools.append(event.summary or event.tool)
 
     def handoff(self, event: Handoff) -> None:
         new = HandoffRecord(
