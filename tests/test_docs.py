@@ -27,8 +27,8 @@ def test_quick_start_has_exactly_two_commands_install_and_run() -> None:
 def test_ci_runs_the_second_quick_start_command() -> None:
     script = (REPO / ".ci" / "run").read_text("utf-8")
     second = quick_start_commands()[1]
-    assert 'pip install ".[test]"' in script and script.rstrip().endswith("pytest")
-    assert second == 'pip install ".[test]" && pytest'
+    assert 'pip install ".[test,claude-code]"' in script and script.rstrip().endswith("pytest")
+    assert second == 'pip install ".[test,claude-code]" && pytest'
 
 
 def test_readme_lists_every_rule_with_its_severity() -> None:

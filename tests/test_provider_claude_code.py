@@ -17,11 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from agentctl.config import load_settings
+from agentctl.dispatch import permissions_from
 from agentctl.errors import UsageError
 from agentctl.providers.base import Activity, CallRequest, Permissions, ProviderError, SystemBlock
 from agentctl.providers.claude_code import ClaudeCodeConfig, ClaudeCodeProvider, Session, find_binary, tool_summary
 from agentctl.spec import load_agent_file
 from tests.claude_binary import find_claude
+from tests.conftest import RunCli, copy_shipped_team
 from tests.messages_server import Fault, MessagesServer, Reply, ToolUse
 
 CLAUDE = find_claude()
@@ -329,3 +332,63 @@ def test_permission_modes_follow_flag_then_agent_then_plan(project: Path) -> Non
     assert ClaudeCodeProvider(config).permission_mode(with_own) == "acceptEdits"
     with_own.permissions = Permissions("default")
     assert ClaudeCodeProvider(config).permission_mode(with_own) == "default"
+
+
+# The README's table of permission modes, as the binary applies them: (mode, --allowed-tools) ->
+# whether a read-only command, a Grep, and a command that changes the project run.
+MODES = [
+    (Permissions(), {"ls": True, "grep": True, "touch": False}),
+    (Permissions("plan", ("Bash",)), {"ls": True, "grep": True, "touch": False}),
+    (Permissions("default"), {"ls": True, "grep": True, "touch": False}),
+    (Permissions("default", ("Bash",)), {"ls": True, "grep": True, "touch": True}),
+    (Permissions("dontAsk", ("Bash",)), {"ls": True, "grep": True, "touch": True}),
+    (Permissions("acceptEdits"), {"ls": True, "grep": True, "touch": True}),
+]
+
+
+@needs_claude
+@pytest.mark.parametrize(
+    ("permissions", "runs"), MODES, ids=[f"{p.mode}-{'+'.join(p.allowed_tools)}" for p, _ in MODES]
+)
+def test_what_each_permission_mode_lets_an_agent_do(
+    project: Path, server: MessagesServer, permissions: Permissions, runs: dict[str, bool]
+) -> None:
+    asks = [
+        ToolUse("Bash", {"command": "ls", "description": "list"}),
+        ToolUse("Grep", {"pattern": "pelican"}),
+        ToolUse("Bash", {"command": "touch made.txt", "description": "make"}),
+    ]
+    server.set_reply([Reply(text="", tool_uses=asks), Reply(text="done")])
+    response = complete(provider(project, server), request(project, permissions=permissions))
+    denied = " ".join(response.warnings)  # type: ignore[attr-defined]
+    assert (project / "made.txt").exists() == runs["touch"]
+    assert ("Grep denied" not in denied) == runs["grep"] and (
+        denied.count("Bash denied") == (0 if runs["touch"] else 1)
+    )
+
+
+def test_the_config_schema_knows_the_same_permission_modes() -> None:
+    from typing import get_args
+
+    from agentctl.providers.claude_code import PERMISSION_MODES
+    from agentctl.settings_schema import PermissionMode
+
+    assert set(get_args(PermissionMode)) == set(PERMISSION_MODES)
+
+
+def test_permissions_come_from_flags_over_the_config_and_a_bad_mode_is_exit_2(tmp_path: Path, cli: RunCli) -> None:
+    root = copy_shipped_team(tmp_path)
+    (root / "agentctl.toml").write_text(
+        '[claude_code]\npermission_mode = "acceptEdits"\nallowed_tools = ["Bash(pytest:*)"]\n'
+    )
+    settings = load_settings(cwd=root, environ={})
+    assert permissions_from(settings) == Permissions("acceptEdits", ("Bash(pytest:*)",))
+    assert permissions_from(settings, "plan", "Read, Bash(git log:*)") == Permissions(
+        "plan", ("Read", "Bash(git log:*)")
+    )
+    refused = cli(
+        "dispatch", "orchestrator", "Plan it", "--provider", "claude-code", "--permission-mode", "yolo", cwd=root
+    )
+    assert refused.exit_code == 2 and "--permission-mode 'yolo' is not a mode" in refused.stderr
+    (root / "agentctl.toml").write_text("[claude_code]\nmax_turns = 0\n")
+    assert cli("dispatch", "orchestrator", "Plan it", "--dry-run", cwd=root).exit_code == 2
