@@ -222,3 +222,36 @@ def test_a_broken_claude_is_a_failed_call_not_a_crash(team: Path, tmp_path: Path
         settings = load_settings(cwd=team, environ={})
         done = run_dispatch(settings, DispatchOptions("lead", "Plan it", provider="claude-code"), environ)
     assert done.result.exit_code == 4 and "not JSON" in str(done.result.reason)
+
+
+def test_a_team_in_claude_agents_needs_no_json(tmp_path: Path) -> None:
+    agents = {"lead.md": agent_text("lead", "Coordinates the team.", body=LEAD + "\n")}
+    root = make_team(tmp_path / "project", agents, layout="claude", protocol=PROTOCOL)
+    with MessagesServer("Planned.") as server:
+        done, _ = dispatch(root, server)
+        (first,) = server.requests
+    assert done.result.exit_code == 0 and LEAD in first.system  # Claude Code found the agent itself
+    assert not (root / ".agentctl" / "claude-code").exists()
+
+
+def test_a_routed_task_is_routed_by_a_plain_session_without_tools(team: Path) -> None:
+    script = route({"You route a software engineering task": "db-architect", DB: "Index words(word)."}, where="system")
+    with MessagesServer(script) as server:
+        environ = environ_for(server, team.parent / "home")
+        command = [
+            sys.executable,
+            "-m",
+            "agentctl",
+            "dispatch",
+            "Design schemas for the words index",
+            "--provider",
+            "claude-code",
+            "--format",
+            "json",
+        ]
+        finished = subprocess.run(command, cwd=team, env=environ, capture_output=True, text=True, timeout=120)
+        routing_request = server.requests[0]
+    record = json.loads(finished.stdout)
+    assert finished.returncode == 0 and record["routing"]["method"] == "model" and record["agent"] == "db-architect"
+    assert "tools" not in routing_request.body or routing_request.body["tools"] == []
+    assert routing_request.body["model"] == record["routing"]["model"]["model"]
