@@ -28,6 +28,7 @@ INPUT_BYTES = 8 * MIB  # `handoffs parse FILE|-`, `prompt --continuation/--resul
 IMPORT_AGENTS = 1000
 SCRIPT_BYTES = 8 * MIB  # a scripted provider's replies
 ANSWER_CHARS = 2 * MIB  # one model answer that agentctl parses (longer answers fail the call)
+TOOL_SUMMARY_CHARS = 120  # a tool use's summary (its path, command, query) in the record and the live view
 
 # What one dispatch may spend unless the user raises it (--max-calls / --max-cost, [dispatch]).
 # One task of the shipped team takes a first answer, a handful of handoffs and a continuation or

@@ -364,9 +364,11 @@ class Engine:
         return RunResult(self.recorder.directory.name, status, code, result, reason, self.warnings, hint)
 
     def _emit(self, event: Event) -> None:
-        self.recorder.append(event)
+        # on_event gets the event as recorded, secrets redacted: the live view and the progress
+        # lines (a CI log) show no more than the record does.
+        recorded = self.recorder.append(event)
         if self.on_event is not None:
-            self.on_event(event)
+            self.on_event(recorded)
 
     # --- one agent on one task ------------------------------------------------------------------------
 

@@ -133,7 +133,7 @@ def test_a_replayed_call_gives_the_resumed_continuation_its_session(team: Path) 
 def test_runs_show_prints_the_turns_and_tool_uses_of_a_call(cli: RunCli, team: Path) -> None:
     dispatched, _ = run(team, Provider(lambda request: reply("Done.", turns=4, tool_uses=12)))
     shown = cli("runs", "show", dispatched.result.run_id, cwd=team)
-    assert shown.exit_code == 0 and "c1 lead: 4 turn(s), 12 tool use(s)" in shown.stdout.splitlines()
+    assert shown.exit_code == 0 and "c1 lead: 4 turns, 12 tool uses" in shown.stdout.splitlines()
     record = cli("runs", "show", dispatched.result.run_id, "--format", "json", cwd=team).json()
     (call,) = record["calls"]
     assert (call["turns"], call["tool_uses"]) == (4, 12)  # added keys: only where a provider said them

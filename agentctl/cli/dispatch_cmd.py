@@ -18,6 +18,7 @@ import typer
 
 from agentctl.bounds import DISPATCH_MAX_CALLS, DISPATCH_MAX_COST
 from agentctl.cli import env as environment
+from agentctl.cli.callview import dollars, plural, printable, tokens_text, tool_text, work_text
 from agentctl.cli.common import (
     PROVIDERS_HELP,
     AllowedToolsOption,
@@ -42,6 +43,7 @@ from agentctl.events import (
     MemorySaved,
     RunStarted,
     RunWarning,
+    ToolUse,
     Waiting,
 )
 from agentctl.records import record, replace
@@ -287,7 +289,7 @@ def report(dispatched: Dispatched, output: DataFormat) -> int:
         f"run {result.run_id}: {result.status}"
         + (f" ({result.reason})" if result.reason else "")
         + f", {len(record.get('calls', []))} call(s), {total.get('input_tokens', 0)} in / "
-        f"{total.get('output_tokens', 0)} out tokens, " + (f"${cost:.4f}" if cost is not None else "cost unknown")
+        f"{total.get('output_tokens', 0)} out tokens, " + (dollars(cost) if cost is not None else "cost unknown")
     )
     if result.status == "failed" and result.result is None and result.reason:
         current.err(f"error: {result.reason}")
@@ -381,8 +383,8 @@ def prompt_lines(plan: Plan) -> list[str]:
 
 def summary_lines(plan: Plan, show_prompt: bool = False) -> list[str]:
     limits = plan.limits
-    cost = f"${plan.cost_usd:.4f}" if plan.cost_usd is not None else "unknown"
-    ceiling = f"${plan.cost_ceiling_usd:.4f}" if plan.cost_ceiling_usd is not None else "unknown"
+    cost = dollars(plan.cost_usd) if plan.cost_usd is not None else "unknown"
+    ceiling = dollars(plan.cost_ceiling_usd) if plan.cost_ceiling_usd is not None else "unknown"
     return [
         f"Dry run: nothing was sent. {plan.display_name} (`{plan.agent}`) would get the task on {plan.model}.",
         "Plan:",
@@ -442,7 +444,9 @@ def _duration(seconds: float) -> str:
 
 class Progress:
     """One line per event on stderr; on a terminal, a live tree of the calls instead. Both show the
-    run's use of its caps; memory notes written and warnings are said in both."""
+    run's use of its caps, what each running session is doing; memory notes written, warnings and a
+    finished call's own warnings (a tool use that was denied) are said in both. The events come
+    redacted (Engine._emit); what a model wrote is shown on one line, control characters made spaces."""
 
     def __init__(self, live: bool) -> None:
         self.live = live
@@ -473,16 +477,28 @@ class Progress:
             self.run_id = event.run_id
         self.tally.update(event)
         if self.tree is None:
-            line = progress_line(event, self.tally)
-            if line:
+            for line in progress_lines(event, self.tally):
                 environment.current().err(line)
             return
         self.tree.update(event)
-        if isinstance(event, KEPT_ABOVE_THE_TREE):  # printed above the live view, where they stay
-            self._live.console.print(progress_line(event, self.tally), markup=False, highlight=False)
+        for line in above_the_tree(event, self.tally):  # printed above the live view, where they stay
+            self._live.console.print(line, markup=False, highlight=False)
 
 
 KEPT_ABOVE_THE_TREE = (RunWarning, MemorySaved, MemoryRefused)
+
+
+def progress_lines(event: Event, tally: RunTally | None = None) -> list[str]:
+    """What one event prints without the live view: its line, and after a finished call's line its
+    own warnings; each on one line."""
+    lines = [progress_line(event, tally), *call_warnings(event, tally)]
+    return [printable(line) for line in lines if line]
+
+
+def above_the_tree(event: Event, tally: RunTally | None = None) -> list[str]:
+    """What one event prints above the live view, where it stays when the tree moves on."""
+    lines = [progress_line(event, tally)] if isinstance(event, KEPT_ABOVE_THE_TREE) else []
+    return [printable(line) for line in [*lines, *call_warnings(event, tally)] if line]
 
 
 def progress_line(event: Event, tally: RunTally | None = None) -> str | None:
@@ -491,6 +507,9 @@ def progress_line(event: Event, tally: RunTally | None = None) -> str | None:
             return f"run {event.run_id}: {event.agent} on {json.dumps((event.task or '')[:80])}"
         case CallStarted():
             return f"[{event.call_id}] {event.agent} {event.mode} started on {event.model}"
+        case ToolUse():
+            turn = f" (turn {event.turns})" if event.turns is not None else ""
+            return f"{_who(event.call_id, tally)}: {tool_text(event.summary, event.tool)}{turn}"
         case CallFinished():
             return _finished_line(event) + (f" [run: {tally.text()}]" if tally is not None else "")
         case Waiting():
@@ -505,17 +524,31 @@ def progress_line(event: Event, tally: RunTally | None = None) -> str | None:
     return None  # run_finished: the summary line says it
 
 
+def call_warnings(event: Event, tally: RunTally | None = None) -> list[str]:
+    """A finished call's own warnings: `warning: [c1] lead: Write denied: ...` (a tool use that was
+    denied, an answer cut at max_tokens)."""
+    if not isinstance(event, CallFinished):
+        return []
+    return [f"warning: {_who(event.call_id, tally)}: {warning}" for warning in event.warnings]
+
+
+def _who(call_id: str | None, tally: RunTally | None) -> str:
+    """`[c1] lead`: a call, and its agent when the run has said it."""
+    agent = tally.agents.get(call_id or "") if tally is not None else None
+    return f"[{call_id or '?'}]" + (f" {agent}" if agent else "")
+
+
 def _finished_line(event: CallFinished) -> str:
     usage = event.usage
-    cost = event.cost_usd
-    cost_text = f"${cost:.4f}" if cost is not None else "cost unknown"
+    cost_text = dollars(event.cost_usd) if event.cost_usd is not None else "cost unknown"
+    work = work_text(event.turns, event.tool_uses)
     error = event.error or {}
     detail = error.get("message") or (error.get("kind") if error.get("kind") != event.status else None)
     error_text = f": {detail}" if detail else ""
     return (
         f"[{event.call_id}] {event.status} in {event.latency_ms} ms, {usage.input_tokens} in / "
         f"{usage.output_tokens} out tokens (cache {usage.cache_read_input_tokens} read, "
-        f"{usage.cache_creation_input_tokens} written), {cost_text}{error_text}"
+        f"{usage.cache_creation_input_tokens} written), {cost_text}" + (f", {work}" if work else "") + error_text
     )
 
 
@@ -536,14 +569,17 @@ def memory_line(event: MemorySaved | MemoryRefused) -> str:
 
 
 class RunTally:
-    """What the run has used of its caps (calls, cost, time), folded from its events as they come."""
+    """What the run has used of its caps (calls, cost, time), folded from its events as they come;
+    and each call's agent, for the lines that name only the call."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.limits: dict[str, Any] = {}
         self.started_at: float | None = None
         self.calls = 0  # started, replays left out: what --max-calls counts
-        self.cost = 0.0
+        self.cost = 0.0  # of the calls that finished
+        self.running: dict[str, float] = {}  # call id -> its session's cost so far (tool_use events)
+        self.agents: dict[str, str] = {}  # call id -> agent
 
     def update(self, event: Event) -> None:
         match event:
@@ -552,16 +588,29 @@ class RunTally:
                 self.started_at = self.clock()
             case CallStarted():
                 self.calls += 1
+                self.agents[event.call_id] = event.agent
+            case ToolUse(call_id=str() as call_id, cost_usd=float() as cost):
+                self.running[call_id] = cost  # the session's so far: it replaces the previous one
             case CallFinished(status="replayed"):
                 self.calls -= 1  # a replay is read from the record: no call, no cost
             case CallFinished():
+                # The call's own cost (Claude Code's, for a session) replaces the estimate at the
+                # price table's price that its tool uses carried.
+                self.running.pop(event.call_id, None)
                 self.cost += event.cost_usd or 0.0
 
+    @property
+    def spent(self) -> float:
+        """The finished calls' cost, and what the sessions still running have spent so far."""
+        return self.cost + sum(self.running.values())
+
     def text(self) -> str:
-        """Each cap as used / allowed: `calls 3/40, cost $0.0123/$2, 4m12s left`."""
+        """Each cap as used / allowed: `calls 3/40, cost $0.0123/$2, 4m12s left`; `~$` while a running
+        session's cost so far (an estimate) is in it."""
         calls, cost = self.limits.get("max_calls"), self.limits.get("max_cost")
         parts = [f"calls {self.calls}" + (f"/{calls}" if calls is not None else "")]
-        parts.append(f"cost ${self.cost:.4f}" + (f"/${cost:g}" if isinstance(cost, int | float) else ""))
+        about = "~" if self.running else ""
+        parts.append(f"cost {about}{dollars(self.spent)}" + (f"/${cost:g}" if isinstance(cost, int | float) else ""))
         left = self.time_left()
         return ", ".join(parts + ([f"{_duration(left)} left"] if left is not None else []))
 
@@ -574,13 +623,15 @@ class RunTally:
 
 @record
 class LiveCall:
-    """One call as the live view knows it: its start, its end when it came, the wait it is in."""
+    """One call as the live view knows it: its start, its end when it came, the wait it is in, and
+    its session's latest tool use."""
 
     started: CallStarted
     started_at: float
     finished: CallFinished | None = None
     ended_at: float | None = None
     waiting: tuple[float, Waiting] | None = None  # until when (the view's clock), and the wait
+    activity: ToolUse | None = None
 
     @property
     def status(self) -> str:
@@ -588,8 +639,8 @@ class LiveCall:
 
 
 class CallTree:
-    """The live view: each call under the call that asked for it, with its state, tokens, cost, time;
-    the run's caps at the top."""
+    """The live view: each call under the call that asked for it, with its state, time, tokens, cost
+    and, while a session runs, its turn and what it is doing now; the run's caps at the top."""
 
     def __init__(self, tally: RunTally | None = None) -> None:
         self.tally = tally or RunTally()
@@ -609,11 +660,14 @@ class CallTree:
                 seconds = event.seconds
                 until = self.clock() + (seconds if isinstance(seconds, int | float) else 0)
                 self.calls[event.call_id].waiting = (until, event)
+            case ToolUse() if event.call_id in self.calls:
+                self.calls[event.call_id].activity = event
 
     def __rich__(self) -> Any:
+        from rich.text import Text
         from rich.tree import Tree
 
-        top = Tree(f"dispatch: {self.tally.text()}", guide_style="dim")
+        top = Tree(Text(f"dispatch: {self.tally.text()}"), guide_style="dim")
         self._add(top, None)
         return top
 
@@ -622,20 +676,17 @@ class CallTree:
         for call_id in list(self.children.get(parent, [])):
             self._add(node.add(self._label(self.calls[call_id])), call_id)
 
-    def _label(self, call: LiveCall) -> str:
+    def _label(self, call: LiveCall) -> Any:
+        from rich.text import Text
+
         marks = {"running": "…", "ok": "✓", "replayed": "↺", "failed": "✗", "interrupted": "■"}
         elapsed = (call.ended_at if call.ended_at is not None else self.clock()) - call.started_at
-        usage = call.finished.usage if call.finished is not None else None
-        tokens = (
-            f"{usage.input_tokens + usage.cache_read_input_tokens}→{usage.output_tokens}" if usage is not None else ""
-        )
-        cost = call.finished.cost_usd if call.finished is not None else None
-        cost_text = f"${cost:.4f}" if isinstance(cost, float) else ""
         started = call.started
-        return (
-            f"{marks.get(call.status, '?')} {started.agent} ({started.mode}, {started.call_id}) "
-            f"{self._state(call)} {elapsed:.1f}s {tokens} {cost_text}".rstrip()
-        )
+        head = f"{marks.get(call.status, '?')} {started.agent} ({started.mode}, {started.call_id}) {self._state(call)}"
+        label = " · ".join([f"{head} {elapsed:.1f}s", *call_details(call)])
+        # Text, not markup: `[redacted]` and a command's brackets show as they are. One line, cut at
+        # the terminal's edge: the tool summary, the part that may be cut, comes last.
+        return Text(printable(label), no_wrap=True, overflow="ellipsis")
 
     def _state(self, call: LiveCall) -> str:
         """The call's status; while it waits to retry, the wait with its seconds counting down."""
@@ -643,6 +694,30 @@ class CallTree:
             return call.status
         until, event = call.waiting
         return waiting_text(replace(event, seconds=round(until - self.clock())))
+
+
+def call_details(call: LiveCall) -> list[str]:
+    """What follows a call's state and time in the tree: a finished call's tokens, cost, turns and
+    tool uses, warnings; a running session's turn, tokens and cost so far, and its latest tool use."""
+    if call.finished is not None:
+        finished = call.finished
+        warnings = plural(len(finished.warnings), "warning") if finished.warnings else None
+        work = work_text(finished.turns, finished.tool_uses)
+        return _present(tokens_text(finished.usage), _dollars(finished.cost_usd), work, warnings)
+    activity = call.activity
+    if activity is None:
+        return []
+    turn = f"turn {activity.turns}" if activity.turns is not None else None
+    tokens = tokens_text(activity.usage) if activity.usage is not None else None
+    return _present(turn, tokens, _dollars(activity.cost_usd), tool_text(activity.summary, activity.tool))
+
+
+def _present(*parts: str | None) -> list[str]:
+    return [part for part in parts if part]
+
+
+def _dollars(cost: float | None) -> str | None:
+    return dollars(cost) if cost is not None else None
 
 
 def register(app: typer.Typer) -> None:

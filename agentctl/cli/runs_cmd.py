@@ -6,11 +6,12 @@ Every command of the group finds the runs folder with `_runs_dir` and a run with
 
 import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from agentctl.cli import env as environment
+from agentctl.cli.callview import compact, dollars, printable, tool_lines, work_text
 from agentctl.cli.common import (
     PROVIDERS_HELP,
     AllowedToolsOption,
@@ -28,7 +29,7 @@ from agentctl.errors import ExitCode
 from agentctl.textlines import shorten
 
 if TYPE_CHECKING:
-    from agentctl.runs import CallRecord, RunRecord, RunSummary
+    from agentctl.runs import AgentTotal, CallRecord, RunRecord, RunSummary
 
 runs_app = typer.Typer(help="Records of past dispatches: list them, show one, resume one.", no_args_is_help=True)
 
@@ -80,7 +81,7 @@ def _list_row(run: "RunSummary") -> list[str]:
         run.agent or "?",
         run.status,
         str(run.calls),
-        _compact(run.total_tokens),
+        compact(run.total_tokens),
         _cost(run.cost_usd, run.cost_complete),
         shorten(run.task, 60),
     ]
@@ -88,7 +89,8 @@ def _list_row(run: "RunSummary") -> list[str]:
 
 @runs_app.command("show")
 def show_command(run: RunArgument, output: FormatOption = DataFormat.text, root: RootOption = None) -> int:
-    """Show one run: its calls as a tree, tokens and cost per agent, and the result."""
+    """Show one run: its calls as a tree (with what each session did: turns, tool uses, warnings), tokens
+    and cost per agent and per model, and the result."""
     from agentctl.runs import load_run
 
     record = load_run(*_resolve(root, run))
@@ -100,7 +102,8 @@ def show_command(run: RunArgument, output: FormatOption = DataFormat.text, root:
 
 
 def _show_lines(record: "RunRecord") -> list[str]:
-    sections = [_header(record), _calls(record), _handoffs(record), _per_agent(record), _notes(record)]
+    sections = [_header(record), _calls(record), _handoffs(record), _per_agent(record), _per_model(record)]
+    sections.append(_notes(record))
     lines: list[str] = []
     for section in sections:
         if section:
@@ -130,16 +133,22 @@ def _calls(record: "RunRecord") -> list[str]:
         return ["no calls"]
     header = ["call", "mode", "model", "status", "in", "out", "cache read", "cache write", "cost", "time"]
     rows = [[branch + f"{call.id} {call.agent}", *_call_cells(call)] for branch, call in _tree(record.calls)]
-    work = [line for call in record.calls if (line := _work_line(call)) is not None]
+    work = [line for call in record.calls for line in _work_lines(call)]
     errors = [f"{call.id} {call.agent} {call.status}: {_error_text(call)}" for call in record.calls if _says(call)]
     return [columns(rows, header), *work, *errors]
 
 
-def _work_line(call: "CallRecord") -> str | None:
-    """The turns and tool uses of a call, when its provider reported them (one that runs the agent itself)."""
-    counts = ((call.turns, "turn(s)"), (call.tool_uses, "tool use(s)"))
-    parts = [f"{count:,} {what}" for count, what in counts if count is not None]
-    return f"{call.id} {call.agent}: {', '.join(parts)}" if parts else None
+def _work_lines(call: "CallRecord") -> list[str]:
+    """What a call's provider said of its work (one that runs the agent itself): its turns and tool
+    uses, each tool use's summary (the first ten), and the call's warnings (a tool use that was
+    denied, an answer cut short)."""
+    # A session that failed reports no count; its tool_use events still say what it did.
+    tool_uses = call.tool_uses if call.tool_uses is not None else len(call.tools) or None
+    work = work_text(call.turns, tool_uses)
+    below = [*tool_lines(call.tools), *(f"warning: {printable(warning)}" for warning in call.warnings)]
+    if work is None and not below:
+        return []
+    return [f"{call.id} {call.agent}" + (f": {work}" if work else ""), *(f"  {line}" for line in below)]
 
 
 def _says(call: "CallRecord") -> bool:
@@ -212,23 +221,42 @@ def _handoffs(record: "RunRecord") -> list[str]:
     return [columns(rows, ["handoff from", "to", "status", "call", "task"])]
 
 
+TOTALS_HEADER = ["calls", "in", "out", "cache read", "cache write", "cost"]
+
+
 def _per_agent(record: "RunRecord") -> list[str]:
+    """Calls, tokens and cost per agent, and the run's total."""
     totals = record.by_agent()
     if not totals:
         return []
-    rows = [[total.agent, str(total.calls), *_usage_cells(total.usage.to_json())] for total in totals]
-    for row, total in zip(rows, totals, strict=True):
-        row.append(_cost(total.cost_usd, total.cost_complete))
     grand = record.total()
-    rows.append(["total", str(sum(total.calls for total in totals)), *_usage_cells(grand)])
-    rows[-1].append(_cost(grand["cost_usd"], grand["cost_complete"]))
-    lines = [columns(rows, ["agent", "calls", "in", "out", "cache read", "cache write", "cost"])]
+    calls = sum(total.calls for total in totals)
+    rows = [*_total_rows(totals), _row("total", calls, grand, _cost(grand["cost_usd"], grand["cost_complete"]))]
+    lines = [columns(rows, ["agent", *TOTALS_HEADER])]
     if not grand["cost_complete"]:
         lines.append("+ some calls used a model without a price: the cost shown is a lower bound")
     return lines
 
 
-def _usage_cells(usage: dict[str, int]) -> list[str]:
+def _per_model(record: "RunRecord") -> list[str]:
+    """Calls, tokens and cost per model (the run's total is under the agents)."""
+    totals = record.by_model()
+    return [columns(_total_rows(totals), ["model", *TOTALS_HEADER])] if totals else []
+
+
+def _total_rows(totals: "list[AgentTotal]") -> list[list[str]]:
+    """One row per agent or model."""
+    return [
+        _row(total.agent, total.calls, total.usage.to_json(), _cost(total.cost_usd, total.cost_complete))
+        for total in totals
+    ]
+
+
+def _row(name: str, calls: int, usage: dict[str, Any], cost: str) -> list[str]:
+    return [name, str(calls), *_usage_cells(usage), cost]
+
+
+def _usage_cells(usage: dict[str, Any]) -> list[str]:
     keys = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
     return [f"{usage[key]:,}" for key in keys]
 
@@ -304,17 +332,11 @@ def _duration(milliseconds: float | None) -> str:
     return f"{minutes}m{rest:02d}s"
 
 
-def _compact(tokens: int) -> str:
-    if tokens < 1000:
-        return str(tokens)
-    return f"{tokens / 1000:.1f}k" if tokens < 1_000_000 else f"{tokens / 1_000_000:.1f}M"
-
-
 def _cost(value: float | None, complete: bool) -> str:
     """Dollars; "+" marks a lower bound (a call without a price), "?" no price at all."""
     if value is None:
         return "?"
-    return f"${value:.4f}" + ("" if complete else "+")
+    return dollars(value) + ("" if complete else "+")
 
 
 def register(app: typer.Typer) -> None:

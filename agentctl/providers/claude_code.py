@@ -36,6 +36,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
 
+from agentctl.bounds import TOOL_SUMMARY_CHARS
 from agentctl.errors import UsageError
 from agentctl.providers.base import (
     Activity,
@@ -69,7 +70,6 @@ KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL of a session's process g
 # large. A longer line is skipped whole (and said), never held.
 LINE_BYTES = 32 * 1024 * 1024
 STDERR_TAIL = 2000  # characters of stderr kept for a message
-SUMMARY_CHARS = 120  # of a tool use's summary in the live view and the record
 AUTH_STATUSES: dict[int, ErrorKind] = {401: "auth", 403: "permission"}
 
 
@@ -533,5 +533,5 @@ def tool_summary(tool: object, arguments: object, cwd: Path | None = None) -> st
         if isinstance(value, str) and value.strip():
             if cwd is not None and key.endswith("path") and value.startswith(f"{cwd}{os.sep}"):
                 value = value[len(str(cwd)) + 1 :]
-            return shorten(f"{name} {' '.join(value.split())}", SUMMARY_CHARS)
+            return shorten(f"{name} {' '.join(value.split())}", TOOL_SUMMARY_CHARS)
     return name

@@ -1,9 +1,10 @@
 """Writing run records: the run's folder, its lock, and its append-only event log.
 
 `RunRecorder.create` makes `<runs_dir>/<run-id>/` (and the runs folder, kept out of git), writes
-run.json, and holds the run's lock; `append` writes one event (agentctl.events) as one line;
-`write_result` writes result.md; `close` flushes the log and caches summary.json. `reopen` appends
-to a run being resumed. See agentctl/runs/__init__.py for what each file holds.
+run.json, and holds the run's lock; `append` writes one event (agentctl.events) as one line and
+hands it back as written (redacted); `write_result` writes result.md; `close` flushes the log and
+caches summary.json. `reopen` appends to a run being resumed. See agentctl/runs/__init__.py for
+what each file holds.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import stat
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentctl.bounds import RUN_FILE_BYTES
 from agentctl.errors import AgentctlError, ExitCode, UsageError
@@ -39,6 +40,7 @@ from agentctl.runs.reader import event_lines, read_run
 if TYPE_CHECKING:
     from agentctl.events import Event
 
+AnyEvent = TypeVar("AnyEvent", bound="Event")
 RECORD_FORMAT = 1  # bump when a reader could misread an older record
 Clock = Callable[[], datetime.datetime]
 
@@ -225,13 +227,18 @@ class RunRecorder:
             recorder._write(b"\n")
         return recorder
 
-    def append(self, event: Event) -> None:
-        """Record one event: one line, one write, secrets redacted. Never fails on odd values."""
+    def append(self, event: AnyEvent) -> AnyEvent:
+        """Record one event: one line, one write, secrets redacted. Never fails on odd values.
+
+        Returns the event as recorded, its text redacted: what the engine hands on to the live view,
+        so that a terminal or a CI log never shows what the record leaves out."""
         with self._lock:
             self._seq += 1
             stamped = {"event": event.kind, "seq": self._seq, "time": self._clock().isoformat()}
             stamped |= {key: value for key, value in event.to_json().items() if key not in stamped}
-            self._write(self._line(stamped))
+            clean = _clean_line(stamped, self.filter)
+            self._write(self._line(clean))
+        return type(event).from_json(clean)
 
     def write_result(self, text: str) -> None:
         """The final answer as result.md (atomic: a reader sees the old file or the whole new one)."""
@@ -263,7 +270,7 @@ class RunRecorder:
         self.close()
 
     def _line(self, event: dict[str, Any]) -> bytes:
-        line = json.dumps(_clean(event, self.filter), ensure_ascii=False, separators=(",", ":"))
+        line = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
         # Strings were redacted before encoding; this also catches a secret that only appears in
         # the encoded text (after an escape such as `\n`), so the bytes on disk never hold it.
         return (self.filter.redact_encoded(line) + "\n").encode("utf-8")
@@ -346,6 +353,11 @@ def _write_error(path: Path, error: OSError, verb: str = "write") -> AgentctlErr
 
 
 # Secrets
+
+
+def _clean_line(event: dict[str, Any], secrets: SecretFilter) -> dict[str, Any]:
+    """An event's line as plain JSON data, every string redacted."""
+    return {secrets.redact(str(key)): _clean(value, secrets) for key, value in event.items()}
 
 
 def _clean(value: object, secrets: SecretFilter) -> object:
