@@ -28,6 +28,9 @@ INPUT_BYTES = 8 * MIB  # `handoffs parse FILE|-`, `prompt --continuation/--resul
 IMPORT_AGENTS = 1000
 SCRIPT_BYTES = 8 * MIB  # a scripted provider's replies
 ANSWER_CHARS = 2 * MIB  # one model answer that agentctl parses (longer answers fail the call)
+# One line of a Claude Code session's stream is one event; a tool result echoes what the tool read,
+# so a line can be large. A longer line is skipped whole (and said), never held.
+SESSION_LINE_BYTES = 32 * MIB
 TOOL_SUMMARY_CHARS = 120  # a tool use's summary (its path, command, query) in the record and the live view
 
 # What one dispatch may spend unless the user raises it (--max-calls / --max-cost, [dispatch]).

@@ -36,6 +36,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
 
+from agentctl.bounds import SESSION_LINE_BYTES as LINE_BYTES
 from agentctl.bounds import TOOL_SUMMARY_CHARS
 from agentctl.errors import UsageError
 from agentctl.providers.base import (
@@ -66,9 +67,6 @@ PERMISSION_MODES = ("plan", "default", "manual", "dontAsk", "acceptEdits", "auto
 DEFAULT_MAX_TURNS = 30  # model turns in one session: a First Step that reads a dozen files fits
 DEFAULT_CALL_TIMEOUT = 900.0  # seconds for one session, start to result
 KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL of a session's process group
-# One line of the stream is one event; a tool result echoes what the tool read, so a line can be
-# large. A longer line is skipped whole (and said), never held.
-LINE_BYTES = 32 * 1024 * 1024
 STDERR_TAIL = 2000  # characters of stderr kept for a message
 AUTH_STATUSES: dict[int, ErrorKind] = {401: "auth", 403: "permission"}
 
