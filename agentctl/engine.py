@@ -488,8 +488,8 @@ class Engine:
         if cost is None and usage.total_tokens:
             cost = self._cost(model, usage)
         self.budget.spend(usage.total_tokens, cost)
-        finished = _finished(call_id, "failed", usage, cost, started, None, _details(error))
-        finished.session_id = error.session_id
+        finished = _finished(call_id, "failed", usage, cost, started, None, _details(error), error.warnings)
+        finished.session_id, finished.turns, finished.tool_uses = error.session_id, error.turns, error.tool_uses
         return finished
 
     def _activity(self, call_id: str, model: str, activity: Activity) -> None:

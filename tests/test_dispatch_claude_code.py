@@ -155,6 +155,7 @@ def test_a_delegate_that_runs_out_of_turns_is_a_failed_result_and_the_run_goes_o
     assert handoff["status"] == "failed" and "turns" in handoff["reason"]
     failed = next(call for call in done.record["calls"] if call["agent"] == "db-architect")
     assert failed["cost_usd"] and failed["cost_usd"] > 0  # billed turns are counted
+    assert failed["turns"] == 2 and failed["tool_uses"] == 1 and failed["tools"] == ["Read schema.sql"]
 
 
 def _claude_processes(marker: str) -> list[int]:

@@ -257,6 +257,9 @@ class ProviderError(AgentctlError):
         self.usage: Usage | None = None
         self.cost_usd: float | None = None
         self.session_id: str | None = None
+        self.turns: int | None = None
+        self.tool_uses: int | None = None
+        self.warnings: list[str] = []  # a session's denied tool uses, kept with its failure
 
     @property
     def stops_the_run(self) -> bool:

@@ -440,6 +440,7 @@ class Session:
         error = ProviderError(f"{NAME}: {message}", kind, hint=hint, status=status)
         error.usage = self.usage
         error.session_id = self.session_id
+        error.turns, error.tool_uses, error.warnings = self.turns, self.tool_uses, list(self.denied)
         return error
 
     def _failure(self, result: dict[str, Any]) -> ProviderError:
@@ -458,6 +459,7 @@ class Session:
             error = self.error(f"the session failed ({subtype or 'error'}): {detail}", "session")
         error.usage = self._usage(result)
         error.cost_usd = _cost(result)
+        error.turns = _count(result.get("num_turns"), self.turns)
         return error
 
     def _usage(self, result: dict[str, Any]) -> Usage:
