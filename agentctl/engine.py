@@ -306,6 +306,7 @@ class Engine:
         self.warned_prices: set[str] = set()
         self._replayed: set[str] = set()  # call ids answered from a previous run's record
         self._sessions: dict[str, str] = {}  # call id -> the provider's session it ran in, when it said
+        self._session_costs: dict[str, float] = {}  # a provider session -> what its calls cost so far
         self.warnings: list[str] = []
         # What a cancellation of the run means; run_dispatch sets them when SIGTERM cancels it.
         self.stop_reason = "interrupted (Ctrl-C)"
@@ -344,6 +345,9 @@ class Engine:
         return self._finish("budget", self.latest_answer, ExitCode.BUDGET, self.budget.reason)
 
     def _conclude(self, outcome: Outcome) -> RunResult:
+        if outcome.status == "failed" and outcome.error is not None and outcome.error.kind == "limit":
+            # The first agent's session used its turns or its share of --max-cost: a limit stopped the run.
+            return self._finish("budget", None, ExitCode.BUDGET, outcome.error.message, outcome.error.hint)
         if outcome.status == "failed":
             provider_error = outcome.error is not None and outcome.error.kind != "script"
             code = ExitCode.PROVIDER if provider_error else ExitCode.PROBLEMS
@@ -426,6 +430,7 @@ class Engine:
             agent_file=work.agent,
             cwd=self.cwd,
             resume_session=session,
+            resumed_cost_usd=self._session_costs.get(session, 0.0) if session else 0.0,
             permissions=self.permissions,
         )
         bound = request.bound()
@@ -476,7 +481,7 @@ class Engine:
             failed = replace(finished, status="failed", output=None, error=_details(too_long), warnings=[])
             return call_id, None, self._failed(too_long, failed)
         if response.session_id is not None:
-            self._sessions[call_id] = response.session_id
+            self._in_session(call_id, response.session_id, cost)
         self._emit(finished)
         return call_id, response.text, None
 
@@ -490,7 +495,13 @@ class Engine:
         self.budget.spend(usage.total_tokens, cost)
         finished = _finished(call_id, "failed", usage, cost, started, None, _details(error), error.warnings)
         finished.session_id, finished.turns, finished.tool_uses = error.session_id, error.turns, error.tool_uses
+        if error.session_id is not None:  # a failed call's session is not resumed, but its cost was spent in it
+            self._session_costs[error.session_id] = self._session_costs.get(error.session_id, 0.0) + (cost or 0.0)
         return finished
+
+    def _in_session(self, call_id: str, session: str, cost: float | None) -> None:
+        self._sessions[call_id] = session
+        self._session_costs[session] = self._session_costs.get(session, 0.0) + (cost or 0.0)
 
     def _activity(self, call_id: str, model: str, activity: Activity) -> None:
         """A session's tool use, for the record and the live view (what it is doing now)."""
@@ -544,7 +555,7 @@ class Engine:
         event.latency_ms, event.replayed_from = record.latency_ms, record.id
         event.session_id, event.turns, event.tool_uses = record.session_id, record.turns, record.tool_uses
         if record.session_id is not None:  # a continuation after the replay resumes the session it ran in
-            self._sessions[call_id] = record.session_id
+            self._in_session(call_id, record.session_id, record.cost_usd)
         self._emit(event)
         return call_id, record.output or "", None
 

@@ -256,3 +256,22 @@ def test_a_routed_task_is_routed_by_a_plain_session_without_tools(team: Path) ->
     assert finished.returncode == 0 and record["routing"]["method"] == "model" and record["agent"] == "db-architect"
     assert "tools" not in routing_request.body or routing_request.body["tools"] == []
     assert routing_request.body["model"] == record["routing"]["model"]["model"]
+
+
+def test_a_continuation_is_charged_for_its_own_turns_not_the_whole_session(team: Path) -> None:
+    script = route({LEAD: [handoffs(request("DB Architect", "Design the index")), "Final."], DB: "Index."}, where="system")
+    with MessagesServer(script) as server:
+        done, _ = dispatch(team, server)
+    calls = {(call["agent"], call["mode"]): call for call in done.record["calls"]}
+    first, continuation = calls[("lead", "fresh")], calls[("lead", "continuation")]
+    # Claude Code's total_cost_usd of a resumed session covers its earlier calls too: agentctl takes
+    # them off, so the continuation's cost is about one request's, not two.
+    assert 0 < continuation["cost_usd"] < 1.5 * first["cost_usd"]
+    assert done.record["total"]["cost_usd"] == pytest.approx(sum(call["cost_usd"] for call in done.record["calls"]))
+
+
+def test_the_first_agents_session_running_out_of_turns_is_exit_5(team: Path) -> None:
+    reads = [ScriptedToolUse("Read", {"file_path": str(team / "schema.sql")})]
+    with MessagesServer([Reply(text="", tool_uses=reads)] * 3) as server:
+        done, _ = dispatch(team, server, max_turns=1)
+    assert (done.result.status, done.result.exit_code) == ("budget", 5) and "turns" in str(done.result.reason)

@@ -219,6 +219,9 @@ class CallRequest:
     agent_file: AgentFile | None = field(default=None, repr=False)  # the agent whose call it is
     cwd: Path | None = None  # the project the call works in
     resume_session: str | None = None  # the provider's session to continue (that of the work's previous call)
+    # What the resumed session's earlier calls cost: a provider whose cost and budget count the whole
+    # session (Claude Code's total_cost_usd and --max-budget-usd do) takes it off, and adds it on.
+    resumed_cost_usd: float = 0.0
     permissions: Permissions = field(default_factory=Permissions)
     # A session's spending limit, from what is left of --max-cost (providers whose calls run many turns).
     max_budget_usd: float | None = None

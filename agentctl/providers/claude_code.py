@@ -159,7 +159,7 @@ class ClaudeCodeProvider:
         self.config = config
 
     async def complete(self, request: CallRequest) -> CallResponse:
-        session = Session(request.on_activity, request.cwd or self.config.cwd)
+        session = Session(request.on_activity, request.cwd or self.config.cwd, request.resumed_cost_usd)
         process = await self._start(request)
         stderr = asyncio.create_task(_tail(process.stderr))
         try:
@@ -214,7 +214,8 @@ class ClaudeCodeProvider:
         argv += ["--permission-mode", self.permission_mode(request)]
         argv += ["--max-turns", str(config.max_turns if request.agent_file is not None else 1)]
         if request.max_budget_usd is not None:
-            argv += ["--max-budget-usd", f"{request.max_budget_usd:.6f}"]
+            # A resumed session's budget is checked against its whole cost, earlier calls included.
+            argv += ["--max-budget-usd", f"{request.max_budget_usd + request.resumed_cost_usd:.6f}"]
         if config.model is not None:
             argv += ["--model", config.model]
         elif request.agent_file is None:
@@ -340,9 +341,12 @@ def _signal_group(group: int, number: signal.Signals) -> bool:
 class Session:
     """What one session's stream has said so far: its id, turns, tool uses, usage, and its result."""
 
-    def __init__(self, on_activity: Callable[[Activity], None] | None = None, cwd: Path | None = None) -> None:
+    def __init__(
+        self, on_activity: Callable[[Activity], None] | None = None, cwd: Path | None = None, earlier_cost: float = 0.0
+    ) -> None:
         self.on_activity = on_activity
         self.cwd = cwd
+        self.earlier_cost = earlier_cost  # a resumed session's total_cost_usd includes its earlier calls
         self.session_id: str | None = None
         self.model: str | None = None
         self.turns = 0
@@ -429,7 +433,7 @@ class Session:
             model=self._model(result),
             stop_reason=str(result.get("stop_reason") or result.get("terminal_reason") or "") or None,
             warnings=self._warnings(result),
-            cost_usd=_cost(result),
+            cost_usd=self._cost(result),
             session_id=self.session_id,
             turns=_count(result.get("num_turns"), self.turns),
             tool_uses=self.tool_uses,
@@ -458,9 +462,14 @@ class Session:
         else:
             error = self.error(f"the session failed ({subtype or 'error'}): {detail}", "session")
         error.usage = self._usage(result)
-        error.cost_usd = _cost(result)
+        error.cost_usd = self._cost(result)
         error.turns = _count(result.get("num_turns"), self.turns)
         return error
+
+    def _cost(self, result: dict[str, Any]) -> float | None:
+        """This call's cost: the session's total less what its earlier calls cost (a resumed session)."""
+        total = _cost(result)
+        return None if total is None else max(0.0, total - self.earlier_cost)
 
     def _usage(self, result: dict[str, Any]) -> Usage:
         counts = result.get("usage")
