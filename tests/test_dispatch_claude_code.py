@@ -259,7 +259,9 @@ def test_a_routed_task_is_routed_by_a_plain_session_without_tools(team: Path) ->
 
 
 def test_a_continuation_is_charged_for_its_own_turns_not_the_whole_session(team: Path) -> None:
-    script = route({LEAD: [handoffs(request("DB Architect", "Design the index")), "Final."], DB: "Index."}, where="system")
+    script = route(
+        {LEAD: [handoffs(request("DB Architect", "Design the index")), "Final."], DB: "Index."}, where="system"
+    )
     with MessagesServer(script) as server:
         done, _ = dispatch(team, server)
     calls = {(call["agent"], call["mode"]): call for call in done.record["calls"]}
