@@ -171,7 +171,8 @@ def _claude_processes(marker: str) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find what is left running")
-def test_ctrl_c_stops_the_run_and_leaves_no_claude_process(team: Path) -> None:
+@pytest.mark.parametrize(("stop", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+def test_a_stopped_run_leaves_no_claude_process(team: Path, stop: signal.Signals, exit_code: int) -> None:
     script = route(
         {
             LEAD: handoffs(request("DB Architect", "Design the index"), request("Backend Architect", "Check it")),
@@ -205,9 +206,9 @@ def test_ctrl_c_stops_the_run_and_leaves_no_claude_process(team: Path) -> None:
             time.sleep(0.1)
         marker = str(team / ".agentctl" / "claude-code")
         assert len(_claude_processes(marker)) >= 2  # both delegates' sessions are running
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         out, _ = process.communicate(timeout=60)
-    assert process.returncode == 130
+    assert process.returncode == exit_code
     assert json.loads(out)["status"] == "interrupted"
     assert _claude_processes(marker) == []
 
