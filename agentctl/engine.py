@@ -134,33 +134,31 @@ class Budget:
 
     async def admit(self, tokens: int, cost: float | None) -> Claim | None:
         """Hold `tokens` and `cost` (None: no price) for one call, or None when the run may start no more."""
-        while self.reason is None:
-            if self.limits.max_calls is not None and self.calls >= self.limits.max_calls:
-                self.reason = f"--max-calls {self.limits.max_calls} reached{_RAISE.format('max-calls', 'max_calls')}"
-                break
-            over = self._over(tokens, cost)
-            if over is None:
-                return self._hold(tokens, cost or 0.0)
-            if not self.holders:
-                self.reason = over
-                break
-            released = self._released
-            await released.wait()
-        return None
+        return await self._admit(lambda: (tokens, cost, self._over(tokens, cost)))
 
     async def admit_session(self) -> tuple[Claim, float | None] | None:
         """Hold a session's spending limit (providers whose calls run many turns), or None when the run
         may start no more. The limit is an equal share of --max-cost across the parallel slots, and at
         most what is neither spent nor held; its tokens are unknown until it ends, so --max-tokens is
         checked against what was used. None as the limit: no --max-cost (library callers only)."""
+
+        def wanted() -> tuple[int, float | None, str | None]:
+            share = self._session_share()
+            return 0, share, self._over(0, 0.0) or (self._too_little(share) if share is not None else None)
+
+        claim = await self._admit(wanted)
+        return (claim, claim.cost if self.limits.max_cost is not None else None) if claim is not None else None
+
+    async def _admit(self, wanted: Callable[[], tuple[int, float | None, str | None]]) -> Claim | None:
+        """Hold what `wanted` says a call needs (tokens, cost, and why it does not fit, if it does not),
+        asked again each time calls in flight release theirs."""
         while self.reason is None:
             if self.limits.max_calls is not None and self.calls >= self.limits.max_calls:
                 self.reason = f"--max-calls {self.limits.max_calls} reached{_RAISE.format('max-calls', 'max_calls')}"
                 break
-            share = self._session_share()
-            over = self._over(0, 0.0) or (self._too_little(share) if share is not None else None)
+            tokens, cost, over = wanted()
             if over is None:
-                return self._hold(0, share or 0.0), share
+                return self._hold(tokens, cost or 0.0)
             if not self.holders:
                 self.reason = over
                 break
