@@ -60,8 +60,9 @@ NAME = "claude-code"
 BINARY_VARIABLE = "AGENTCTL_CLAUDE_BIN"
 INSTALL_HINT = 'pip install "agentctl[claude-code]" (it bundles the claude CLI), or name one with AGENTCTL_CLAUDE_BIN'
 
-# What a call may do without a flag: plan mode runs read-only tools (Read, Glob, Grep, read-only
-# Bash, web search) and denies every edit and command, whatever the project's settings allow.
+# What a call may do without a flag: plan mode runs read-only tools (Read, read-only Bash such as
+# ls and grep, Glob and Grep where offered) and denies every edit and command, even ones that
+# --allowed-tools or settings allow (tests/test_provider_claude_code.py checks each mode).
 DEFAULT_PERMISSION_MODE = "plan"
 PERMISSION_MODES = ("plan", "default", "manual", "dontAsk", "acceptEdits", "auto", "bypassPermissions")
 DEFAULT_MAX_TURNS = 30  # model turns in one session: a First Step that reads a dozen files fits
