@@ -359,10 +359,9 @@ def _team_and_agent(settings: Settings, wanted: str) -> tuple[Team, AgentFile]:
 
 
 def _builder(team: Team, options: DispatchOptions) -> PromptBuilder:
-    from agentctl.prompts import DEFAULT_MEMORY_BUDGET, PromptBuilder
+    from agentctl.prompts import prompt_builder
 
-    budget = int(team.settings.dispatch.get("memory_budget") or DEFAULT_MEMORY_BUDGET)
-    return PromptBuilder(team, _store(team) if options.memory else None, budget if options.memory else 0)
+    return prompt_builder(team, memory=options.memory)
 
 
 def _store(team: Team) -> MemoryStore:

@@ -455,3 +455,13 @@ def _read_note(path: Path, limit: int) -> str | None:
 
 def _inside(path: Path, root: Path) -> bool:
     return real_path(path).is_relative_to(real_path(root))
+
+
+def prompt_builder(team: Team, memory: bool = True) -> PromptBuilder:
+    """The prompts of a dispatch and of `agentctl prompt`: memory notes within [dispatch]
+    memory_budget tokens, where 0 means none (not the default), and none at all without `memory`."""
+    from agentctl.memory import MemoryStore
+
+    configured = team.settings.dispatch.get("memory_budget")
+    budget = DEFAULT_MEMORY_BUDGET if configured is None else int(configured)
+    return PromptBuilder(team, MemoryStore(team.settings) if memory else None, budget if memory else 0)

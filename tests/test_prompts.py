@@ -10,7 +10,7 @@ import pytest
 from agentctl import bounds, prompts
 from agentctl.config import Settings, load_settings
 from agentctl.errors import AgentctlError
-from tests.conftest import agent_text, make_team
+from tests.conftest import RunCli, agent_text, copy_shipped_team, make_team
 
 AGENT = {"name": "db-architect", "display_name": "DB Architect"}
 
@@ -150,3 +150,11 @@ def test_a_team_template_may_include_another_of_its_own(tmp_path: Path) -> None:
     settings = _team_template(tmp_path, b"Shared rules.\n", name="rules.j2")
     (tmp_path / "templates" / "handoff.md.j2").write_text('{% include "rules.j2" %}Brief for {{ request.task }}\n')
     assert prompts.render("handoff", {"request": {"task": "X"}}, settings) == "Shared rules.\nBrief for X\n"
+
+
+def test_a_memory_budget_of_0_puts_no_notes_in_the_prompt(tmp_path: Path, cli: RunCli) -> None:
+    root = copy_shipped_team(tmp_path)
+    ask = ("prompt", "db-architect", "--task", "Add an index on transcription words for search", "--format", "json")
+    assert cli(*ask, cwd=root).json()["memories"]  # the default budget finds the index notes
+    (root / "agentctl.toml").write_text("[dispatch]\nmemory_budget = 0\n")
+    assert cli(*ask, cwd=root).json()["memories"] == []  # 0 is none, not "the default"

@@ -61,16 +61,13 @@ def prompt_command(
     root: RootOption = None,
 ) -> int:
     """Print the prompt dispatch would send AGENT (fresh, continuation or handoff), calling nothing."""
-    from agentctl.memory import MemoryStore
-    from agentctl.prompts import DEFAULT_MEMORY_BUDGET, PromptBuilder
+    from agentctl.prompts import prompt_builder
     from agentctl.team import load_team
 
     settings = settings_for(root)
     team = load_team(settings)
     target = team.resolve(agent)
-    store = None if no_memory else MemoryStore(settings)
-    budget = int(settings.dispatch.get("memory_budget") or DEFAULT_MEMORY_BUDGET)
-    builder = PromptBuilder(team, store, 0 if no_memory else budget)
+    builder = prompt_builder(team, memory=not no_memory)
     today = _today()
     if handoff is not None:
         if requester is None:
