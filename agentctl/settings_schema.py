@@ -25,6 +25,7 @@ Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegativeSeconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]  # USD, or USD per million tokens
 Cap = Annotated[float, Field(gt=0, allow_inf_nan=False)]  # a spending cap: 0 would stop every call
+DAY = 86_400.0  # seconds: the longest any [anthropic] wait or timeout may be
 
 
 def _one_word(value: str) -> str:
@@ -89,11 +90,16 @@ class AnthropicSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    max_tokens: Positive | None = None  # the length limit of one answer
-    timeout: Seconds | None = None  # seconds per request
-    max_retries: Count | None = None  # retries of 429, 5xx, 529, broken streams and dropped connections
-    max_retry_wait: NonNegativeSeconds | None = None  # the longest wait a retry-after may ask for
-    call_timeout: Seconds | None = None  # seconds for one whole call: every try and every wait
+    # The same ranges as providers/anthropic.SETTING_RULES, which checks them again for library callers
+    # (tests/test_config.py compares the two).
+    max_tokens: Annotated[int, Field(ge=1, le=1_000_000)] | None = None  # the length limit of one answer
+    timeout: Annotated[float, Field(gt=0, le=DAY, allow_inf_nan=False)] | None = None  # seconds per request
+    # retries of 429, 5xx, 529, broken streams and dropped connections
+    max_retries: Annotated[int, Field(ge=0, le=20)] | None = None
+    # the longest wait a retry-after may ask for
+    max_retry_wait: Annotated[float, Field(ge=0, le=DAY, allow_inf_nan=False)] | None = None
+    # seconds for one whole call: every try and every wait
+    call_timeout: Annotated[float, Field(gt=0, le=DAY, allow_inf_nan=False)] | None = None
 
 
 class ClaudeCodeSettings(BaseModel):

@@ -229,3 +229,27 @@ def test_the_config_file_and_the_flags_agree_on_each_limit(tmp_path: Path, key: 
         except ConfigError:
             file_ok = False
         assert file_ok == flag_ok, (key, value)
+
+
+@pytest.mark.parametrize("key", ["max_tokens", "timeout", "max_retries", "max_retry_wait", "call_timeout"])
+def test_the_config_file_and_the_provider_agree_on_each_anthropic_setting(tmp_path: Path, key: str) -> None:
+    """An [anthropic] value is refused in agentctl.toml exactly where the provider refuses it (library
+    callers pass settings straight to AnthropicConfig): at both ends of its range."""
+    from agentctl.errors import UsageError
+    from agentctl.providers.anthropic import SETTING_RULES, AnthropicConfig
+
+    whole, lowest, highest, _ = SETTING_RULES[key]
+    step = 1 if whole else 0.5
+    for value in (lowest - step, lowest, lowest + step, highest, highest + step):
+        (tmp_path / "agentctl.toml").write_text(f"[anthropic]\n{key} = {value}\n")
+        try:
+            AnthropicConfig.from_settings({key: value}, {})
+            provider_ok = True
+        except UsageError:
+            provider_ok = False
+        try:
+            load_settings(cwd=tmp_path, environ={})
+            file_ok = True
+        except ConfigError:
+            file_ok = False
+        assert file_ok == provider_ok, (key, value)
