@@ -97,10 +97,6 @@ class SecretFilter:
         # A secret as it reads inside an encoded JSON string (quotes and backslashes escaped).
         self.encoded = [json.dumps(secret, ensure_ascii=False)[1:-1] for secret in self.values]
 
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> SecretFilter:
-        return cls(secret_values(environ))
-
     def redact(self, text: str) -> str:
         return self._redact(text, self.values)
 

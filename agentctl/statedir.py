@@ -10,7 +10,6 @@ where the link points.
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 
 STATE_DIR = ".agentctl"
@@ -28,10 +27,7 @@ def state_folder(root: Path, *parts: str) -> Path:
     cannot be created."""
     base = root / STATE_DIR
     _real_folder(base)
-    ignore_file = base / ".gitignore"
-    if not ignore_file.exists() and not ignore_file.is_symlink():
-        with contextlib.suppress(OSError):  # a read-only checkout: the cache and records work without it
-            _create_exclusive(ignore_file, GITIGNORE)
+    keep_out_of_git(base)
     folder = base
     for part in parts:
         folder = folder / part
@@ -46,9 +42,10 @@ def _real_folder(folder: Path) -> None:
         raise StateDirError(f"{folder} is a symlink or not a folder; agentctl writes only into a real folder there")
 
 
-def _create_exclusive(path: Path, text: str) -> None:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
-    try:
-        os.write(descriptor, text.encode("utf-8"))
-    finally:
-        os.close(descriptor)
+def keep_out_of_git(folder: Path) -> None:
+    """Give a folder agentctl made a `.gitignore` of `*`, unless it has one (its owner may have edited
+    it) or it cannot be written (a read-only checkout: what is inside works without it)."""
+    from agentctl.fsutil import atomic_create_text
+
+    with contextlib.suppress(OSError):  # FileExistsError included: never over what is there, link or file
+        atomic_create_text(folder / ".gitignore", GITIGNORE)

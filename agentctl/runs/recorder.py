@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentctl.bounds import RUN_FILE_BYTES
 from agentctl.errors import AgentctlError, ExitCode, UsageError
-from agentctl.fsutil import atomic_create_text, atomic_write_text, read_bounded
+from agentctl.fsutil import atomic_write_text, read_bounded
 from agentctl.redact import SecretFilter
 from agentctl.runs.layout import (
     EVENTS_FILE,
@@ -304,7 +304,7 @@ def _make_runs_dir(runs_dir: Path) -> None:
 
     The default, `<root>/.agentctl/runs`, is made by statedir: real folders only (a repository can
     ship `.agentctl/runs` as a symlink to elsewhere), and `.agentctl/.gitignore` on first use."""
-    from agentctl.statedir import STATE_DIR, state_folder
+    from agentctl.statedir import STATE_DIR, keep_out_of_git, state_folder
 
     if runs_dir.parent.name == STATE_DIR:
         try:
@@ -318,9 +318,7 @@ def _make_runs_dir(runs_dir: Path) -> None:
         return  # its owner decides what git sees (they may have removed our .gitignore)
     except OSError as error:
         raise _write_error(runs_dir, error) from None
-    # OSError: a concurrent first run wrote it, or the folder is odd; records work without it.
-    with contextlib.suppress(OSError):
-        atomic_create_text(runs_dir / ".gitignore", "# Created by agentctl: run records stay local.\n*\n")
+    keep_out_of_git(runs_dir)
 
 
 def _open_log(path: Path, create: bool) -> int:
