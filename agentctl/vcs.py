@@ -1,4 +1,4 @@
-"""What git says: changed files for `validate --changed` and `fmt --changed`, commit times for
+"""What git says: changed files for `validate --changed`, commit times for
 `memory list --stale`, the state of the memory folder for `memory prune`.
 
 gitpython is imported here only, so that commands that never ask git do not pay for it.
