@@ -14,6 +14,9 @@ MIB = 1024 * KIB
 # Files read from a team or a repository.
 AGENT_FILE_BYTES = MIB  # Claude Code skips larger agent files; agentctl reads at most this (+1 byte)
 MEMORY_NOTE_BYTES = 256 * KIB  # a note is 5-15 lines; anything near this is not a note
+# Claude Code's own agent memory (`memory:` scopes): MEMORY.md and each topic file beside it. Claude
+# Code injects at most 25,000 bytes of MEMORY.md, so a larger index is already mostly unread.
+NATIVE_MEMORY_BYTES = MIB
 PROTOCOL_BYTES = 4 * MIB  # agents-shared/team-protocol.md and the CLAUDE.md files a First Step names
 TEMPLATE_BYTES = MIB  # a prompt template under templates/
 CONFIG_BYTES = MIB  # agentctl.toml, pyproject.toml

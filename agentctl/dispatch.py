@@ -472,7 +472,7 @@ def plan_dispatch(settings: Settings, options: DispatchOptions, today: dt.date |
     limits = options.limits or limits_from(settings)
     max_tokens = answer_tokens(settings)
     team, agent = _team_and_agent(settings, options.agent)
-    name = agent.name or agent.path.stem
+    name = agent.team_name
     model = options.model or model_map(settings).resolve(agent.spec.model)
     prompt = _builder(team, options).fresh(agent, options.task, (today or _now().date()).isoformat(), options.context)
     cached = _cached_prefix_tokens(prompt)

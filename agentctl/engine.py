@@ -318,7 +318,7 @@ class Engine:
         self._emit(RunStarted(self.recorder.directory.name, meta))
 
     async def run(self, agent: AgentFile, task: str, context: str | None = None) -> RunResult:
-        name = agent.name or agent.path.stem
+        name = agent.team_name
         work = Work(agent, name, task, 0, "r", ((name, _words(task)),), None, None)
         deadline = asyncio.timeout(self.limits.timeout)
         try:
@@ -620,7 +620,7 @@ class Engine:
             why = f"{request.target!r} is {problem}; the team is: {roster}"
             return self._refuse(work, request, from_call, request.target, "unknown", why), None
         target = self.team.resolve(request.agent)
-        name = target.name or target.path.stem
+        name = target.team_name
         refusal = self._refusal_reason(work, name, request)
         if refusal is not None:
             return self._refuse(work, request, from_call, name, *refusal), None

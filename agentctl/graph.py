@@ -1,10 +1,16 @@
-"""Who escalates to whom: the team's escalation graph, from tables and `### -> Name` headings."""
+"""Who escalates to whom: the team's escalation graph, from tables and `### -> Name` headings.
+
+A team without a roster table rarely has those either: there, an agent without them is drawn with
+an edge to every agent whose name or display name its body mentions ("mention")."""
 
 from __future__ import annotations
 
 from agentctl import escalation
+from agentctl.lazyre import LazyPattern
 from agentctl.records import field, record
+from agentctl.spec import AgentFile
 from agentctl.team import Team, normalise_name
+from agentctl.textlines import LineCounter
 
 
 @record
@@ -12,7 +18,7 @@ class Edge:
     source: str
     target: str
     line: int  # where the source's file names the target first
-    via: str  # "escalation table" or "handoff heading"
+    via: str  # "escalation table", "handoff heading" or "mention" (a team without a roster table)
 
 
 @record
@@ -35,10 +41,11 @@ def build_graph(team: Team) -> TeamGraph:
             lookup[normalise_name(entry.display_name)] = lookup[normalise_name(entry.agent)]
     edges: dict[tuple[str, str], Edge] = {}
     unresolved: list[tuple[str, str, int]] = []
+    mentions = _Mentions(names, team) if team.roster_derived else None
     for agent in team.agents:
         if not agent.name:
             continue
-        for target in [*escalation.escalation_targets(agent.text), *escalation.handoff_targets(agent.text)]:
+        for target in _named_targets(agent, mentions):
             resolved = lookup.get(normalise_name(target.name))
             if resolved is None:
                 unresolved.append((agent.name, target.name, target.line))
@@ -50,9 +57,51 @@ def build_graph(team: Team) -> TeamGraph:
     )
     graph.unresolved = unresolved
     graph.unreachable = _unreachable(graph)
-    targets = {edge.target for edge in graph.edges}
-    graph.no_hand_back = [name for name in graph.agents if name not in targets]
+    escalated_to = {edge.target for edge in graph.edges}
+    graph.no_hand_back = [name for name in graph.agents if name not in escalated_to]
     return graph
+
+
+def _named_targets(agent: AgentFile, mentions: _Mentions | None) -> list[escalation.NamedTarget]:
+    """The agents `agent` escalates or hands off to; without tables or headings in a team without a
+    roster table, the agents its body mentions."""
+    targets = [*escalation.escalation_targets(agent.text), *escalation.handoff_targets(agent.text)]
+    if not targets and mentions is not None:
+        return mentions.of(agent)
+    return targets
+
+
+MOST_WORDS = 8
+# Runs of name characters: a name is one run (`db-architect`), a display name one or more.
+_WORD = LazyPattern(r"[\w-]++")
+
+
+class _Mentions:
+    """The agents a text names, as written (case and all: `frontend` in "frontend code" is a word,
+    `Frontend` or `frontend-dev` a name), each at its first place. One pass over the words: each
+    word start looks up the runs of up to as many words as the longest name has, so the time is
+    linear in the text whatever the number of agents."""
+
+    def __init__(self, names: list[str], team: Team) -> None:
+        written = [*names, *(entry.display_name for entry in team.roster if entry.agent in names)]
+        # A name of more words than MOST_WORDS is not looked for: it would make every word cost more.
+        self.known = {words for words in map(tuple, map(str.split, written)) if 0 < len(words) <= MOST_WORDS}
+        self.longest = max(map(len, self.known), default=0)
+
+    def of(self, agent: AgentFile) -> list[escalation.NamedTarget]:
+        body = agent.spec.body
+        matches = list(_WORD.finditer(body))
+        words = [match.group() for match in matches]
+        lines = LineCounter(body)  # asked in increasing order: one pass
+        found: dict[str, escalation.NamedTarget] = {}
+        for start in range(len(words)):
+            for size in range(1, min(self.longest, len(words) - start) + 1):
+                candidate = tuple(words[start : start + size])
+                key = normalise_name(" ".join(candidate))
+                if candidate in self.known and key not in found:
+                    line = agent.spec.body_line - 1 + lines.position(matches[start].start())[0]
+                    found[key] = escalation.NamedTarget(" ".join(candidate), line, "mention")
+        return list(found.values())
 
 
 def _order(edge: Edge) -> tuple[str, str]:

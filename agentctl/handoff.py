@@ -522,7 +522,7 @@ def _resolve(request: HandoffRequest, team: Team) -> str | None:
         except UnknownAgentError as error:
             hint = hint or error.hint
             continue
-        request.agent = agent.name or agent.path.stem
+        request.agent = agent.team_name
         return None
     suggestion = f"; {hint}" if hint and hint.startswith("did you mean") else ""
     return f"not on the roster{suggestion}"

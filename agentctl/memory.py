@@ -88,8 +88,10 @@ class MemoryEntry:
     applies_when: str
     text: str
     line_count: int
-    format: str  # "A", "B" or "?"
+    format: str  # "A", "B" or "?"; "index" or "topic" for Claude Code's own memory
     problems: list[str] = field(default_factory=list)
+    kind: str = "dated"  # "dated": agents-memory/<agent>/YYYY-MM-DD-topic.md; "claude-code": a `memory:` folder
+    scope: str = ""  # Claude Code's scope (user, project, local) of a "claude-code" entry
 
     @property
     def path(self) -> Path:
@@ -110,6 +112,8 @@ class MemoryEntry:
             "path": self.file,
             "lines": self.line_count,
             "format": self.format,
+            "kind": self.kind,
+            "scope": self.scope or None,
             "problems": self.problems,
         }
 
@@ -312,9 +316,15 @@ class MemoryStore:
         settings: Settings,
         roster: dict[str, MemoryFormat] | None = None,
         today: Callable[[], dt.date] = dt.date.today,
+        home: Path | None = None,
+        scopes: dict[str, str] | None = None,
     ) -> None:
         self.settings = settings
         self.root = settings.memory_dir
+        # HOME holds the `user` scope's folders; injected (never read from the process here) so that tests
+        # never read the real ~/.claude. None: no `user` scope.
+        self.home = home
+        self.scopes = scopes  # agent name -> its `memory:` scope (None: read from the agent files when needed)
         self.roster = roster  # agent name -> the format it writes (None: not loaded)
         self.today = today
         self._names: dict[str, str] | None = None  # normalised name or display name -> agent name
@@ -352,9 +362,13 @@ class MemoryStore:
         children = self._children()
         if agent is None:
             found = [entry for name, item in children.items() for entry in self._read_child(name, item, listed=True)]
+            found += [entry for scope in NATIVE_SCOPES for entry in native_entries(self.native_root(scope), scope)]
         else:
             name = self.agent_named(agent, children)
             found = self._read_child(name, children[name]) if name in children else []
+            found += [
+                entry for scope in NATIVE_SCOPES for entry in native_entries(self.native_root(scope), scope, name)
+            ]
         if since is not None:
             found = [entry for entry in found if entry.date is not None and entry.date >= since]
         return sorted(found, key=_newest_first)
@@ -396,7 +410,7 @@ class MemoryStore:
         on_roster = self._roster_name(wanted)
         if on_roster is not None:
             return on_roster
-        if wanted in (self._children() if children is None else children):
+        if wanted in (self._children() if children is None else children) or self._native_agent(wanted):
             return wanted
         from agentctl.team import Team, load_team, read_roster
 
@@ -406,15 +420,15 @@ class MemoryStore:
             if settings.agents_dir.is_dir()
             else Team(settings, agents=[], roster=read_roster(settings.protocol_file))
         )
-        agent = team.resolve(wanted)
-        return agent.name or agent.path.stem
+        return team.resolve(wanted).team_name
 
     def _roster_name(self, wanted: str) -> str | None:
         """The roster's agent that `wanted` names (its name or display name, any case), or None."""
-        from agentctl.team import normalise_name, read_roster
+        from agentctl.team import normalise_name, team_roster
 
         if self._names is None:
-            rows = read_roster(self.settings.protocol_file) if self.roster is None else []
+            # The protocol's table, or the roster derived from the agent files when it has none.
+            rows = team_roster(self.settings)[0] if self.roster is None else []
             if self.roster is None:
                 self.roster = {row.agent: _format_column(row.columns) for row in rows}
             self._names = {normalise_name(row.display_name): row.agent for row in rows}
@@ -476,7 +490,13 @@ class MemoryStore:
         `slug` names the file when the topic is a sentence (an agent's `### <topic-slug>`). The
         one-line fields (topic, applies-when, domain, source) may not hold a line break or any other
         control character, and the body may not hold a line that reads as one of the note's fields:
-        either would rewrite what the note says when it is read back. MemoryStoreError (exit 2)."""
+        either would rewrite what the note says when it is read back. MemoryStoreError (exit 2).
+
+        An agent whose file declares `memory:` gets the note where Claude Code reads it: a topic file
+        in its scope's folder and a pointer line in MEMORY.md (`write_native`)."""
+        scope = self.declared_scope(agent)
+        if scope is not None:
+            return self.write_native(agent, scope, topic, applies_when, body, slug)
         agent = self._on_roster(agent)
         memory_format = self.memory_format(agent)
         topic, applies_when, domain, source = _one_line_fields(topic, applies_when, domain, source)
@@ -589,6 +609,78 @@ class MemoryStore:
                 ) from None
             return parse_entry(agent, folder / name)
         raise MemoryStoreError(f"999 notes named {stem} already exist", hint="choose another topic")
+
+    # Claude Code's own agent memory
+
+    def native_root(self, scope: str) -> Path:
+        """The folder that holds the agents' folders of one `memory:` scope (Claude Code 2.1.33+);
+        without a HOME, the `user` scope is a folder that does not exist."""
+        if scope == "user":
+            return (self.home or self.settings.root / ".agentctl" / "no-home") / ".claude" / "agent-memory"
+        return self.settings.root / ".claude" / ("agent-memory" if scope == "project" else "agent-memory-local")
+
+    def native_entries(self) -> list[MemoryEntry]:
+        """Every file of Claude Code's own agent memory, in all three scopes."""
+        return [entry for scope in NATIVE_SCOPES for entry in native_entries(self.native_root(scope), scope)]
+
+    def _native_agent(self, name: str) -> bool:
+        return any(name in _real_folders(self.native_root(scope)) for scope in NATIVE_SCOPES)
+
+    def declared_scope(self, agent: str) -> str | None:
+        """The `memory:` scope the agent's file declares, None when it declares none (or is unknown)."""
+        if self.scopes is None:
+            self.scopes = {}
+            if self.settings.agents_dir.is_dir():
+                from agentctl.team import load_team
+
+                for item in load_team(self.settings).agents:
+                    if isinstance(item.spec.memory, str) and item.spec.memory in NATIVE_SCOPES:
+                        self.scopes[item.team_name] = item.spec.memory
+        return self.scopes.get(agent)
+
+    def injected(self, agent: str, scope: str) -> NativeMemory:
+        """What Claude Code injects for `agent` with `memory: scope`: its folder and MEMORY.md's window."""
+        folder = self.native_root(scope) / agent
+        data = b""
+        if agent in _real_folders(self.native_root(scope)) and os.path.lexists(folder / MEMORY_INDEX):
+            try:
+                data = read_bounded(folder / MEMORY_INDEX, bounds.NATIVE_MEMORY_BYTES)
+            except (OSError, ValueError):
+                data = b""  # a symlink, a FIFO or a huge file: nothing Claude Code would show either
+        text, warning = memory_window(data.decode("utf-8", errors="replace"), len(data))
+        return NativeMemory(agent, scope, str(folder), text, warning)
+
+    def write_native(
+        self, agent: str, scope: str, topic: str, applies_when: str, body: str, slug: str | None = None
+    ) -> MemoryEntry:
+        """A topic file in the agent's Claude Code memory folder, and its pointer line in MEMORY.md,
+        in the shape Claude Code's own instructions ask of the agent."""
+        topic, applies_when = _one_line_fields(topic, applies_when, "", "")[:2]
+        if scope == "user" and self.home is None:
+            raise MemoryStoreError(f"{agent}'s memory is user-scope and no HOME is known", hint="set HOME")
+        name = slugify(slug or topic)
+        if not name or not body.strip():
+            raise MemoryStoreError(
+                "a note needs a topic with letters or digits and a body", hint="say what was learned"
+            )
+        folder = _native_folder(self.native_root(scope), agent)
+        front = f"name: {name}\ndescription: {applies_when or topic}\nmetadata:\n  type: project"
+        text = f"---\n{front}\n---\n\n{body.strip()}\n"
+        for number in range(1, 1000):
+            file = folder / (f"{name}.md" if number == 1 else f"{name}-{number}.md")
+            try:
+                atomic_create_text(file, text)
+                break
+            except FileExistsError:
+                continue
+            except OSError as error:
+                raise MemoryStoreError(
+                    f"cannot write in {folder}: {error.strerror}", exit_code=ExitCode.PROBLEMS
+                ) from None
+        else:
+            raise MemoryStoreError(f"999 notes named {name} already exist", hint="choose another topic")
+        _add_pointer(folder / MEMORY_INDEX, f"- [{topic}]({file.name}) — {applies_when}")
+        return parse_native(agent, scope, str(file))
 
     # upkeep
 
@@ -941,3 +1033,206 @@ def _end_of(day: dt.date | None) -> float | None:
     if day is None:
         return None
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() + 86_400
+
+
+# --- Claude Code's own agent memory --------------------------------------------------------------------
+# Since Claude Code 2.1.33 an agent's `memory:` field (user, project, local) gives it a folder,
+# `<base>/<agent>/`, whose MEMORY.md Claude Code puts into the agent's system prompt. Verified against
+# the 2.1.332 binary: the window is the first 200 lines of the trimmed file, then at most 25,000 bytes
+# of whole lines (a single longer line: its first 25,000 characters), then a WARNING line.
+
+NATIVE_SCOPES = ("project", "local", "user")
+MEMORY_INDEX = "MEMORY.md"
+WINDOW_LINES = 200
+WINDOW_BYTES = 25_000
+EMPTY_INDEX = "Your MEMORY.md is currently empty. When you save new memories, they will appear here."
+_ADVICE = "Keep index entries to one line under ~200 chars; move detail into topic files."
+# `[Title](file.md)`: the target up to its closing parenthesis, on one line; linear (one way to match).
+_LINK = LazyPattern(r"\]\(([^()\s]+\.md)\)")
+_FRONT_FIELD = LazyPattern(r"^(name|description)[ \t]*:[ \t]*(.*)$", re.M)
+
+
+@record
+class NativeMemory:
+    """What Claude Code injects for one agent: the folder, MEMORY.md's window and the warning after it."""
+
+    agent: str
+    scope: str
+    folder: str
+    text: str
+    warning: str
+
+
+def _kilobytes(size: int) -> str:
+    return f"{size / 1024:.1f}KB"
+
+
+def _preview(line: str) -> str:
+    return line if len(line) <= 80 else line[:80] + "…"
+
+
+def memory_window(text: str, size: int) -> tuple[str, str]:
+    """MEMORY.md as Claude Code injects it: (the text it shows, the WARNING it adds or "")."""
+    lines = text.strip().split("\n") if text.strip() else []
+    total = len(lines)
+    kept = lines[:WINDOW_LINES]
+    by_lines = total > WINDOW_LINES
+    used, count = 0, 0
+    for line in kept:
+        used += len(line.encode("utf-8")) + (1 if count else 0)
+        if used > WINDOW_BYTES:
+            break
+        count += 1
+    by_bytes = count < len(kept)
+    if not by_lines and not by_bytes:
+        return "\n".join(kept), ""
+    if by_bytes and count == 0:  # one line longer than the whole window: cut inside it
+        shown = kept[0][:WINDOW_BYTES]
+        cut = f"everything after the first {WINDOW_BYTES} characters of line 1 was cut off"
+    else:
+        kept = kept[:count]
+        shown = "\n".join(kept)
+        cut = f"{total - len(kept)} of {total} lines were cut off, starting at line {len(kept) + 1} " + (
+            f'("{_preview(lines[len(kept)])}")'
+        )
+    limit = _kilobytes(WINDOW_BYTES)
+    what = (
+        f"{total} lines and {_kilobytes(size)}."
+        if by_lines and by_bytes
+        else f"{total} lines (limit: {WINDOW_LINES})."
+        if by_lines
+        else f"{_kilobytes(size)} (limit: {limit}) — index entries are too long."
+    )
+    return shown, f"> WARNING: MEMORY.md is {what} Only part of it was loaded: {cut}. {_ADVICE}"
+
+
+def _real_folders(base: Path) -> set[str]:
+    """The agent folders of one scope: real folders only (a symlinked one is never followed)."""
+    try:
+        with os.scandir(base) as listing:
+            return {
+                item.name for item in listing if item.is_dir(follow_symlinks=False) and not item.name.startswith(".")
+            }
+    except OSError:
+        return set()
+
+
+def native_entries(base: Path, scope: str, agent: str | None = None) -> list[MemoryEntry]:
+    """Every markdown file of the agents' folders of one scope (of one agent), MEMORY.md first."""
+    found: list[MemoryEntry] = []
+    for name in sorted(_real_folders(base)):
+        if agent is not None and name != agent:
+            continue
+        try:
+            with os.scandir(base / name) as listing:
+                files = sorted(
+                    (item for item in listing if item.name.endswith(".md")),
+                    key=lambda i: (i.name != MEMORY_INDEX, i.name),
+                )
+        except OSError as error:
+            found.append(problem_entry(name, str(base / name), f"cannot read the folder: {error.strerror}"))
+            continue
+        entries = [
+            _scoped(problem_entry(name, item.path, SYMLINK_PROBLEM), scope)
+            if item.is_symlink()
+            else parse_native(name, scope, item.path, item.is_file(follow_symlinks=False))
+            for item in files
+            if not item.is_dir(follow_symlinks=False)
+        ]
+        found += _check_links(entries)
+    return found
+
+
+def _scoped(entry: MemoryEntry, scope: str) -> MemoryEntry:
+    entry.kind, entry.scope = "claude-code", scope
+    return entry
+
+
+def parse_native(agent: str, scope: str, file: str, listed_regular: bool = False) -> MemoryEntry:
+    """MEMORY.md or one of its topic files; never raises (problems are recorded)."""
+    from agentctl.redact import find_secrets
+
+    problems: list[str] = []
+    try:
+        data = read_bounded(file, bounds.NATIVE_MEMORY_BYTES, listed_regular)
+    except (OSError, ValueError) as error:
+        data = b""
+        problems.append(f"cannot read: {getattr(error, 'strerror', None) or error}")
+    text = data.decode("utf-8", errors="replace")
+    name = os.path.basename(file)
+    lines = text.rstrip("\n").count("\n") + 1 if text.strip() else 0
+    if find_secrets(text):
+        problems.append("holds what looks like a secret (an API key or a private key)")
+    if name == MEMORY_INDEX:
+        warning = memory_window(text, len(data))[1]
+        if warning:
+            problems.append(
+                warning.removeprefix("> WARNING: ").split(" Only part")[0] + " Claude Code loads only part of it"
+            )
+        return MemoryEntry(
+            agent, file, None, "MEMORY", "MEMORY.md (index)", "", text, lines, "index", problems, "claude-code", scope
+        )
+    fields = dict(_FRONT_FIELD.findall(text.split("\n---", 1)[0])) if text.startswith("---") else {}
+    topic = fields.get("name", "").strip() or name.removesuffix(".md")
+    applies = fields.get("description", "").strip()
+    return MemoryEntry(
+        agent,
+        file,
+        None,
+        name.removesuffix(".md"),
+        topic,
+        applies,
+        text,
+        lines,
+        "topic",
+        problems,
+        "claude-code",
+        scope,
+    )
+
+
+def _check_links(entries: list[MemoryEntry]) -> list[MemoryEntry]:
+    """MEMORY.md's links must name topic files that exist; a topic file nothing links to is never seen."""
+    index = next((entry for entry in entries if entry.format == "index"), None)
+    names = {os.path.basename(entry.file) for entry in entries}
+    linked = set(_LINK.findall(index.text)) if index is not None else set()
+    if index is not None:
+        index.problems += [
+            f"links to {target}, which does not exist" for target in sorted(linked - names) if "/" not in target
+        ]
+    for entry in entries:
+        if entry.format == "topic" and os.path.basename(entry.file) not in linked:
+            entry.problems.append("not linked from MEMORY.md: Claude Code shows the agent only MEMORY.md")
+    return entries
+
+
+def _native_folder(base: Path, agent: str) -> Path:
+    """The agent's Claude Code memory folder, created if needed, never through a symlink."""
+    if not FOLDER_NAME.fullmatch(agent):
+        raise MemoryStoreError(f"{agent[:120]!r} cannot be a memory folder name", hint="use the agent's name")
+    folder = base / agent
+    for path in (base.parent, base, folder):
+        if path.is_symlink():
+            raise MemoryStoreError(
+                f"{path} is a symbolic link: not written through", hint="replace it with a real folder"
+            )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise MemoryStoreError(f"cannot create {folder}: {error.strerror}", exit_code=ExitCode.PROBLEMS) from None
+    return folder
+
+
+def _add_pointer(index: Path, line: str) -> None:
+    """Append one pointer line to MEMORY.md (atomically: the old file or the new one, never half)."""
+    from agentctl.fsutil import atomic_write_text
+
+    if index.is_symlink():
+        raise MemoryStoreError(f"{index} is a symbolic link: not written through", hint="replace it with a real file")
+    try:
+        old = (
+            read_bounded(index, bounds.NATIVE_MEMORY_BYTES).decode("utf-8", errors="replace") if index.exists() else ""
+        )
+    except OSError as error:
+        raise MemoryStoreError(f"cannot read {index}: {error.strerror}", exit_code=ExitCode.PROBLEMS) from None
+    atomic_write_text(index, (old.rstrip("\n") + "\n" if old.strip() else "") + line + "\n")

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.config import Settings
-from agentctl.errors import AgentctlError, ExitCode, UsageError
+from agentctl.errors import AgentctlError, ExitCode
 from agentctl.providers.base import SystemBlock
 from agentctl.records import field, record
 from agentctl.templating import Template as FastTemplate
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
 
     from agentctl.handoff import HandoffRequest
-    from agentctl.memory import MemoryEntry, MemoryStore
+    from agentctl.memory import MemoryEntry, MemoryStore, NativeMemory
     from agentctl.spec import AgentFile
     from agentctl.team import Team
 
@@ -261,10 +261,13 @@ class PromptBuilder:
         self._team_protocol = self._protocol()  # read once, before any call: the same for every agent
 
     def system(self, agent: AgentFile, task: str) -> tuple[list[SystemBlock], list[str]]:
-        name = agent.name or agent.path.stem
+        name = agent.team_name
         if name not in self._stable:
             self._stable[name] = self._stable_blocks(agent)
         blocks = list(self._stable[name])
+        native = self._claude_code_memory(agent, name)
+        if native is not None:
+            blocks.append(SystemBlock("agent-memory", native))
         memories = self._memories(name, task)
         if memories:
             blocks.append(SystemBlock("memory", self._memory_text(name, memories)))
@@ -272,32 +275,35 @@ class PromptBuilder:
 
     def _stable_blocks(self, agent: AgentFile) -> list[SystemBlock]:
         body = SystemBlock("agent", agent.spec.body.strip() + "\n")
+        roster = self._roster_for(agent)
         team_text = render(
             "team",
-            {"protocol": self._team_protocol, "project_notes": self._project_notes(agent)},
+            {"protocol": self._team_protocol, "project_notes": self._project_notes(agent), "roster": roster},
             templates=self.templates,
         )
-        if not team_text.strip() or "## `" not in team_text:
+        if not team_text.strip() or ("## `" not in team_text and not roster):
             body.cache = True
             return [body]
         return [body, SystemBlock("team", team_text, cache=True)]
 
+    def _roster_for(self, agent: AgentFile) -> list[dict[str, str]]:
+        """The other agents, when the roster is derived from the agent files: no protocol lists them."""
+        if not self.team.roster_derived:
+            return []
+        return [
+            {"name": entry.agent, "display_name": entry.display_name, "domain": entry.columns.get("domain", "")}
+            for entry in self.team.roster
+            if entry.agent != agent.name
+        ]
+
     def _protocol(self) -> dict[str, str] | None:
         """The team protocol, None when the team has none; exit 2 when it is there but unreadable (a
         prompt without it would silently lose the team's rules)."""
-        from agentctl.team import read_protocol
+        from agentctl.team import protocol_text
 
         path = self.settings.protocol_file
-        if not os.path.lexists(path):
-            return None
-        try:
-            text = read_protocol(path)
-        except OSError as error:
-            raise UsageError(
-                f"cannot read the team protocol {path}: {error.strerror}",
-                hint="make it a regular markdown file, or remove it",
-            ) from None
-        return {"path": self.relative(path), "text": text}
+        text = protocol_text(path)
+        return {"path": self.relative(path), "text": text} if text is not None else None
 
     def _project_notes(self, agent: AgentFile) -> list[dict[str, str]]:
         """CLAUDE.md at the root and any CLAUDE.md the agent's First Step names, that exist."""
@@ -323,6 +329,16 @@ class PromptBuilder:
             return []
         chosen = self.store.relevant(agent, task, self.memory_budget)
         return [entry for entry in chosen if not entry.problems or entry.text.strip()]
+
+    def _claude_code_memory(self, agent: AgentFile, name: str) -> str | None:
+        """What Claude Code injects for an agent that declares `memory:` (so that an API call sees the
+        same memory as a claude-code session); None for an agent without it."""
+        from agentctl.memory import NATIVE_SCOPES
+
+        scope = agent.spec.memory
+        if self.store is None or not isinstance(scope, str) or scope not in NATIVE_SCOPES:
+            return None
+        return claude_code_memory_text(self.store.injected(name, scope))
 
     def _memory_text(self, agent: str, memories: list[MemoryEntry]) -> str:
         notes = [
@@ -356,7 +372,7 @@ class PromptBuilder:
         )
 
     def fresh(self, agent: AgentFile, task: str, today: str, context: str | None = None) -> Prompt:
-        name = agent.name or agent.path.stem
+        name = agent.team_name
         user = render(
             "task",
             {
@@ -372,7 +388,7 @@ class PromptBuilder:
     def handoff(
         self, agent: AgentFile, requester: str, parent_task: str, request: HandoffRequest, today: str
     ) -> Prompt:
-        name = agent.name or agent.path.stem
+        name = agent.team_name
         user = render(
             "handoff",
             {
@@ -401,7 +417,7 @@ class PromptBuilder:
     ) -> Prompt:
         """The continuation turn. `resumed`: the provider resumes the agent's own session, which holds
         its earlier answer, so the turn does not repeat it."""
-        name = agent.name or agent.path.stem
+        name = agent.team_name
         user = render(
             "continuation",
             {
@@ -434,6 +450,32 @@ class PromptBuilder:
             return path.as_posix()
 
 
+# Claude Code 2.1.332's framing of an agent's memory (its instructions, 12 KB, are its own: an API
+# call gets a short version, since the dispatcher, not the agent, saves the notes it returns).
+_SCOPE_LINES = {
+    "user": "- Since this memory is user-scope, keep learnings general since they apply across all projects",
+    "project": "- Since this memory is project-scope and shared with your team via version control, "
+    "tailor your memories to this project",
+    "local": "- Since this memory is local-scope (not checked into version control), tailor your memories "
+    "to this project and machine",
+}
+
+
+def claude_code_memory_text(memory: NativeMemory) -> str:
+    """The block Claude Code appends to the agent's system prompt: heading, folder, scope line, then
+    `## MEMORY.md` with the file's window (and Claude Code's WARNING when it was cut)."""
+    from agentctl.memory import EMPTY_INDEX
+
+    shown = memory.text or EMPTY_INDEX
+    warning = f"\n\n{memory.warning}" if memory.warning else ""
+    return (
+        f"# Persistent Agent Memory\n\nYou have a persistent, file-based memory system at `{memory.folder}/`. "
+        "`MEMORY.md` there is its index: one line per memory, each linking a topic file. Notes you return "
+        "under `## Memory Notes` are saved there for your future tasks.\n\n"
+        f"{_SCOPE_LINES[memory.scope]}\n\n## MEMORY.md\n\n{shown}{warning}\n"
+    )
+
+
 def _read_note(path: Path, limit: int) -> str | None:
     """A project note, cut after `limit` bytes; None when it is missing or not a readable file (a
     note is optional context). It is read within bounds.PROTOCOL_BYTES: a larger one is named, not
@@ -464,4 +506,5 @@ def prompt_builder(team: Team, memory: bool = True) -> PromptBuilder:
 
     configured = team.settings.dispatch.get("memory_budget")
     budget = DEFAULT_MEMORY_BUDGET if configured is None else int(configured)
-    return PromptBuilder(team, MemoryStore(team.settings) if memory else None, budget if memory else 0)
+    home = Path(os.path.expanduser("~"))  # the `user` memory scope, as Claude Code finds it
+    return PromptBuilder(team, MemoryStore(team.settings, home=home) if memory else None, budget if memory else 0)

@@ -31,6 +31,14 @@ class ClaudeCodeFacts:
     isolation_modes: tuple[str, ...]
     key_hints: dict[str, str]
 
+    def current_tool_name(self, name: str) -> str | None:
+        """The tool `name` stands for under its current name (`Task` -> `Agent`), as Claude Code
+        takes it; None when Claude Code does not know it (removed or never a tool). MCP tools are
+        the servers' own. `agentctl new --tools` takes what this takes, as validate's TL001-TL003 do."""
+        if name in self.tools or name.startswith("mcp__"):
+            return name
+        return self.renamed_tools.get(name)
+
 
 @cache
 def claude_code() -> ClaudeCodeFacts:

@@ -1,4 +1,5 @@
-"""`agentctl new`: a new agent from the template, with its roster row, validating clean."""
+"""`agentctl new`: a new agent from the template, with its roster row (when the team has a roster
+table), validating clean."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from agentctl.errors import UsageError
 from agentctl.fsutil import atomic_create_text, atomic_write_text
 from agentctl.records import field, record
 from agentctl.spec import AgentFile
-from agentctl.team import RosterEntry, load_team, normalise_name, parse_roster
+from agentctl.team import RosterEntry, display_name_for, load_team, normalise_name, parse_roster
 from agentctl.textlines import shorten
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
@@ -45,24 +46,29 @@ class NewAgent:
 class Created:
     path: Path
     protocol: Path
-    roster_line: int
+    roster_line: int  # 0: the team has no roster table (its roster is derived from the agent files)
     display_name: str
 
 
 def create_agent(settings: Settings, request: NewAgent) -> Created:
-    """Write agents/NAME.md from the template and add its roster row; refuse what would clash."""
+    """Write agents/NAME.md from the template and add its roster row when the team has a roster
+    table (without one, the roster is derived from the agent files: the new file is enough);
+    refuse what would clash."""
     request.display_name = request.display_name or display_name_for(request.name)
     team = load_team(settings)
-    _refuse_bad_request(settings, request, team.agents, team.roster)
+    _refuse_bad_request(request, team.agents, team.roster)
+    if (settings.agents_dir / f"{request.name}.md").exists():
+        raise UsageError(f"an agent called {request.name!r} already exists", hint="pick another name")
     path = settings.agents_dir / f"{request.name}.md"
     dispatchers = set(team.dispatchers())
     text = render_agent(settings, request, [entry.display_name for entry in team.roster if entry.agent in dispatchers])
-    new_protocol, line = add_roster_row(_protocol_text(settings), request)
+    new_protocol, line = (None, 0) if team.roster_derived else add_roster_row(_protocol_text(settings), request)
     try:
         atomic_create_text(path, text)
     except FileExistsError:
         raise UsageError(f"{path} already exists", hint="pick another name") from None
-    atomic_write_text(settings.protocol_file, new_protocol)
+    if new_protocol is not None:
+        atomic_write_text(settings.protocol_file, new_protocol)
     return Created(path, settings.protocol_file, line, request.display_name)
 
 
@@ -81,14 +87,7 @@ def _protocol_text(settings: Settings) -> str:
         raise UsageError(f"cannot read the team protocol {path}: {error.strerror}") from None
 
 
-def display_name_for(name: str) -> str:
-    small = {"qa": "QA", "ml": "ML", "ai": "AI", "ui": "UI", "ux": "UX", "api": "API", "db": "DB", "e2e": "E2E"}
-    return " ".join(small.get(word, word.capitalize()) for word in name.split("-"))
-
-
-def _refuse_bad_request(
-    settings: Settings, request: NewAgent, agents: list[AgentFile], roster: list[RosterEntry]
-) -> None:
+def _refuse_bad_request(request: NewAgent, agents: list[AgentFile], roster: list[RosterEntry]) -> None:
     _refuse_bad_words(request)
     wanted = {normalise_name(request.name), normalise_name(request.display_name)}
     taken = {normalise_name(agent.name) for agent in agents if agent.name} | {
@@ -97,25 +96,32 @@ def _refuse_bad_request(
     taken |= {normalise_name(entry.agent) for entry in roster} | {
         normalise_name(entry.display_name) for entry in roster
     }
-    if wanted & taken or (settings.agents_dir / f"{request.name}.md").exists():
+    if wanted & taken:
         raise UsageError(
             f"an agent called {request.name!r} already exists", hint="pick another name, or edit the existing agent"
         )
-    if not settings.protocol_file.is_file() or not roster:
-        raise UsageError(
-            f"no roster in {settings.protocol_file}",
-            hint="agentctl new adds the agent's row to the roster table of agents-shared/team-protocol.md",
-        )
-    unknown = [
-        tool
-        for tool in request.tools
-        if tool.split("(")[0] not in reference.claude_code().tools and not tool.startswith("mcp__")
-    ]
+    request.tools = _current_tools(request.tools)
+
+
+def _current_tools(tools: list[str]) -> list[str]:
+    """The tools under their current names (`Task` -> `Agent`), as validate takes them: a name
+    Claude Code still accepts is written the way it no longer warns about; UsageError for the rest."""
+    facts = reference.claude_code()
+    current, unknown = [], []
+    for tool in tools:
+        base, paren, rule = tool.partition("(")  # `Bash(git *)`: the rule stays as written
+        name = facts.current_tool_name(base.strip())
+        if name is None:
+            unknown.append(tool)
+        else:
+            current.append(name + paren + rule)
     if unknown:
+        removed = [f"{tool} ({facts.removed_tools[tool]})" for tool in unknown if tool in facts.removed_tools]
         raise UsageError(
             f"unknown tool(s): {', '.join(unknown)}",
-            hint="`agentctl rules` and the README list the tool rules; names are case-sensitive",
+            hint="; ".join(removed) or "`agentctl rules` and the README list the tool rules; names are case-sensitive",
         )
+    return list(dict.fromkeys(current))  # `Task, Agent` is one tool
 
 
 def _refuse_bad_words(request: NewAgent) -> None:
@@ -180,9 +186,19 @@ def render_agent(settings: Settings, request: NewAgent, dispatchers: list[str]) 
             "model": request.model,
             "color": request.color or "blue",
             "escalations": escalations,
+            "protocol": _from_root(settings, settings.protocol_file) if settings.protocol_file.is_file() else None,
+            "memory": _from_root(settings, settings.memory_dir),
         },
         settings,
     )
+
+
+def _from_root(settings: Settings, path: Path) -> str:
+    """`path` as the agent's First Step names it: from the root, where Claude Code runs."""
+    try:
+        return path.relative_to(settings.root).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def add_roster_row(protocol_text: str, request: NewAgent) -> tuple[str, int]:

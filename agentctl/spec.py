@@ -115,6 +115,12 @@ class AgentFile:
     def name(self) -> str | None:
         return self.verdict.name if self.verdict.loads else self.spec.name
 
+    @property
+    def team_name(self) -> str:
+        """The name the team knows the agent by (prompts, runs, memory folders): its name, else its
+        file name (a file Claude Code skips may have none, and is still addressed and reported)."""
+        return self.name or self.path.stem
+
 
 def load_agent_file(path: Path) -> AgentFile:
     """Read one file; never raises for bad content (problems are recorded instead).

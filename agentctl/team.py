@@ -8,10 +8,18 @@ The roster is the first markdown table in agents-shared/team-protocol.md whose h
     | `db-architect` | DB Architect | PostgreSQL schema ... | ... | MCP: postgres |
 
 so that "DB Architect", "db-architect" and "DB-ARCHITECT" all resolve to the same agent.
+
+Most teams have no roster table: then the roster is derived from the agent files Claude Code loads
+(`db-architect` -> "DB Architect", the description's first line as the domain) and marked derived,
+so that handoffs resolve, prompts list who exists and memory is saved for every agent all the same.
+
+This module also decides which files of the agents folder are agents at all: a README (or another
+document, DOCUMENT_STEMS) that Claude Code skips is not one; one it loads is.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -36,6 +44,7 @@ class Team:
     settings: Settings
     agents: list[AgentFile]
     roster: list[RosterEntry]
+    roster_derived: bool = False  # no roster table: the roster was made from the agent files
     # Normalised names -> roster agent names and -> agent files, built on the first lookup: validate
     # resolves every escalation row and handoff heading of the team through them.
     _names: tuple[dict[str, str], dict[str, AgentFile]] | None = field(default=None, repr=False, compare=False)
@@ -70,7 +79,7 @@ class Team:
                     roster.setdefault(_normalise(name), entry.agent)
             agents: dict[str, AgentFile] = {}
             for agent in self.agents:
-                for name in (agent.name or "", agent.path.stem):
+                for name in (agent.name or "", agent.path.stem):  # both resolve, not just team_name
                     agents.setdefault(_normalise(name), agent)
             self._names = (roster, agents)
         return self._names
@@ -92,15 +101,75 @@ def _normalise(name: str) -> str:
     return str(_NAME_GAPS.sub("-", name.strip().lower()))
 
 
+# Files of the agents folder that are documents, not agents, unless Claude Code loads them (it
+# loads a README.md with `name` and `description` frontmatter like any other file: checked against
+# the binary, 2.1.330).
+DOCUMENT_STEMS = frozenset(
+    {"readme", "changelog", "contributing", "license", "claude", "agents", "code_of_conduct", "security", "history"}
+)
+
+
+def is_document(path: Path) -> bool:
+    """Named like a document (README.md, CHANGELOG.md...), whatever it holds."""
+    return path.stem.lower() in DOCUMENT_STEMS
+
+
+def is_agent(agent: AgentFile) -> bool:
+    """Whether a file of the agents folder is one of the team's agents: every file is, except a
+    document that Claude Code skips (a README.md without frontmatter)."""
+    return agent.verdict.loads or not is_document(agent.path)
+
+
 def load_team(settings: Settings) -> Team:
-    """Read every agent file of the team and its roster."""
+    """Read every agent file of the team and its roster (derived from the agents without a table)."""
     if not settings.agents_dir.is_dir():
         raise UsageError(
             f"the agents folder {settings.agents_dir} does not exist",
             hint="create it, or point `agents` in agentctl.toml at yours",
         )
-    agents = [load_agent_file(path) for path in markdown_files(settings.agents_dir)]
-    return Team(settings=settings, agents=agents, roster=read_roster(settings.protocol_file))
+    agents = [agent for agent in map(load_agent_file, markdown_files(settings.agents_dir)) if is_agent(agent)]
+    roster = read_roster(settings.protocol_file)
+    if roster:
+        return Team(settings=settings, agents=agents, roster=roster)
+    return Team(settings=settings, agents=agents, roster=derived_roster(agents), roster_derived=True)
+
+
+def team_roster(settings: Settings) -> tuple[list[RosterEntry], bool]:
+    """The roster and whether it is derived, as load_team makes them: the protocol's table when it
+    has one (the agent files are not read then), else the one derived from the agent files.
+    A protocol that is there but cannot be read is exit 2 (protocol_text), not a team without one."""
+    text = protocol_text(settings.protocol_file)
+    roster = parse_roster(text) if text is not None else []
+    if roster or not settings.agents_dir.is_dir():
+        return roster, False
+    team = load_team(settings)
+    return team.roster, team.roster_derived
+
+
+def derived_roster(agents: list[AgentFile]) -> list[RosterEntry]:
+    """One entry per agent Claude Code loads (the first file of each name, as validate's duplicate
+    rule keeps it): its name, a display name made from it, its description's first line as domain."""
+    entries: dict[str, RosterEntry] = {}
+    for agent in agents:
+        name = agent.verdict.name
+        if not agent.verdict.loads or not name or normalise_name(name) in entries:
+            continue
+        display = display_name_for(name)
+        domain = (agent.verdict.description or "").strip().split("\n", 1)[0].strip()
+        columns = {"agent": name, "display name": display, "domain": domain}
+        entries[normalise_name(name)] = RosterEntry(name, display, columns)
+    return list(entries.values())
+
+
+# Words that read as initials in a display name: `db-architect` -> "DB Architect", as teams write
+# their handoff targets (`### -> DB Architect`); resolution ignores case, so "Db Architect" works too.
+_INITIALS = {"qa": "QA", "ml": "ML", "ai": "AI", "ui": "UI", "ux": "UX", "api": "API", "db": "DB", "e2e": "E2E"}
+
+
+def display_name_for(name: str) -> str:
+    """The display name a roster row would give agent `name`: its words capitalised."""
+    words = _NAME_GAPS.sub(" ", name).split()
+    return " ".join(_INITIALS.get(word.lower(), word[:1].upper() + word[1:]) for word in words) or name
 
 
 def read_protocol(path: Path, errors: str = "replace") -> str:
@@ -112,6 +181,21 @@ def read_protocol(path: Path, errors: str = "replace") -> str:
     from agentctl.fsutil import read_bounded
 
     return read_bounded(path, PROTOCOL_BYTES).decode("utf-8", errors=errors)
+
+
+def protocol_text(path: Path, errors: str = "replace") -> str | None:
+    """The team protocol's text; None when the team has none; UsageError (exit 2) when it is there but
+    cannot be read (a FIFO, a folder, a link loop, too large): going on without it would silently
+    lose the team's rules and roster."""
+    if not os.path.lexists(path):
+        return None
+    try:
+        return read_protocol(path, errors)
+    except OSError as error:
+        raise UsageError(
+            f"cannot read the team protocol {path}: {error.strerror}",
+            hint="make it a regular markdown file, or remove it",
+        ) from None
 
 
 def read_roster(path: Path) -> list[RosterEntry]:

@@ -271,7 +271,16 @@ def test_memory_list_and_show(team: Path, cli: RunCli) -> None:
     since = cli("memory", "list", "--since", "2026-08-01", "--format", "json", cwd=team).json()["entries"]
     assert {entry["date"] >= "2026-08-01" for entry in since} == {True}
     text = cli("memory", "list", cwd=team)
-    assert text.stdout.splitlines()[0].split() == ["date", "agent", "topic", "applies", "when", "lines", "notes"]
+    assert text.stdout.splitlines()[0].split() == [
+        "date",
+        "store",
+        "agent",
+        "topic",
+        "applies",
+        "when",
+        "lines",
+        "notes",
+    ]
     shown = cli("memory", "show", "db-architect", "transcription-words-index", cwd=team)
     assert shown.exit_code == 0 and shown.stdout.startswith("# 2026-01-19-transcription-words-index.md")
     assert cli("memory", "list", "--since", "yesterday", cwd=team).exit_code == 2

@@ -91,12 +91,13 @@ def test_new_refuses_clashes_and_bad_names(
     )
 
 
-def test_new_needs_a_roster(tmp_path: Path, cli: RunCli) -> None:
+def test_new_without_a_roster_table_writes_the_agent_alone(tmp_path: Path, cli: RunCli) -> None:
     (tmp_path / "agents").mkdir()
     (tmp_path / "agents-shared").mkdir()
     result = cli("new", "first", "--role", "The first agent", cwd=tmp_path)
-    assert result.exit_code == 2 and "no roster" in result.stderr
-    assert not (tmp_path / "agents" / "first.md").exists()
+    assert result.exit_code == 0 and "no roster table" in result.stdout, result.stdout
+    assert (tmp_path / "agents" / "first.md").is_file()
+    assert not (tmp_path / "agents-shared" / "team-protocol.md").exists()  # the roster is derived
 
 
 def test_graph_of_the_shipped_team(cli: RunCli) -> None:

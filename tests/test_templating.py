@@ -74,7 +74,11 @@ def fields(*names: str) -> st.SearchStrategy[dict[str, Any]]:
 
 CONTEXTS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "team": st.fixed_dictionaries(
-        {"protocol": st.none() | fields("path", "text"), "project_notes": st.lists(fields("path", "text"), max_size=3)}
+        {
+            "protocol": st.none() | fields("path", "text"),
+            "project_notes": st.lists(fields("path", "text"), max_size=3),
+            "roster": st.lists(fields("name", "display_name", "domain"), max_size=3),
+        }
     ),
     "memory": st.fixed_dictionaries(
         {
@@ -110,6 +114,8 @@ CONTEXTS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
             **{name: LEAF for name in ("name", "display_name", "role", "role_yaml", "model", "color")},
             "tools": st.lists(st.sampled_from(["Read", "Write", "Edit", "Bash"]) | TRICKY, max_size=4),
             "escalations": st.lists(fields("display_name", "signal", "example"), max_size=3),
+            "protocol": st.none() | LEAF,
+            "memory": LEAF,
         }
     ),
 }

@@ -20,9 +20,9 @@ def list_command(output: FormatOption = DataFormat.text, root: RootOption = None
     team = load_team(settings_for(root))
     rows = [agent_summary(team, agent) for agent in team.agents]
     if output is DataFormat.json:
-        write_json({"root": str(team.settings.root), "agents": rows})
+        write_json({"root": str(team.settings.root), "roster": _roster_kind(team), "agents": rows})
         return ExitCode.OK
-    _print_table(rows)
+    _print_table(rows, team.roster_derived)
     return ExitCode.OK
 
 
@@ -36,12 +36,17 @@ def show_command(
 
     team = load_team(settings_for(root))
     agent = team.resolve(name)
-    details = agent_details(team, agent)
+    details = agent_details(team, agent) | {"roster": _roster_kind(team)}
     if output is DataFormat.json:
         write_json(details)
         return ExitCode.OK
     _print_details(details)
     return ExitCode.OK
+
+
+def _roster_kind(team: "Team") -> str:
+    """ "table": the protocol's roster; "derived": made from the agent files (no roster table)."""
+    return "derived" if team.roster_derived else "table"
 
 
 def agent_summary(team: "Team", agent: "AgentFile") -> dict[str, Any]:
@@ -85,7 +90,7 @@ def _verdict_text(claude_code: dict[str, Any]) -> str:
     return "loads" if claude_code["loads"] else f"skipped: {claude_code['reason']}"
 
 
-def _print_table(rows: list[dict[str, Any]]) -> None:
+def _print_table(rows: list[dict[str, Any]], roster_derived: bool) -> None:
     """One line per agent. On a terminal every line fits its width: the description takes what is
     left, long names and tool lists are cut with an ellipsis, and tools then model are dropped
     before a row would wrap. Piped output is never cut."""
@@ -105,7 +110,8 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
     width = current.width
     fit = Fit(width, flexible=3, caps={0: 32, 1: 12, 2: 30, 4: 40}, droppable=(2, 1)) if width else None
     current.out(columns(table, ["name", "model", "tools", "description", "Claude Code"], fit))
-    current.out(f"{len(rows)} agents")
+    derived = " (no roster table: the roster is derived from the agent files)" if roster_derived else ""
+    current.out(f"{len(rows)} agents{derived}")
 
 
 def _print_details(details: dict[str, Any]) -> None:
@@ -115,7 +121,7 @@ def _print_details(details: dict[str, Any]) -> None:
     paint = painter(current.colour)
     title = details["name"] or "?"
     if details["display_name"]:
-        title += f" ({details['display_name']})"
+        title += f" ({details['display_name']}{', derived' if details['roster'] == 'derived' else ''})"
     lines = [f"{paint('bold', title)}  {details['path']}"]
     for label, value in (
         ("Claude Code", _verdict_text(details["claude_code"])),

@@ -36,7 +36,8 @@ memory_app = typer.Typer(
 def _store(root: Path | None) -> "MemoryStore":
     from agentctl.memory import MemoryStore
 
-    return MemoryStore(settings_for(root))
+    home = environment.current().environ.get("HOME")  # the `user` scope's ~/.claude/agent-memory/ (none without)
+    return MemoryStore(settings_for(root), home=Path(home) if home else None)
 
 
 @memory_app.command("list")
@@ -67,7 +68,8 @@ def list_command(
         return ExitCode.OK
     rows = [
         [
-            entry.date.isoformat() if entry.date else "?",
+            entry.date.isoformat() if entry.date else "-" if entry.kind == "claude-code" else "?",
+            entry.scope or "dated",
             entry.agent,
             shorten(entry.topic, 48),
             shorten(entry.applies_when, 48),
@@ -76,7 +78,7 @@ def list_command(
         ]
         for entry in entries
     ]
-    current.out(columns(rows, ["date", "agent", "topic", "applies when", "lines", "notes"]))
+    current.out(columns(rows, ["date", "store", "agent", "topic", "applies when", "lines", "notes"]))
     current.err(f"{len(entries)} note(s)")
     return ExitCode.OK
 
@@ -181,10 +183,17 @@ def search_command(
         )
         return ExitCode.OK
     rows = [
-        [f"{hit.score:.2f}", hit.entry.agent, shorten(hit.entry.topic, 50), ", ".join(hit.terms), hit.entry.path.name]
+        [
+            f"{hit.score:.2f}",
+            hit.entry.scope or "dated",
+            hit.entry.agent,
+            shorten(hit.entry.topic, 50),
+            ", ".join(hit.terms),
+            hit.entry.path.name,
+        ]
         for hit in hits
     ]
-    current.out(columns(rows, ["score", "agent", "topic", "matched", "file"]))
+    current.out(columns(rows, ["score", "store", "agent", "topic", "matched", "file"]))
     return ExitCode.OK
 
 
@@ -194,17 +203,36 @@ def lint_command(
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
     root: RootOption = None,
 ) -> int:
-    """The memory rules of `agentctl validate`, on the memory folder alone."""
+    """The memory rules of `agentctl validate`, on the memory folder alone, and Claude Code's own
+    agent memory (`memory:` folders): MEMORY.md's 200-line window, its links, no secrets."""
     from agentctl.cli.render import render_report
     from agentctl.validate import validate
-    from agentctl.validate.rules import MEMORY_RULES
+    from agentctl.validate.model import FileReport, Report
+    from agentctl.validate.rules import MEMORY_RULES, finding
+    from agentctl.walk import display_path
 
-    settings = settings_for(root)
-    if not settings.memory_dir.is_dir():
+    store = _store(root)
+    settings, cwd = store.settings, environment.current().cwd
+    native = store.native_entries()
+    if not settings.memory_dir.is_dir() and not native:
         raise UsageError(f"the memory folder {settings.memory_dir} does not exist", hint="write a note first")
-    report = validate([settings.memory_dir], settings, environment.current().cwd, require_agents=False)
+    report = (
+        validate([settings.memory_dir], settings, cwd, require_agents=False)
+        if settings.memory_dir.is_dir()
+        else Report([])
+    )
     for file in report.files:
         file.diagnostics = [diagnostic for diagnostic in file.diagnostics if diagnostic.rule in MEMORY_RULES]
+    report.files += [
+        FileReport(
+            entry.path,
+            display_path(entry.path, cwd),
+            "memory",
+            None,
+            [finding("TM009", 1, 1, p) for p in entry.problems],
+        )
+        for entry in native
+    ]
     render_report(report, output.value, strict)
     return ExitCode.PROBLEMS if report.failed(strict) else ExitCode.OK
 

@@ -21,7 +21,7 @@ def new_command(
     output: FormatOption = DataFormat.text,
     root: RootOption = None,
 ) -> int:
-    """Write a new agent from the template and add its row to the roster."""
+    """Write a new agent from the template and add its row to the roster (if the team has a roster table)."""
     from agentctl.claude_code import split_tools
     from agentctl.scaffold import NewAgent, create_agent
     from agentctl.validate import display_path, validate
@@ -44,8 +44,11 @@ def new_command(
         )
     else:
         current.out(f"created {shown}")
-        where = f"{display_path(created.protocol, current.cwd)}:{created.roster_line}"
-        current.out(f"added {created.display_name!r} to the roster ({where})")
+        if created.roster_line:
+            where = f"{display_path(created.protocol, current.cwd)}:{created.roster_line}"
+            current.out(f"added {created.display_name!r} to the roster ({where})")
+        else:
+            current.out(f"no roster table: the team knows it as {created.display_name!r} from its file")
         for diagnostic in (d for file in report.files for d in file.diagnostics):
             location = f"{diagnostic.line}:{diagnostic.column}"
             current.out(f"  {location} {diagnostic.severity} {diagnostic.rule} {diagnostic.message}")

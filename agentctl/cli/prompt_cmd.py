@@ -148,7 +148,7 @@ def _handoff_prompt(
             f"{path} holds no handoff request to {target.name}",
             hint="`agentctl handoffs parse FILE` shows the requests it holds",
         )
-    return builder.handoff(target, requester.name or requester.path.stem, parent, requests[0], today)
+    return builder.handoff(target, requester.team_name, parent, requests[0], today)
 
 
 def _print(prompt: "Prompt", mode: str, part: Part) -> None:

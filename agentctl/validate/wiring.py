@@ -1,6 +1,8 @@
 """Team rules (TM*): the roster, the agents' escalations, First Step paths and memory files agree.
 
-They need the team protocol's roster; a plain folder of agents (no protocol) has no team rules.
+They check against the team protocol's roster; without a roster table (or without a protocol), against
+the roster team.py derives from the agent files, where the rules about roster rows (TM001, TM002)
+have nothing to compare.
 """
 
 from __future__ import annotations
@@ -11,38 +13,56 @@ from pathlib import Path
 from agentctl import escalation
 from agentctl.config import Settings
 from agentctl.spec import AgentFile
-from agentctl.team import RosterEntry, normalise_name, parse_roster, project_paths, read_protocol
+from agentctl.team import RosterEntry, derived_roster, normalise_name, parse_roster, project_paths, read_protocol
 from agentctl.validate.model import FileReport
 from agentctl.validate.positions import value_position
 from agentctl.validate.rules import finding
+from agentctl.walk import real_path
 
 
 def check_team(reports: list[FileReport], team_agents: Iterable[FileReport], settings: Settings | None) -> None:
     """Add TM* findings to the reports of the team's files."""
-    if settings is None or not settings.protocol_file.is_file():
+    if settings is None:
         return
     protocol_report = _report_of(reports, settings.protocol_file)
+    has_protocol = settings.protocol_file.is_file()
     try:
-        protocol_text = read_protocol(settings.protocol_file)  # bounded: the protocol is outside text too
+        protocol_text = read_protocol(settings.protocol_file) if has_protocol else ""  # bounded: outside text
     except OSError as error:
         _no_roster(protocol_report, f"the team protocol cannot be read ({error.strerror or error})")
         return
-    roster = parse_roster(protocol_text)
-    if not roster:
-        _no_roster(protocol_report, "the team protocol has no roster table")
-        return
+    roster = _roster(reports, list(team_agents), protocol_text, protocol_report, settings)
     known = {normalise_name(entry.agent) for entry in roster} | {normalise_name(e.display_name) for e in roster}
-    agents = list(team_agents)
-    _check_roster(reports, agents, roster, protocol_report, settings.agents_dir)
     prefixes = project_paths(protocol_text)
     for report in reports:
         if report.agent is not None and report.kind == "agent" and report.is_below(settings.agents_dir):
             _check_targets(report, report.agent.text, known)
             _check_first_step(report, report.agent, settings, prefixes)
-        elif report.kind == "memory" and report.is_below(settings.memory_dir):
+        elif has_protocol and report.kind == "memory" and report.is_below(settings.memory_dir):
+            # Memory notes are checked here in a team with a protocol, as before teams without one
+            # had team rules; `agentctl memory lint` checks every store.
             _check_memory_file(report, settings, {normalise_name(entry.agent) for entry in roster})
     if protocol_report is not None:
         _check_targets(protocol_report, protocol_text, known)
+
+
+def _roster(
+    reports: list[FileReport],
+    agents: list[FileReport],
+    protocol_text: str,
+    protocol_report: FileReport | None,
+    settings: Settings,
+) -> list[RosterEntry]:
+    """The protocol's roster, checked against the agent files (TM001, TM002); without a roster table,
+    the one team.py derives from the agent files (TM008 when there is a protocol)."""
+    roster = parse_roster(protocol_text)
+    if roster:
+        _check_roster(reports, agents, roster, protocol_report, settings.agents_dir)
+        return roster
+    if settings.protocol_file.is_file():
+        _no_roster(protocol_report, "the team protocol has no roster table")
+    files = [report.agent for report in agents if report.agent is not None and report.is_below(settings.agents_dir)]
+    return derived_roster(files)
 
 
 def _no_roster(protocol_report: FileReport | None, why: str) -> None:
@@ -52,14 +72,15 @@ def _no_roster(protocol_report: FileReport | None, why: str) -> None:
                 "TM008",
                 1,
                 1,
-                f"{why}, so team rules cannot run",
-                "add a table with `| Agent | Display name | ... |` columns, one row per agent",
+                f"{why}: the roster is derived from the agent files",
+                "to give agents display names, domains and memory formats, add a table with"
+                " `| Agent | Display name | ... |` columns, one row per agent",
             )
         )
 
 
 def _report_of(reports: list[FileReport], path: Path) -> FileReport | None:
-    resolved = path.resolve()
+    resolved = real_path(path)  # never raises, even on a symlink loop (Path.resolve does)
     return next((report for report in reports if report.real_path == resolved), None)
 
 
@@ -136,6 +157,8 @@ def _check_first_step(report: FileReport, agent: AgentFile, settings: Settings, 
 
 
 def _team_path_exists(path: str, agent: AgentFile, settings: Settings) -> bool:
+    if agent.name and (settings.root / path.rstrip("/")) == settings.memory_dir / agent.name:
+        return True  # an agent's own memory folder appears with its first note, wherever the layout puts it
     folders = {
         "agents-shared/": settings.shared_dir,
         "agents-memory/": settings.memory_dir,

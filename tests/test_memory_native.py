@@ -1,0 +1,177 @@
+"""Claude Code's own agent memory (`memory:` user | project | local) beside the dated store.
+
+The rules were read from Claude Code 2.1.332 (the binary in the venv): the folders, the 200-line and
+25,000-byte window of MEMORY.md and the WARNING after it. test_injected_block_matches_the_binary
+compares agentctl's block with what the binary sends (opt-in, like the other binary tests).
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from agentctl.config import load_settings
+from agentctl.memory import MemoryStore, memory_window
+from agentctl.prompts import claude_code_memory_text, prompt_builder
+from agentctl.team import load_team
+from tests.conftest import RunCli, agent_text, make_team
+
+
+def numbered(count: int, width: int = 0) -> str:
+    return "".join(f"line {number} of memory{'x' * width}\n" for number in range(1, count + 1))
+
+
+def test_the_window_cuts_at_200_lines_with_claude_codes_warning() -> None:
+    text = numbered(250)
+    shown, warning = memory_window(text, len(text))
+    assert shown.split("\n")[-1] == "line 200 of memory" and shown.count("\n") == 199
+    assert warning == (
+        "> WARNING: MEMORY.md is 250 lines (limit: 200). Only part of it was loaded: 50 of 250 lines were cut "
+        'off, starting at line 201 ("line 201 of memory"). Keep index entries to one line under ~200 chars; '
+        "move detail into topic files."
+    )
+
+
+def test_the_window_cuts_at_25000_bytes_of_whole_lines() -> None:
+    text = numbered(150, 300)
+    shown, warning = memory_window(text, len(text.encode()))
+    assert len(shown.encode()) == 24794 and shown.endswith("line 78 of memory" + "x" * 300)
+    assert warning.startswith("> WARNING: MEMORY.md is 46.6KB (limit: 24.4KB) — index entries are too long. ")
+    assert '72 of 150 lines were cut off, starting at line 79 ("line 79 of memory' in warning
+    both = numbered(300, 300)
+    assert (
+        "MEMORY.md is 300 lines and 93.4KB. Only part of it was loaded: 222 of 300" in memory_window(both, len(both))[1]
+    )
+
+
+def test_one_long_line_is_cut_inside() -> None:
+    text = "y" * 30000 + "\n"
+    shown, warning = memory_window(text, len(text))
+    assert len(shown) == 25000
+    assert "everything after the first 25000 characters of line 1 was cut off." in warning
+
+
+def test_short_and_empty_memory_have_no_warning() -> None:
+    assert memory_window("a\nb\n", 4) == ("a\nb", "")
+    assert memory_window("", 0) == ("", "")
+
+
+def native_project(root: Path, scope: str = "project", index: str = "- [Words](words.md) — the words table\n") -> Path:
+    make_team(root, {"mem-agent.md": agent_text("mem-agent", extra=f"memory: {scope}\n")}, layout="claude")
+    folder = root / ".claude" / ("agent-memory-local" if scope == "local" else "agent-memory") / "mem-agent"
+    if scope == "user":
+        folder = root / "home" / ".claude" / "agent-memory" / "mem-agent"
+    folder.mkdir(parents=True)
+    (folder / "MEMORY.md").write_text(index)
+    (folder / "words.md").write_text(
+        "---\nname: words\ndescription: the words table index\n---\n\nUse the GIN index.\n"
+    )
+    return folder
+
+
+def test_list_show_and_search_show_the_scope_and_kind(tmp_path: Path, cli: RunCli) -> None:
+    native_project(tmp_path)
+    env = {"HOME": str(tmp_path / "home")}
+    listed = cli("memory", "list", "--format", "json", env=env)
+    assert listed.exit_code == 0, listed.stderr
+    kinds = {(entry["kind"], entry["scope"], entry["format"]) for entry in listed.json()["entries"]}
+    assert kinds == {("claude-code", "project", "index"), ("claude-code", "project", "topic")}
+    text = cli("memory", "list", env=env).stdout
+    assert "project" in text and "MEMORY.md (index)" in text
+    assert "GIN" in cli("memory", "show", "mem-agent", "words", env=env).stdout
+    hits = cli("memory", "search", "words table", "--format", "json", env=env).json()["hits"]
+    assert hits[0]["path"].endswith("words.md") and hits[0]["scope"] == "project"
+
+
+def test_user_scope_comes_from_the_injected_home(tmp_path: Path, cli: RunCli) -> None:
+    native_project(tmp_path, "user")
+    listed = cli("memory", "list", "--format", "json", env={"HOME": str(tmp_path / "home")}).json()["entries"]
+    assert {entry["scope"] for entry in listed} == {"user"}
+    assert cli("memory", "list", "--format", "json").json()["entries"] == []  # no HOME: no user scope
+
+
+def test_lint_checks_the_window_links_and_secrets(tmp_path: Path, cli: RunCli) -> None:
+    folder = native_project(tmp_path, index=numbered(250) + "- [Gone](gone.md) — x\n")
+    (folder / "orphan.md").write_text("key sk-ant-api03-" + "A" * 95 + "\n")
+    result = cli("memory", "lint", "--format", "json", env={"HOME": str(tmp_path / "home")})
+    found = json.dumps(result.json())
+    assert "251 lines (limit: 200)" in found
+    assert "links to gone.md, which does not exist" in found
+    assert "not linked from MEMORY.md" in found and "looks like a secret" in found
+
+
+def test_lint_of_native_memory_without_a_dated_store_is_not_an_error(tmp_path: Path, cli: RunCli) -> None:
+    native_project(tmp_path)
+    (tmp_path / ".claude" / "agents-memory").rmdir()
+    result = cli("memory", "lint")
+    assert result.exit_code == 0, result.stdout + result.stderr
+
+
+def test_write_goes_where_claude_code_reads(tmp_path: Path, cli: RunCli) -> None:
+    folder = native_project(tmp_path)
+    result = cli(
+        "memory",
+        "write",
+        "mem-agent",
+        "--topic",
+        "Redis eviction",
+        "--applies-when",
+        "tuning the cache",
+        stdin=b"allkeys-lru keeps the hot set.\n",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert (folder / "redis-eviction.md").read_text().startswith("---\nname: redis-eviction\n")
+    assert (folder / "MEMORY.md").read_text().endswith("- [Redis eviction](redis-eviction.md) — tuning the cache\n")
+
+
+def test_a_dispatch_prompt_carries_what_claude_code_injects(tmp_path: Path) -> None:
+    native_project(tmp_path)
+    team = load_team(load_settings(cwd=tmp_path, environ={}))
+    builder = prompt_builder(team)
+    blocks, _ = builder.system(team.resolve("mem-agent"), "anything")
+    block = next(block for block in blocks if block.name == "agent-memory")
+    assert block.text.startswith("# Persistent Agent Memory\n\nYou have a persistent, file-based memory system at `")
+    assert block.text.endswith("## MEMORY.md\n\n- [Words](words.md) — the words table\n")
+
+
+@pytest.mark.claude_code
+def test_injected_block_matches_the_binary(tmp_path: Path) -> None:
+    from tests.claude_binary import _Recorder, find_claude
+
+    claude = find_claude()
+    if claude is None:
+        pytest.skip("no claude binary")
+    native_project(tmp_path, index=numbered(250))
+    bodies: list[bytes] = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), type("R", (_Recorder,), {"bodies": bodies}))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    home = Path(tempfile.mkdtemp(dir=tmp_path))
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    environ = dict(
+        os.environ,
+        HOME=str(home),
+        ANTHROPIC_API_KEY="sk-test",
+        ANTHROPIC_BASE_URL=f"http://127.0.0.1:{server.server_address[1]}",
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
+    )
+    try:
+        subprocess.run(
+            [claude, "-p", "hi", "--agent", "mem-agent"], cwd=tmp_path, env=environ, timeout=180, check=False
+        )
+    finally:
+        server.shutdown()
+    system = "".join(block["text"] for block in json.loads(bodies[0])["system"])
+    store = MemoryStore(load_settings(cwd=tmp_path, environ={}), home=home)
+    ours = claude_code_memory_text(store.injected("mem-agent", "project"))
+    sent = system[system.index("# Persistent Agent Memory") :]
+    assert sent.split("\n")[:1] == ours.split("\n")[:1]
+    assert f"memory system at `{tmp_path.resolve()}/.claude/agent-memory/mem-agent/`" in sent
+    tail = ours[ours.index("- Since this memory") :].rstrip("\n")
+    assert sent.endswith(tail), "the scope line, MEMORY.md's window and the WARNING match the binary's"
