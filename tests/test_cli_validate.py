@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from agentctl.claude_code import CLAUDE_CODE_VERSION
 from agentctl.cli.common import ReportFormat
 from agentctl.cli.render import RENDERERS
 from tests.conftest import RunCli, agent_text, git, make_team
@@ -50,7 +51,8 @@ def test_json_contract(tmp_path: Path, cli: RunCli) -> None:
     result = cli("validate", "--format", "json", cwd=root)
     assert result.exit_code == 1
     data = result.json()
-    assert set(data) == {"version", "files", "summary"} and data["version"] == 1
+    assert set(data) == {"version", "claude_code_version", "files", "summary"} and data["version"] == 1
+    assert data["claude_code_version"] == CLAUDE_CODE_VERSION
     by_path = {file["path"]: file for file in data["files"]}
     assert by_path["agents-memory/good/2026-01-05-note.md"] == {
         "path": "agents-memory/good/2026-01-05-note.md",
@@ -67,6 +69,7 @@ def test_json_contract(tmp_path: Path, cli: RunCli) -> None:
             "name": "good",
             "description": "Reviews code for correctness.",
             "tools": ["Read", "Grep"],
+            "disallowed_tools": None,
         },
         "diagnostics": [],
     }

@@ -50,7 +50,9 @@ def team_with(root: Path, files: list[tuple[str, str]]) -> Path:
 
 def findings(cli: RunCli, root: Path, paths: set[str]) -> set[str]:
     """The rules `agentctl validate` reports on the files at `paths`."""
-    result = cli("validate", "--format", "json", cwd=root)
+    # The team's folders by default; an example in `.claude/` (commands, skills) is checked there.
+    extra = [".", ".claude"] if any(path.startswith(".claude/") for path in paths) else []
+    result = cli("validate", *extra, "--format", "json", cwd=root)
     assert result.exit_code in (0, 1), result.stderr
     return {d["rule"] for file in result.json()["files"] if file["path"] in paths for d in file["diagnostics"]}
 

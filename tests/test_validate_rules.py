@@ -99,6 +99,7 @@ CASES: dict[str, tuple[str, str | bytes, tuple[int, int]]] = {
 }
 CROSS_FILE = {"NM003"}  # tested below with two files
 TEAM_RULES = {f"TM00{n}" for n in range(1, 10)}  # tests/test_team_rules.py, on broken fixture teams
+SKILL_RULES = {f"SK00{n}" for n in range(1, 7)}  # tests/test_claude_folder.py, in a `.claude/` folder
 
 
 def diagnose(tmp_path: Path, file_name: str, content: str | bytes) -> list[tuple[str, int, int]]:
@@ -119,7 +120,7 @@ def test_rule_fires_where_the_problem_is(rule: str, tmp_path: Path) -> None:
 
 
 def test_every_rule_has_a_case() -> None:
-    assert set(RULES) == set(CASES) | CROSS_FILE | TEAM_RULES
+    assert set(RULES) == set(CASES) | CROSS_FILE | TEAM_RULES | SKILL_RULES
 
 
 def test_a_clean_agent_has_no_findings(tmp_path: Path) -> None:

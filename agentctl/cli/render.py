@@ -29,7 +29,8 @@ def render_text(report: Report, strict: bool) -> None:
     for file in report.files:
         if not file.diagnostics:
             continue
-        lines.append(paint("bold", file.display_path))
+        # Agents are the common case; any other kind is named, as its rules differ.
+        lines.append(paint("bold", file.display_path) + ("" if file.kind == "agent" else f" ({file.kind})"))
         for diagnostic in file.diagnostics:
             where = f"{diagnostic.line}:{diagnostic.column}"
             severity = paint(diagnostic.severity, f"{diagnostic.severity:<7}")
@@ -46,15 +47,44 @@ def _summary_line(report: Report, strict: bool) -> str:
     skipped = sum(1 for file in report.files if file.agent is not None and not file.agent.verdict.loads)
     verdict = "failed" if report.failed(strict) else "passed"
     return (
-        f"{counts['files']} files checked ({agents} agents, {skipped} that Claude Code skips): "
+        f"{counts['files']} files checked ({agents} agents, {skipped} that Claude Code skips{_other_kinds(report)}): "
         f"{counts['errors']} errors, {counts['warnings']} warnings, {counts['infos']} infos; {verdict}"
         + (" (--strict)" if strict else "")
     )
 
 
+# The kinds the summary counts besides agents, in the order a `.claude/` folder lists them.
+_COUNTED_KINDS = (
+    ("command", "commands"),
+    ("skill", "skills"),
+    ("skill-file", "skill files"),
+    ("rule", "rules files"),
+    ("output-style", "output styles"),
+    ("agent-memory", "agent memory files"),
+    ("claude-md", "CLAUDE.md files"),
+)
+
+
+def _other_kinds(report: Report) -> str:
+    """`; 3 commands, 1 skills` for the files of `.claude/` that are not agents, if any."""
+    counts = {kind: 0 for kind, _ in _COUNTED_KINDS}
+    for file in report.files:
+        if file.kind in counts:
+            counts[file.kind] += 1
+    parts = [f"{counts[kind]} {plural}" for kind, plural in _COUNTED_KINDS if counts[kind]]
+    return "; " + ", ".join(parts) if parts else ""
+
+
 def report_json(report: Report) -> dict[str, object]:
     """The stable JSON contract of DESIGN.md."""
-    return {"version": JSON_VERSION, "files": [_file_json(file) for file in report.files], "summary": report.summary()}
+    from agentctl.claude_code import CLAUDE_CODE_VERSION
+
+    return {
+        "version": JSON_VERSION,
+        "claude_code_version": CLAUDE_CODE_VERSION,  # the release whose loader the verdicts model
+        "files": [_file_json(file) for file in report.files],
+        "summary": report.summary(),
+    }
 
 
 def _file_json(file: FileReport) -> dict[str, object]:

@@ -106,6 +106,12 @@ def _report(candidate: Candidate, cwd: Path) -> FileReport:
     from agentctl.spec import load_agent_file
 
     display = display_path(candidate.path, cwd)
+    if candidate.kind in ("command", "skill", "output-style"):
+        from agentctl.validate.skills import check_document
+
+        # Read like an agent (the same loader) but judged by its own rules; never a team member.
+        found = check_document(candidate.kind, load_agent_file(candidate.path))
+        return FileReport(candidate.path, display, candidate.kind, diagnostics=found, resolved=candidate.resolved)
     if candidate.kind != "agent" and not candidate.in_agents_dir:
         return FileReport(candidate.path, display, candidate.kind, resolved=candidate.resolved)
     agent = load_agent_file(candidate.path)

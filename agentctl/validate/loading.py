@@ -138,7 +138,7 @@ def _recovered(agent: AgentFile) -> Diagnostic:
     assert reading is not None and reading.parsed is not None and reading.parsed.error is not None
     problem = reading.parsed.error
     line = frontmatter_line(agent, problem.line)
-    changes = _fallback_changes(agent)
+    changes = fallback_changes(agent)
     if changes:
         return finding(
             "CC003",
@@ -157,7 +157,7 @@ def _recovered(agent: AgentFile) -> Diagnostic:
     )
 
 
-def _fallback_changes(agent: AgentFile) -> list[str]:
+def fallback_changes(agent: AgentFile) -> list[str]:
     """What Claude Code's fallback reads differently from what the author wrote."""
     reading = agent.reading
     assert reading is not None

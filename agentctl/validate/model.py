@@ -10,7 +10,22 @@ from agentctl.records import field, record
 from agentctl.spec import AgentFile
 
 Severity = Literal["error", "warning", "info"]
-FileKind = Literal["agent", "memory", "protocol", "other"]
+# What a markdown file is to Claude Code, by where it sits (discovery.py): an agent, agentctl's memory
+# note or team protocol, a slash command, a skill's SKILL.md or one of its other files, a rules file,
+# an output style, Claude Code's own agent memory (agent-memory*/), a CLAUDE.md, or anything else.
+FileKind = Literal[
+    "agent",
+    "memory",
+    "protocol",
+    "other",
+    "command",
+    "skill",
+    "skill-file",
+    "rule",
+    "output-style",
+    "agent-memory",
+    "claude-md",
+]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
 
 

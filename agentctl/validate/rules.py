@@ -113,6 +113,25 @@ _CATALOGUE: tuple[tuple[str, str, Severity, str, str], ...] = (
         "a memory note that is empty, binary, not UTF-8, or not 5-15 lines",
         "team",
     ),
+    # Commands, skills and output styles: the other files of `.claude/` that Claude Code reads.
+    (
+        "SK001",
+        "skill-frontmatter-ignored",
+        "error",
+        "a command's, skill's or output style's frontmatter Claude Code cannot read; all of it is ignored",
+        "skills",
+    ),
+    (
+        "SK002",
+        "skill-frontmatter-recovered",
+        "warning",
+        "a command's or skill's frontmatter is not valid YAML; Claude Code's fallback reads it",
+        "skills",
+    ),
+    ("SK003", "skill-unknown-key", "info", "a command, skill or output style key Claude Code does not read", "skills"),
+    ("SK004", "skill-without-description", "warning", "a skill without `description`; the body stands in", "skills"),
+    ("SK005", "skill-not-loaded", "warning", "a skill file Claude Code misses: not skills/<name>/SKILL.md", "skills"),
+    ("SK006", "skill-name-differs-from-folder", "info", "a skill's `name` differs from its folder's name", "skills"),
     # Cost and clarity.
     ("CQ001", "long-description", "info", "a description over 1,024 characters is sent in every session", "clarity"),
     (

@@ -1,0 +1,107 @@
+"""`agentctl validate` on a `.claude/` folder shaped like a real project's: each file's kind by its
+place, no agent rule on what is not an agent, and the SK rules on commands, skills and output styles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunCli
+
+FILES = {
+    ".claude/agents/reviewer.md": "---\nname: reviewer\ndescription: Reviews code.\ntools: Read, Grep\n---\nYou review.\n",
+    ".claude/agents/README.md": "# Our agents\n",
+    ".claude/commands/commit.md": (
+        "---\ndescription: Create a git commit\nallowed-tools: Bash(git add:*), Bash(git commit:*)\n"
+        "argument-hint: [message]\n---\nCommit with $ARGUMENTS\n"
+    ),
+    ".claude/commands/explain.md": "Explain $ARGUMENTS simply.\n",
+    ".claude/commands/git/push.md": "---\ndescription: Push the branch\nmodel: haiku\n---\nPush.\n",
+    ".claude/skills/pdf/SKILL.md": "---\nname: pdf\ndescription: Extract text from PDFs. Use for PDFs.\n---\n# PDF\n",
+    ".claude/skills/pdf/reference.md": "# Reference\n",
+    ".claude/skills/pdf/scripts/notes.md": "# Notes\n",
+    ".claude/rules/style.md": "# Style\nUse 4 spaces.\n",
+    ".claude/rules/api.md": '---\npaths:\n  - "src/api/**/*.ts"\n---\nAPI rules.\n',
+    ".claude/output-styles/teacher.md": (
+        "---\nname: Teacher\ndescription: Explains as it goes\nkeep-coding-instructions: true\n---\nTeach.\n"
+    ),
+    ".claude/agent-memory/reviewer/MEMORY.md": "# Reviewer memory\n- [topic](topic.md)\n",
+    ".claude/agent-memory/reviewer/topic.md": "---\nname: topic\ndescription: x\ntype: feedback\n---\nNotes\n",
+    ".claude/agent-memory-local/reviewer/MEMORY.md": "# Local memory\n",
+    ".claude/CLAUDE.md": "# Project notes\n",
+    "CLAUDE.md": "# Project\n",
+    "docs/guide.md": "# A guide, not an agent\n",
+}
+KINDS = {
+    ".claude/agents/reviewer.md": "agent",
+    ".claude/agents/README.md": "other",
+    ".claude/commands/commit.md": "command",
+    ".claude/commands/explain.md": "command",
+    ".claude/commands/git/push.md": "command",
+    ".claude/skills/pdf/SKILL.md": "skill",
+    ".claude/skills/pdf/reference.md": "skill-file",
+    ".claude/skills/pdf/scripts/notes.md": "skill-file",
+    ".claude/rules/style.md": "rule",
+    ".claude/rules/api.md": "rule",
+    ".claude/output-styles/teacher.md": "output-style",
+    ".claude/agent-memory/reviewer/MEMORY.md": "agent-memory",
+    ".claude/agent-memory/reviewer/topic.md": "agent-memory",
+    ".claude/agent-memory-local/reviewer/MEMORY.md": "agent-memory",
+    ".claude/CLAUDE.md": "claude-md",
+}
+# True findings, one per rule, added to the clean project.
+BROKEN = {
+    ".claude/commands/deploy.md": ('---\ndescription: "Deploy the app\nallowed-tools: Bash\n---\nDeploy.\n', "SK001"),
+    ".claude/commands/tag.md": ("---\ndescription: Tag: a release\n---\nTag.\n", "SK002"),
+    ".claude/skills/lint/SKILL.md": ("---\ndescription: Lint the code.\ntools: Read\n---\nLint.\n", "SK003"),
+    ".claude/skills/docs/SKILL.md": ("---\nname: docs\n---\nWrite docs.\n", "SK004"),
+    ".claude/skills/loose.md": ("---\nname: loose\ndescription: A skill in the wrong place.\n---\nx\n", "SK005"),
+    ".claude/skills/fmt/skill.md": ("---\nname: fmt\ndescription: Format code.\n---\nx\n", "SK005"),
+    ".claude/skills/db/SKILL.md": ("---\nname: database\ndescription: Query the database.\n---\nx\n", "SK006"),
+}
+
+
+def project(root: Path, files: dict[str, str]) -> Path:
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text, "utf-8")
+    return root
+
+
+@pytest.mark.parametrize("where", [[".claude"], ["."], [".claude", "--strict"]])
+def test_a_real_projects_claude_folder_has_no_false_findings(cli: RunCli, tmp_path: Path, where: list[str]) -> None:
+    root = project(tmp_path / "proj", FILES)
+    result = cli("validate", *where, "--format", "json", cwd=root)
+    assert result.exit_code == 0, result.stdout
+    files = {file["path"]: file for file in result.json()["files"]}
+    assert {path: files[path]["kind"] for path in KINDS} == KINDS
+    assert all(not file["diagnostics"] for file in files.values()), files
+    if "." in where:
+        assert files["CLAUDE.md"]["kind"] == "claude-md" and files["docs/guide.md"]["kind"] == "other"
+
+
+def test_the_text_report_names_kinds(cli: RunCli, tmp_path: Path) -> None:
+    root = project(tmp_path / "proj", {**FILES, ".claude/commands/tag.md": BROKEN[".claude/commands/tag.md"][0]})
+    result = cli("validate", ".claude", cwd=root)
+    assert result.exit_code == 0
+    assert ".claude/commands/tag.md (command)\n" in result.stdout
+    assert "(1 agents, 0 that Claude Code skips; 4 commands, 1 skills, 2 skill files, 2 rules files" in result.stdout
+    assert cli("validate", ".claude", "--strict", cwd=root).exit_code == 1
+
+
+def test_each_kinds_rules_find_the_true_problems(cli: RunCli, tmp_path: Path) -> None:
+    root = project(tmp_path / "proj", {**FILES, **{path: text for path, (text, _) in BROKEN.items()}})
+    result = cli("validate", ".claude", "--format", "json", cwd=root)
+    assert result.exit_code == 1
+    files = {file["path"]: file for file in result.json()["files"]}
+    for path, (_, rule) in BROKEN.items():
+        assert [d["rule"] for d in files[path]["diagnostics"]] == [rule], (path, files[path])
+    assert all(not files[path]["diagnostics"] for path in KINDS)
+
+
+def test_fmt_leaves_commands_and_skills_alone(cli: RunCli, tmp_path: Path) -> None:
+    root = project(tmp_path / "proj", {**FILES, ".claude/commands/tag.md": BROKEN[".claude/commands/tag.md"][0]})
+    before = (root / ".claude/commands/tag.md").read_bytes()
+    cli("fmt", ".claude", cwd=root)
+    assert (root / ".claude/commands/tag.md").read_bytes() == before
