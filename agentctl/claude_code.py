@@ -1,6 +1,6 @@
 """What Claude Code does with one agent file.
 
-A model of Claude Code 2.1.330's agent loader, step by step:
+A model of Claude Code 2.1.332's agent loader, step by step:
 
 1. read the file as UTF-8 (bad bytes become U+FFFD); files over 1 MiB are skipped;
 2. drop a byte-order mark, then cut the frontmatter with the regular expression
@@ -13,7 +13,9 @@ A model of Claude Code 2.1.330's agent loader, step by step:
    not start with ``-``, has at most 256 UTF-16 units and no ``:`` after NFKC normalisation,
    and no PreToolUse/PermissionRequest hook is malformed or misplaced;
 5. turn each literal ``\\n`` in the description into a line break, split ``tools`` and
-   ``disallowedTools`` on commas and spaces outside parentheses (``*`` means every tool).
+   ``disallowedTools`` on commas and spaces outside parentheses (``*`` means every tool); an agent
+   with a ``memory`` scope and a ``tools`` field (a list, even an empty one) also gets ``Write``,
+   ``Edit`` and ``Read``, so that it can keep its memory files.
 
 Each step was read from Claude Code's own bundle and checked against the real binary
 (tests/fixtures/claude_code/ pins one fixture per rule).
@@ -29,7 +31,7 @@ from agentctl import ccyaml
 from agentctl.lazyre import LazyPattern
 from agentctl.records import field, record
 
-CLAUDE_CODE_VERSION = "2.1.330"
+CLAUDE_CODE_VERSION = "2.1.332"  # agentctl/data/claude_code.json says the same
 MAX_FILE_BYTES = 1_048_576
 MAX_NAME_LENGTH = 256
 
@@ -169,7 +171,9 @@ class ClaudeCodeVerdict:
     reason: str | None = None
     name: str | None = None
     description: str | None = None
-    tools: list[str] | None = None  # None: the agent inherits every tool
+    # None: the agent inherits every tool. []: none at all, although Claude Code's listing says
+    # "All tools" (checked at run time: a subagent with `tools: []` is sent no tools).
+    tools: list[str] | None = None
     disallowed_tools: list[str] | None = None
 
     @property
@@ -193,6 +197,7 @@ class ClaudeCodeVerdict:
             "name": self.name,
             "description": self.description,
             "tools": self.tools,
+            "disallowed_tools": self.disallowed_tools,
         }
 
 
@@ -205,7 +210,7 @@ def judge(data: dict[str, Any]) -> ClaudeCodeVerdict:
     refusal = name_or_description_problem(data) or hooks_problem(data)
     if refusal is not None:
         return skipped(refusal)
-    tools = tool_list(data.get("tools"), "tools" in data)
+    tools = with_memory_tools(tool_list(data.get("tools"), "tools" in data), data.get("memory"))
     denied = tool_list(data.get("disallowedTools"), False) if "disallowedTools" in data else None
     return ClaudeCodeVerdict(
         loads=True,
@@ -214,6 +219,21 @@ def judge(data: dict[str, Any]) -> ClaudeCodeVerdict:
         tools=tools,
         disallowed_tools=denied,
     )
+
+
+MEMORY_TOOLS = ("Write", "Edit", "Read")
+
+
+def with_memory_tools(tools: list[str] | None, memory: Any) -> list[str] | None:
+    """The tools an agent with memory gets: Claude Code adds what it needs to keep its memory files
+    to a `tools` list (an empty one too), but only for a scope it knows, spelt exactly."""
+    if tools is None or not isinstance(memory, str):
+        return tools
+    from agentctl import reference  # only agents with a `memory:` pay for the data file
+
+    if memory not in reference.claude_code().memory_scopes:
+        return tools
+    return tools + [tool for tool in MEMORY_TOOLS if tool not in tools]
 
 
 def name_or_description_problem(data: dict[str, Any]) -> str | None:

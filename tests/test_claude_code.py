@@ -110,3 +110,50 @@ def test_tools_display(tools: list[str] | None, denied: list[str] | None, shown:
         cc.ClaudeCodeVerdict(True, name="a", description="x", tools=tools, disallowed_tools=denied).tools_display
         == shown
     )
+
+
+BASE = {"name": "a", "description": "d"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "tools"),
+    [
+        ({"memory": "project", "tools": "Bash, Grep"}, ["Bash", "Grep", "Write", "Edit", "Read"]),
+        ({"memory": "local", "tools": "Read"}, ["Read", "Write", "Edit"]),
+        ({"memory": "user", "tools": []}, ["Write", "Edit", "Read"]),  # even an empty list
+        ({"memory": "user", "tools": None}, ["Write", "Edit", "Read"]),
+        ({"memory": "project", "tools": "read"}, ["read", "Write", "Edit", "Read"]),  # names match exactly
+        ({"memory": "Project", "tools": "Bash"}, ["Bash"]),  # a scope it does not know adds nothing
+        ({"memory": ["project"], "tools": "Bash"}, ["Bash"]),
+        ({"memory": "project"}, None),  # every tool already
+        ({"memory": "project", "tools": "*"}, None),
+    ],
+)
+def test_memory_adds_the_tools_that_keep_it(extra: dict[str, object], tools: list[str] | None) -> None:
+    """Checked against 2.1.330 and 2.1.332, in the listing and in the tools a subagent is sent."""
+    assert cc.judge(BASE | extra).tools == tools
+
+
+def test_memory_tools_come_before_disallowed_tools_are_taken() -> None:
+    verdict = cc.judge(BASE | {"memory": "local", "tools": "Bash, Write", "disallowedTools": "Edit"})
+    assert verdict.tools_display == "Bash, Write, Read"
+
+
+@pytest.mark.parametrize("tools", [[], None, "", False, 5])
+def test_a_present_but_empty_tools_grants_none_though_the_listing_says_all(tools: object) -> None:
+    """At run time such a subagent is sent no tools at all (both releases); only the listing Claude
+    Code shows the model reads "All tools"."""
+    verdict = cc.judge(BASE | {"tools": tools})
+    assert verdict.tools == [] and verdict.tools_display == "All tools"
+
+
+def test_the_json_verdict_carries_disallowed_tools() -> None:
+    verdict = cc.judge(BASE | {"disallowedTools": "Write, Edit"})
+    assert verdict.to_json()["disallowed_tools"] == ["Write", "Edit"]
+    assert verdict.tools_display == "All tools except Write, Edit"
+
+
+def test_the_version_modelled_is_the_data_files() -> None:
+    from agentctl import reference
+
+    assert reference.claude_code().version == cc.CLAUDE_CODE_VERSION

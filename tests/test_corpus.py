@@ -1,6 +1,8 @@
 """The 651 public agent files of ../shared/corpus: Claude Code's verdict on each, and no crash.
 
-../shared/ sits beside a developer's and CI's checkout, not in a user's clone: these tests skip
+claude_code_verdicts.jsonl was recorded with Claude Code 2.1.330; 2.1.332 lists every file the same
+way (`python tests/claude_binary.py --compare` checks the live binary: load 651/651, description and
+tools 650/650). ../shared/ sits beside a developer's and CI's checkout, not in a user's clone: these tests skip
 cleanly without it; the project's own fixtures (tests/fixtures/) cover every rule.
 """
 

@@ -63,7 +63,7 @@ experimental:
 """
 EVERY_FIELD_ENTRY = {
     "description": "Uses every field.",
-    "tools": ["Read", "Grep", "Bash(git diff:*)"],
+    "tools": ["Read", "Grep", "Bash(git diff:*)", "Write", "Edit"],  # memory adds Write, Edit (and Read)
     "disallowedTools": ["Write"],
     "model": "Opus",
     "effort": "medium",
@@ -160,7 +160,7 @@ def test_every_field_is_carried_as_claude_code_reads_it(tmp_path: Path) -> None:
     assert exported(tmp_path / "copy" / "agents") == export.dumps(result.agents)
     text = written[0].read_text("utf-8")
     assert text.startswith(
-        "---\nname: every-field\ndescription: Uses every field.\ntools: Read, Grep, Bash(git diff:*)\n"
+        "---\nname: every-field\ndescription: Uses every field.\ntools: Read, Grep, Bash(git diff:*), Write, Edit\n"
     )
     assert text.endswith("---\n\nYou are thorough.\n")
 

@@ -1,4 +1,4 @@
-"""Every quirk fixture gets the verdict the real Claude Code 2.1.330 gave it.
+"""Every quirk fixture gets the verdict the real Claude Code 2.1.332 gave it (2.1.330 gave the same).
 
 tests/fixtures/claude_code/expected.json was written by `python tests/claude_binary.py`, which
 runs the real binary on each fixture alone and records the line Claude Code lists it with (or
