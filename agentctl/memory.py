@@ -597,18 +597,7 @@ class MemoryStore:
 
     def _create(self, agent: str, folder: Path, stem: str, text: str) -> MemoryEntry:
         remove_stale_temporaries(folder)  # what killed writes left here (only our own, old pattern)
-        for number in range(1, 1000):
-            name = f"{stem}.md" if number == 1 else f"{stem}-{number}.md"
-            try:
-                atomic_create_text(folder / name, text)
-            except FileExistsError:
-                continue
-            except OSError as error:
-                raise MemoryStoreError(
-                    f"cannot write in {folder}: {error.strerror}", exit_code=ExitCode.PROBLEMS
-                ) from None
-            return parse_entry(agent, folder / name)
-        raise MemoryStoreError(f"999 notes named {stem} already exist", hint="choose another topic")
+        return parse_entry(agent, create_numbered(folder, stem, text))
 
     # Claude Code's own agent memory
 
@@ -666,19 +655,7 @@ class MemoryStore:
         folder = _native_folder(self.native_root(scope), agent)
         front = f"name: {name}\ndescription: {applies_when or topic}\nmetadata:\n  type: project"
         text = f"---\n{front}\n---\n\n{body.strip()}\n"
-        for number in range(1, 1000):
-            file = folder / (f"{name}.md" if number == 1 else f"{name}-{number}.md")
-            try:
-                atomic_create_text(file, text)
-                break
-            except FileExistsError:
-                continue
-            except OSError as error:
-                raise MemoryStoreError(
-                    f"cannot write in {folder}: {error.strerror}", exit_code=ExitCode.PROBLEMS
-                ) from None
-        else:
-            raise MemoryStoreError(f"999 notes named {name} already exist", hint="choose another topic")
+        file = create_numbered(folder, name, text)
         _add_pointer(folder / MEMORY_INDEX, f"- [{topic}]({file.name}) — {applies_when}")
         return parse_native(agent, scope, str(file))
 
@@ -1236,3 +1213,18 @@ def _add_pointer(index: Path, line: str) -> None:
     except OSError as error:
         raise MemoryStoreError(f"cannot read {index}: {error.strerror}", exit_code=ExitCode.PROBLEMS) from None
     atomic_write_text(index, (old.rstrip("\n") + "\n" if old.strip() else "") + line + "\n")
+
+
+def create_numbered(folder: Path, stem: str, text: str) -> Path:
+    """A new note `<stem>.md` in `folder`, or `<stem>-2.md`, ... when that name is taken: never over a
+    file that is there, and of two writers racing for a name exactly one gets it."""
+    for number in range(1, 1000):
+        path = folder / (f"{stem}.md" if number == 1 else f"{stem}-{number}.md")
+        try:
+            atomic_create_text(path, text)
+        except FileExistsError:
+            continue
+        except OSError as error:
+            raise MemoryStoreError(f"cannot write in {folder}: {error.strerror}", exit_code=ExitCode.PROBLEMS) from None
+        return path
+    raise MemoryStoreError(f"999 notes named {stem} already exist", hint="choose another topic")
