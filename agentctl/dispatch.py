@@ -191,12 +191,12 @@ def _dispatch(
         engine = Engine(
             team,
             provider,
-            _builder(team, options),
+            _builder(team, options, environ),
             recorder,
             model_map(settings),
             price_table(settings),
             limits,
-            store=_store(team) if options.memory else None,
+            store=_store(team, environ) if options.memory else None,
             model_override=options.model,
             max_tokens=answer_tokens(settings),
             today=clock().date().isoformat(),
@@ -358,16 +358,18 @@ def _team_and_agent(settings: Settings, wanted: str) -> tuple[Team, AgentFile]:
     return team, agent
 
 
-def _builder(team: Team, options: DispatchOptions) -> PromptBuilder:
-    from agentctl.prompts import prompt_builder
+def _builder(team: Team, options: DispatchOptions, environ: Mapping[str, str] | None = None) -> PromptBuilder:
+    from agentctl.prompts import home_of, prompt_builder
 
-    return prompt_builder(team, memory=options.memory)
+    return prompt_builder(team, memory=options.memory, home=home_of(environ or {}))
 
 
-def _store(team: Team) -> MemoryStore:
+def _store(team: Team, environ: Mapping[str, str]) -> MemoryStore:
+    """The store a dispatch saves notes in; the environment's HOME holds the `user` memory scope."""
     from agentctl.memory import MemoryStore
+    from agentctl.prompts import home_of
 
-    return MemoryStore(team.settings)
+    return MemoryStore(team.settings, home=home_of(environ))
 
 
 def _replay(settings: Settings, run_id: str | None) -> dict[str, CallRecord]:

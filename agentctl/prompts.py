@@ -16,7 +16,7 @@ only and only then, so the user gets Jinja2's result or Jinja2's error.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -499,12 +499,18 @@ def _inside(path: Path, root: Path) -> bool:
     return real_path(path).is_relative_to(real_path(root))
 
 
-def prompt_builder(team: Team, memory: bool = True) -> PromptBuilder:
+def prompt_builder(team: Team, memory: bool = True, home: Path | None = None) -> PromptBuilder:
     """The prompts of a dispatch and of `agentctl prompt`: memory notes within [dispatch]
-    memory_budget tokens, where 0 means none (not the default), and none at all without `memory`."""
+    memory_budget tokens, where 0 means none (not the default), and none at all without `memory`.
+    `home`: the (injected) environment's HOME, where the `user` memory scope lives; None: no user scope."""
     from agentctl.memory import MemoryStore
 
     configured = team.settings.dispatch.get("memory_budget")
     budget = DEFAULT_MEMORY_BUDGET if configured is None else int(configured)
-    home = Path(os.path.expanduser("~"))  # the `user` memory scope, as Claude Code finds it
     return PromptBuilder(team, MemoryStore(team.settings, home=home) if memory else None, budget if memory else 0)
+
+
+def home_of(environ: Mapping[str, str]) -> Path | None:
+    """HOME as the environment gives it (never the process's own: tests and library callers inject it)."""
+    home = environ.get("HOME")
+    return Path(home) if home else None

@@ -175,3 +175,29 @@ def test_injected_block_matches_the_binary(tmp_path: Path) -> None:
     assert f"memory system at `{tmp_path.resolve()}/.claude/agent-memory/mem-agent/`" in sent
     tail = ours[ours.index("- Since this memory") :].rstrip("\n")
     assert sent.endswith(tail), "the scope line, MEMORY.md's window and the WARNING match the binary's"
+
+
+def test_a_dispatch_reads_and_writes_the_user_scope_under_the_injected_home(tmp_path: Path) -> None:
+    from agentctl.dispatch import DispatchOptions, run_dispatch
+    from agentctl.providers.base import CallRequest, CallResponse, Usage
+
+    folder = native_project(tmp_path, "user", index="- [Words](words.md) — USER-SCOPE-NOTE\n")
+    seen: list[str] = []
+
+    class Provider:
+        name = "in-test"
+
+        async def complete(self, request: CallRequest) -> CallResponse:
+            seen.append("\n".join(block.text for block in request.system))
+            answer = "Done.\n\n## Memory Notes\n\n### Seek by start_ms\n**Applies when:** seeking\nSeek by start_ms, not index.\n"
+            return CallResponse(answer, Usage(100, 20), "claude-sonnet-5-5")
+
+        async def aclose(self) -> None:
+            pass
+
+    settings = load_settings(cwd=tmp_path, environ={})
+    environ = {"HOME": str(tmp_path / "home")}
+    done = run_dispatch(settings, DispatchOptions("mem-agent", "Plan the words seek"), environ, provider=Provider())
+    assert done.result.exit_code == 0 and "USER-SCOPE-NOTE" in seen[0]  # injected from the injected HOME
+    assert [note["status"] for note in done.record["memory"]] == ["saved"]
+    assert len(list(folder.glob("*.md"))) == 3  # MEMORY.md, words.md, and the note saved in the user scope

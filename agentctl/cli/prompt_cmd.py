@@ -61,13 +61,13 @@ def prompt_command(
     root: RootOption = None,
 ) -> int:
     """Print the prompt dispatch would send AGENT (fresh, continuation or handoff), calling nothing."""
-    from agentctl.prompts import prompt_builder
+    from agentctl.prompts import home_of, prompt_builder
     from agentctl.team import load_team
 
     settings = settings_for(root)
     team = load_team(settings)
     target = team.resolve(agent)
-    builder = prompt_builder(team, memory=not no_memory)
+    builder = prompt_builder(team, memory=not no_memory, home=home_of(environment.current().environ))
     today = _today()
     if handoff is not None:
         if requester is None:
