@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -32,6 +31,18 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from agentctl.lazyre import LazyPattern
 from agentctl.records import field, record
+from agentctl.textsearch import (
+    STOPWORDS,
+    Analyzer,
+    B,
+    byte_tokens,
+    idf,
+    length_norm,
+    saturation,
+    stem,
+    stem_prefix,
+    tokens,
+)
 
 if TYPE_CHECKING:
     from agentctl.config import Settings
@@ -55,9 +66,7 @@ FIELD_WEIGHTS: dict[str, float] = {
     "lead": 1.0,
     "body": 0.3,
 }
-FIELD_B: dict[str, float] = {"body": 0.5}  # bodies differ in length for reasons other than relevance
-DEFAULT_B = 0.75
-K1 = 1.2
+FIELD_B: dict[str, float] = {"body": 0.5}  # bodies differ in length for reasons other than relevance (else B)
 PAIR_WEIGHT = 0.5  # an adjacent word pair ("users table") adds to its two words; it does not replace them
 RELATED_WEIGHT = 0.15  # each thesaurus word of a task word adds this share of it (up to all of it)
 LEAD_WORDS = 250
@@ -72,12 +81,8 @@ LABELS = {
 }
 
 # fmt: off
-# Words that say nothing about which agent is wanted: memory's STOPWORDS and more (written out, not
-# imported: importing agentctl.memory costs a read-only command 5 ms; a test keeps them in step).
-ROUTE_STOPWORDS = frozenset((
-    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "into", "is", "it",
-    "its", "of", "on", "or", "that", "the", "this", "to", "was", "were", "when", "which", "with", "without",
-    "not", "no", "but", "if", "then", "than", "so", "do", "does", "did", "can", "could", "should", "would", "will",
+# Words that say nothing about which agent is wanted: the kernel's stop words and these.
+ROUTE_STOPWORDS = STOPWORDS | frozenset((
     "i", "me", "my", "we", "our", "us", "you", "your", "he", "she", "they", "them", "their", "there", "here",
     "what", "why", "how", "who", "where", "whether", "these", "those", "all", "any", "some", "just", "also",
     "get", "got", "make", "need", "needs", "want", "please", "help", "let", "lets", "one", "two",
@@ -107,17 +112,6 @@ ABBREVIATIONS = {
     "a11y": "accessibility",
     "i18n": "internationalization",
 }
-# Spellings of one thing that splitting at non-alphanumerics would break up or lose ("Next.js" is "nextjs").
-_SPELLINGS = (
-    (b"c++", b" cpp "),
-    (b"c#", b" csharp "),
-    (b".net", b" dotnet "),
-    (b"n+1", b" nplus1 "),
-    (b".js", b"js"),
-    (b"end-to-end", b" end2end "),
-)
-_END_TO_END = LazyPattern(r"\bend to end\b")
-_SEPARATORS = bytes(code if code < 128 and chr(code).isalnum() else 32 for code in range(256))
 _EXAMPLE_BLOCK = LazyPattern(r"<example>.*?(?:</example>|\Z)", re.S)
 
 
@@ -126,96 +120,18 @@ _EXAMPLE_BLOCK = LazyPattern(r"<example>.*?(?:</example>|\Z)", re.S)
 
 def terms(text: str) -> list[str]:
     """Words, and pairs of words written next to each other ("users table"): what a task asks for."""
-    stems = [_word(token) for token in _tokens(text)]
+    stems = [_word(token) for token in tokens(text)]
     pairs = [f"{first} {second}" for first, second in itertools.pairwise(stems) if first and second]
     return [stemmed for stemmed in stems if stemmed] + pairs
-
-
-def _tokens(text: str) -> list[str]:
-    """Lower-case runs of ASCII letters and digits."""
-    return [token.decode() for token in _byte_tokens(text)]
-
-
-def _byte_tokens(text: str) -> list[bytes]:
-    # Bytes, not a regular expression over str: bodies are long, and `re` costs about four times as
-    # much per character. Lower-casing bytes touches ASCII only, which is all that is kept: every
-    # byte outside ASCII letters and digits separates words.
-    lowered = text.encode("utf-8", "replace").lower()
-    for written, spelled in _SPELLINGS:
-        if written in lowered:
-            lowered = lowered.replace(written, spelled)
-    if b"end to end" in lowered:
-        lowered = _END_TO_END.sub("end2end", lowered.decode()).encode()
-    return lowered.translate(_SEPARATORS).split()
 
 
 def _abbreviations_of(term: str) -> list[bytes]:
     return [short.encode() for short, long in ABBREVIATIONS.items() if stem(long) == term]
 
 
-_WORDS: dict[str, str] = {}
-
-
-def _word(word: str) -> str:
-    """The stem of one lower-case word, "" for a stopword; memoised (vocabularies are small)."""
-    known = _WORDS.get(word)
-    if known is None:
-        dropped = word in ROUTE_STOPWORDS or len(word) < 2 or word.isdigit()
-        known = _WORDS[word] = "" if dropped else stem(ABBREVIATIONS.get(word, word))
-    return known
-
-
-# (suffix, replacement, shortest stem left): derivations folded onto their verb or noun.
-_DERIVATIONS = (
-    ("isation", "ize", 3),
-    ("ization", "ize", 3),
-    ("izer", "ize", 3),
-    ("iser", "ize", 3),
-    ("ational", "ate", 3),
-    ("ation", "ate", 3),
-    ("ement", "e", 3),
-    ("ment", "", 4),
-    ("ness", "", 3),
-    ("ility", "le", 3),
-    ("ity", "", 4),
-)
-
-
-def stem(word: str) -> str:
-    """A light stemmer: plurals, -ing/-ed, a few derivations, British spellings (optimise, colour)."""
-    if len(word) <= 3 or word[-1] not in _SUFFIX_ENDS or not word.isalpha():
-        return word  # most words end in a letter no rule removes
-    word = _inflection(word)
-    for suffix, replacement, shortest in _DERIVATIONS:
-        if word.endswith(suffix) and len(word) - len(suffix) >= shortest:
-            word = word[: -len(suffix)] + replacement
-            break
-    if word.endswith(("ise", "ised", "ising")) and len(word) > 5:
-        cut = word.rfind("is")
-        word = word[:cut] + "iz" + word[cut + 2 :]
-    if word.endswith("our") and len(word) >= 6:
-        word = word[:-3] + "or"
-    return word[:-1] if word.endswith("e") and len(word) > 4 else word
-
-
-# The last letters of every ending the stemmer removes or rewrites.
-_SUFFIX_ENDS = frozenset("sdgetyrnl")
-
-
-def _inflection(word: str) -> str:
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith("sses"):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
-        word = word[:-1]
-    for suffix in ("ing", "ed"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            base = word[: -len(suffix)]
-            if len(base) > 3 and base[-1] == base[-2] and base[-1] not in "lsz":  # running -> run
-                base = base[:-1]
-            return base
-    return word
+# Numbers (versions, counts) say nothing about which agent is wanted.
+_ANALYZER = Analyzer(ROUTE_STOPWORDS, ABBREVIATIONS, numbers=False)
+_word = _ANALYZER.term
 
 
 class Thesaurus:
@@ -437,15 +353,15 @@ class _Text:
     def of(cls, text: str, pairs: bool = True) -> _Text:
         if not text:
             return _EMPTY
-        tokens = _byte_tokens(text)
-        return cls(Counter(tokens), Counter(itertools.pairwise(tokens)) if pairs else Counter(), len(tokens))
+        words = byte_tokens(text)
+        return cls(Counter(words), Counter(itertools.pairwise(words)) if pairs else Counter(), len(words))
 
     @classmethod
     def body(cls, text: str) -> _Text:
         """A body: which words it uses, not how often (a long body that repeats a word is not more
         about it; and counting in full costs a read-only command's start-up budget)."""
-        tokens = _byte_tokens(text)
-        return cls(Counter(dict.fromkeys(tokens, 1)), Counter(), len(tokens))
+        words = byte_tokens(text)
+        return cls(Counter(dict.fromkeys(words, 1)), Counter(), len(words))
 
     @classmethod
     def joined(cls, texts: Sequence[_Text]) -> _Text:
@@ -563,10 +479,7 @@ class RouteIndex:
             present = [fields[name].length for fields in self._fields if name in fields and fields[name].length]
             averages[name] = sum(present) / len(present) if present else 0.0
         return [
-            {
-                name: 1 - FIELD_B.get(name, DEFAULT_B) * (1 - text.length / averages[name]) if averages[name] else 1.0
-                for name, text in fields.items()
-            }
+            {name: length_norm(text.length, averages[name], FIELD_B.get(name, B)) for name, text in fields.items()}
             for fields in self._fields
         ]
 
@@ -602,7 +515,7 @@ class RouteIndex:
         if known is None:
             if self._vocabulary is None:
                 self._vocabulary = sorted(set().union(*self._words))
-            prefix = word[:-1].encode() if len(word) > 2 else word.encode()
+            prefix = stem_prefix(word).encode()
             start = bisect.bisect_left(self._vocabulary, prefix)
             candidates = list(itertools.takewhile(lambda found: found.startswith(prefix), self._vocabulary[start:]))
             candidates += _abbreviations_of(word)
@@ -611,11 +524,10 @@ class RouteIndex:
 
     def idf(self, term: str) -> float:
         """Rarity of a term among the agents (BM25's idf, always positive)."""
-        frequency = len(self.postings(term))
-        return math.log(1 + (len(self.agents) - frequency + 0.5) / (frequency + 0.5))
+        return idf(len(self.agents), len(self.postings(term)))
 
     def idf_unknown(self) -> float:
-        return math.log(1 + (len(self.agents) + 0.5) / 0.5)
+        return idf(len(self.agents), 0)
 
     def rank(self, task: str, top: int | None = None, exclude: Iterable[str] = ()) -> list[RouteScore]:
         """The agents for `task`, best first: a score in 0..1 and why."""
@@ -647,17 +559,17 @@ class RouteIndex:
             totals: dict[int, float] = {}
             matched: dict[int, tuple[float, str]] = {}
             for other, weight in ((term, 1.0), *((other, RELATED_WEIGHT) for other in query.related.get(term, ()))):
-                for index, saturation in self.saturations(other):
-                    totals[index] = totals.get(index, 0.0) + weight * saturation
-                    if index not in matched or weight * saturation > matched[index][0]:
-                        matched[index] = (weight * saturation, other)
+                for index, saturated in self.saturations(other):
+                    totals[index] = totals.get(index, 0.0) + weight * saturated
+                    if index not in matched or weight * saturated > matched[index][0]:
+                        matched[index] = (weight * saturated, other)
             for index, total in totals.items():
                 credits[index][term] = (importance * min(1.0, total), matched[index][1])
         return credits
 
     def saturations(self, term: str) -> list[tuple[int, float]]:
         """(agent index, BM25 saturation of the term's weighted frequency in it, 0..1)."""
-        return [(index, posting.frequency / (K1 + posting.frequency)) for index, posting in self.postings(term)]
+        return [(index, saturation(posting.frequency)) for index, posting in self.postings(term)]
 
     def _why(self, index: int, query: _Query, credits: dict[str, tuple[float, str]]) -> str:
         """The task's words that weigh most for this agent, where they were found, and its closest evidence."""
@@ -754,7 +666,7 @@ def _query_terms(task: str) -> list[str]:
 
 def _surfaces(task: str) -> dict[str, str]:
     found: dict[str, str] = {}
-    for word in _tokens(task):
+    for word in tokens(task):
         stemmed = _word(word)
         if stemmed:
             found.setdefault(stemmed, word)

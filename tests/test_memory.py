@@ -211,6 +211,31 @@ def test_relevant_fits_the_budget_and_is_deterministic() -> None:
     assert store.relevant("db-architect", "completely unrelated gardening", 10_000) == []
 
 
+@pytest.mark.parametrize("query", ["indexes", "indexing", "Indexed"])
+def test_search_stems_as_route_does(query: str) -> None:
+    """One text-search kernel: `memory search indexes` finds the notes `index` finds."""
+    store = MemoryStore(load_settings(cwd=REPO, environ={}))
+    index = [(hit.entry.file, hit.score) for hit in store.search("index")]
+    assert len(index) >= 3
+    hits = store.search(query)
+    assert [(hit.entry.file, hit.score) for hit in hits] == index
+    assert {term for hit in hits for term in hit.terms} == {query.lower()}  # the query's word
+
+
+def test_search_command_finds_inflected_words(cli: RunCli) -> None:
+    plain = cli("memory", "search", "index", "-f", "json", cwd=REPO).json()["hits"]
+    inflected = cli("memory", "search", "indexes", "-f", "json", cwd=REPO).json()["hits"]
+    assert plain and [hit["path"] for hit in inflected] == [hit["path"] for hit in plain]
+
+
+def test_relevant_uses_the_same_kernel() -> None:
+    """A dispatch prompt's notes are chosen by the stems of the task's words."""
+    store = MemoryStore(load_settings(cwd=REPO, environ={}))
+    plain = store.relevant("db-architect", "add an index to the transcription words table", 10_000)
+    inflected = store.relevant("db-architect", "adding indexes to the transcriptions word tables", 10_000)
+    assert plain and [entry.file for entry in inflected] == [entry.file for entry in plain]
+
+
 def test_paths_a_note_mentions() -> None:
     text = "See `cofee_backend/cpv3/modules/jobs/service.py` and web/src/app.ts, not `<module>/x.py` or https://a/b.c."
     assert mentioned_paths(text) == ["cofee_backend/cpv3/modules/jobs/service.py", "web/src/app.ts"]

@@ -105,7 +105,7 @@ def test_the_linear_patterns_read_notes_as_before() -> None:
 @pytest.mark.timeout(120)
 def test_a_task_of_fifty_megabytes_is_ranked_on_its_first_distinct_terms(team: Path) -> None:
     early = query_terms("Index the words table. " + " ".join(f"w{n}" for n in range(2000)))
-    assert len(early) == bounds.QUERY_TERMS and early[:3] == ["index", "words", "table"]
+    assert len(early) == bounds.QUERY_TERMS and early[:3] == ["index", "word", "tabl"]  # stems
     assert early[-1] == f"w{bounds.QUERY_TERMS - 4}"  # deterministic: the first N in text order
     store = store_of(team)
     filler = " ".join(f"t{n}" for n in range(bounds.QUERY_TERMS))
@@ -391,7 +391,9 @@ def test_prune_through_the_cli_says_what_it_kept_and_why(team: Path, cli: RunCli
     assert {line[:2] for line in status.splitlines()} == {" D", " M"}
 
 
-@pytest.mark.parametrize("query", ["words index", "redis eviction retry timeout", " ".join(f"w{n}" for n in range(40))])
+@pytest.mark.parametrize(
+    "query", ["words index", "indexes of word", "redis eviction retry timeout", " ".join(f"w{n}" for n in range(40))]
+)
 def test_both_ways_of_counting_terms_rank_alike(team: Path, query: str) -> None:
     """A few terms are counted by one pattern, many by word lookups: the same hits and scores."""
     store = MemoryStore(load_settings(cwd=team))

@@ -167,10 +167,10 @@ def test_agents_claude_code_skips_and_documents_are_not_candidates(tmp_path: Pat
     assert [score.agent for score in rank(agents_in(folder), "docker images")] == ["builder"]
 
 
-def test_stopwords_include_memory_search_stopwords() -> None:
-    from agentctl.memory import STOPWORDS
+def test_route_stopwords_extend_the_kernels() -> None:
+    from agentctl.textsearch import STOPWORDS
 
-    assert STOPWORDS <= ROUTE_STOPWORDS
+    assert STOPWORDS < ROUTE_STOPWORDS
 
 
 # --- the command ---------------------------------------------------------------------------------------
