@@ -251,8 +251,15 @@ class PromptBuilder:
     memory block depends on the task and comes after it.
     """
 
-    def __init__(self, team: Team, store: MemoryStore | None, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
+    def __init__(
+        self,
+        team: Team,
+        store: MemoryStore | None,
+        memory_budget: int = DEFAULT_MEMORY_BUDGET,
+        home: Path | None = None,
+    ) -> None:
         self.team = team
+        self.home = home  # where a CLAUDE.md's `@~/` imports lead; None: they import nothing
         self.settings = team.settings
         self.store = store
         self.memory_budget = memory_budget
@@ -306,23 +313,34 @@ class PromptBuilder:
         return {"path": self.relative(path), "text": text} if text is not None else None
 
     def _project_notes(self, agent: AgentFile) -> list[dict[str, str]]:
-        """CLAUDE.md at the root and any CLAUDE.md the agent's First Step names, that exist."""
-        from agentctl.escalation import first_step_paths
+        """CLAUDE.md at the root and any CLAUDE.md the agent's First Step names, that exist, each
+        followed by the files it imports (`@path`), as Claude Code places them (claudemd.py)."""
+        from agentctl.bounds import PROJECT_IMPORT_CHARS, PROJECT_IMPORT_FILES
+        from agentctl.claudemd import Budget, NoteFile, with_imports
 
-        root = self.settings.root
-        candidates = [root / PROJECT_NOTE_NAME, root / ".claude" / PROJECT_NOTE_NAME]
-        for token, _line in first_step_paths(agent.text):
-            target = root / token
-            candidates.append(target / PROJECT_NOTE_NAME if not token.endswith(".md") else target)
-        notes, seen = [], set()
-        for path in candidates:
+        root = Path(os.path.normpath(self.settings.root.absolute()))
+        seen: set[Path] = set()
+        budget = Budget(PROJECT_IMPORT_CHARS, PROJECT_IMPORT_FILES)
+        notes = []
+        for path in self._note_candidates(agent, root):
             if path.name != PROJECT_NOTE_NAME or not _inside(path, root) or real_path(path) in seen:
                 continue
             text = _read_note(path, limit=MAX_PROJECT_NOTE_BYTES)
-            if text is not None:
-                seen.add(real_path(path))
-                notes.append({"path": self.relative(path), "text": text})
+            if text is None:
+                continue
+            seen.add(real_path(path))
+            for note in with_imports(NoteFile(path, text, 0), root, self.home, seen, _read_import, budget):
+                notes.append({"path": self.relative(note.path), "text": note.text})
         return notes
+
+    def _note_candidates(self, agent: AgentFile, root: Path) -> list[Path]:
+        from agentctl.escalation import first_step_paths
+
+        candidates = [root / PROJECT_NOTE_NAME, root / ".claude" / PROJECT_NOTE_NAME]
+        for token, _line in first_step_paths(agent.text):
+            target = Path(os.path.normpath(root / token))
+            candidates.append(target / PROJECT_NOTE_NAME if not token.endswith(".md") else target)
+        return candidates
 
     def _memories(self, agent: str, task: str) -> list[MemoryEntry]:
         if self.store is None or self.memory_budget <= 0:
@@ -367,9 +385,23 @@ class PromptBuilder:
                 return ""
         return render(
             "memory_notes",
-            {"agent": {"name": agent}, "memory_format": memory_format, "today": today},
+            {
+                "agent": {"name": agent},
+                "memory_format": memory_format,
+                "today": today,
+                "saved_as": self._notes_saved_as(agent, today),
+            },
             templates=self.templates,
         )
+
+    def _notes_saved_as(self, agent: str, today: str) -> str:
+        """Where the dispatcher saves the agent's notes: Claude Code's folder for an agent that declares
+        `memory:` (a topic file linked from its MEMORY.md), else the team's dated store."""
+        scope = self.store.declared_scope(agent) if self.store is not None else None
+        if self.store is not None and scope is not None:
+            folder = self.relative(self.store.native_root(scope) / agent)
+            return f"`{folder}/<topic-slug>.md`, linked from `{folder}/MEMORY.md`"
+        return f"`{self.relative(self.settings.memory_dir / agent)}/{today}-<topic-slug>.md`"
 
     def fresh(self, agent: AgentFile, task: str, today: str, context: str | None = None) -> Prompt:
         name = agent.team_name
@@ -476,23 +508,29 @@ def claude_code_memory_text(memory: NativeMemory) -> str:
     )
 
 
-def _read_note(path: Path, limit: int) -> str | None:
+def _read_note(path: Path, limit: int, skip_large: bool = False) -> str | None:
     """A project note, cut after `limit` bytes; None when it is missing or not a readable file (a
     note is optional context). It is read within bounds.PROTOCOL_BYTES: a larger one is named, not
-    read."""
+    read (`skip_large`: it is None, as Claude Code skips an import over its own 4 MiB)."""
     from agentctl.bounds import PROTOCOL_BYTES, describe
     from agentctl.fsutil import FileTooLargeError, read_bounded
 
     try:
         data = read_bounded(path, PROTOCOL_BYTES)
     except FileTooLargeError:
-        return f"[left out: the file is larger than {describe(PROTOCOL_BYTES)}]\n"
+        return None if skip_large else f"[left out: the file is larger than {describe(PROTOCOL_BYTES)}]\n"
     except OSError:
         return None
     text = data.decode("utf-8", errors="replace")
     if len(data) > limit:
         text = text[:limit] + f"\n\n[cut here: the file is {len(data)} bytes; agentctl includes the first {limit}]\n"
     return text
+
+
+def _read_import(path: Path) -> str | None:
+    """A file a CLAUDE.md imports: None when it cannot be read or is over bounds.PROTOCOL_BYTES
+    (Claude Code skips a file over its own limit, the same 4 MiB), else cut as a note is."""
+    return _read_note(path, limit=MAX_PROJECT_NOTE_BYTES, skip_large=True)
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -507,7 +545,8 @@ def prompt_builder(team: Team, memory: bool = True, home: Path | None = None) ->
 
     configured = team.settings.dispatch.get("memory_budget")
     budget = DEFAULT_MEMORY_BUDGET if configured is None else int(configured)
-    return PromptBuilder(team, MemoryStore(team.settings, home=home) if memory else None, budget if memory else 0)
+    store = MemoryStore(team.settings, home=home) if memory else None
+    return PromptBuilder(team, store, budget if memory else 0, home=home)
 
 
 def home_of(environ: Mapping[str, str]) -> Path | None:

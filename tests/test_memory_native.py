@@ -201,3 +201,13 @@ def test_a_dispatch_reads_and_writes_the_user_scope_under_the_injected_home(tmp_
     assert done.result.exit_code == 0 and "USER-SCOPE-NOTE" in seen[0]  # injected from the injected HOME
     assert [note["status"] for note in done.record["memory"]] == ["saved"]
     assert len(list(folder.glob("*.md"))) == 3  # MEMORY.md, words.md, and the note saved in the user scope
+
+
+def test_an_agent_with_memory_is_told_where_its_notes_go(tmp_path: Path) -> None:
+    native_project(tmp_path, "project")
+    team = load_team(load_settings(cwd=tmp_path, environ={}))
+    told = prompt_builder(team).memory_instructions("mem-agent", "2026-11-30")
+    assert (
+        "`.claude/agent-memory/mem-agent/<topic-slug>.md`, linked from `.claude/agent-memory/mem-agent/MEMORY.md`"
+        in told
+    )

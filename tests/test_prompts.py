@@ -72,7 +72,9 @@ def test_handoff_brief_leaves_out_empty_fields() -> None:
 
 @pytest.mark.parametrize("memory_format", ["A", "B"])
 def test_memory_instructions_in_both_formats(memory_format: str) -> None:
-    text = prompts.render("memory_notes", {"agent": AGENT, "memory_format": memory_format, "today": "2026-11-21"})
+    saved_as = "`agents-memory/db-architect/2026-11-21-<topic-slug>.md`"
+    context = {"agent": AGENT, "memory_format": memory_format, "today": "2026-11-21", "saved_as": saved_as}
+    text = prompts.render("memory_notes", context)
     assert "## Memory Notes\n\n### <topic-slug>\n```markdown" in text
     assert ("## Insight:" in text) == (memory_format == "B")
     assert ("**Applies when:**" in text) == (memory_format == "A")

@@ -107,7 +107,7 @@ CONTEXTS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         }
     ),
     "memory_notes": st.fixed_dictionaries(
-        {"agent": fields("name"), "memory_format": st.sampled_from(["A", "B"]) | LEAF, "today": LEAF}
+        {"agent": fields("name"), "memory_format": st.sampled_from(["A", "B"]) | LEAF, "today": LEAF, "saved_as": LEAF}
     ),
     "agent": st.fixed_dictionaries(
         {

@@ -1,0 +1,175 @@
+"""`@path` imports of CLAUDE.md files (agentctl/claudemd.py): what imports, in what order, what is
+skipped, and the bounds. tests/test_claudemd_binary.py checks the same reading against the binary."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from agentctl import bounds
+from agentctl.claudemd import IMPORT_DEPTH, Budget, NoteFile, import_paths, is_text_file, with_imports
+from agentctl.config import load_settings
+from agentctl.prompts import PromptBuilder, _read_import
+from agentctl.team import load_team
+from tests.conftest import copy_shipped_team
+
+
+def imports(text: str, home: Path | None = Path("/home/u")) -> list[str]:
+    return [str(path) for path in import_paths(text, Path("/p/docs"), home)]
+
+
+def expand(root: Path, home: Path | None = None, budget: Budget | None = None) -> list[tuple[str, int]]:
+    note = root / "CLAUDE.md"
+    seen = {note}
+    chosen = budget or Budget(bounds.PROJECT_IMPORT_CHARS, bounds.PROJECT_IMPORT_FILES)
+    found = with_imports(NoteFile(note, note.read_text(), 0), root, home, seen, _read_import, chosen)
+    return [(note.path.relative_to(root).as_posix(), note.depth) for note in found]
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def test_an_import_is_at_a_line_start_or_after_whitespace_relative_to_the_file() -> None:
+    assert imports("@a.md see @b/c.md and @./d.md\n- @../e.md") == [
+        "/p/docs/a.md",
+        "/p/docs/b/c.md",
+        "/p/docs/d.md",
+        "/p/e.md",
+    ]
+
+
+def test_what_does_not_import() -> None:
+    text = "mail foo@a.md (@b.md) @@c.md @#x @/ @*d.md @(e.md) @ f.md"
+    assert imports(text) == []
+
+
+def test_a_fragment_is_cut_an_escaped_space_is_a_space_and_duplicates_count_once() -> None:
+    assert imports(r"@a.md#part @with\ space.md @a.md") == ["/p/docs/a.md", "/p/docs/with space.md"]
+
+
+def test_home_and_absolute_paths_resolve_and_home_needs_a_home() -> None:
+    assert imports("@~/notes.md @/etc/x.md") == ["/home/u/notes.md", "/etc/x.md"]
+    assert imports("@~/notes.md", home=None) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "`@a.md`",
+        "``x @a.md ``",
+        "```\n@a.md\n```",
+        "~~~~ md\n@a.md\n~~~~",
+        "```\nnever closed\n@a.md",
+        "text\n\n    @a.md",
+        "\t@a.md",
+        "<!-- @a.md -->",
+        "<!--\n@a.md\n-->",
+        "<!-- never closed @a.md",
+    ],
+)
+def test_code_and_comments_do_not_import(text: str) -> None:
+    assert imports(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "`code`@a.md",  # a code span ends a piece of text: what follows starts one
+        "`not closed @a.md",
+        "```\ncode\n```\n@a.md",
+        "~~~\n```\n~~~\n@a.md",  # a fence closes only with its own character
+        "text\n    @a.md",  # an indented line inside a paragraph is text
+        "<!-- x --> @a.md",
+        "> @a.md",
+        "# @a.md",
+        "``` a`b\n@a.md",  # not a fence: a backtick fence's info has no backtick
+    ],
+)
+def test_text_around_code_still_imports(text: str) -> None:
+    assert imports(text) == ["/p/docs/a.md"]
+
+
+def test_text_suffixes() -> None:
+    assert all(is_text_file(Path(name)) for name in ["a.md", "a.TXT", "Makefile", ".env", "a.R"])
+    assert not any(is_text_file(Path(name)) for name in ["a.png", "a.md.", "a.pdf", "x.bin"])
+
+
+def test_imports_come_after_their_file_depth_first_to_the_depth_limit(tmp_path: Path) -> None:
+    chain = {f"docs/{n}.md": f"{n}\n@{chr(ord(n) + 1)}.md\n" for n in "abcdefg"}
+    write(tmp_path, {"CLAUDE.md": "root @docs/a.md @docs/z.md\n", **chain, "docs/z.md": "z\n"})
+    deepest = [(f"docs/{n}.md", depth) for depth, n in enumerate("abcd", start=1)]
+    assert expand(tmp_path) == [("CLAUDE.md", 0), *deepest, ("docs/z.md", 1)]
+    assert len(deepest) + 1 == IMPORT_DEPTH
+
+
+def test_a_cycle_ends_where_it_closes_and_a_file_comes_once(tmp_path: Path) -> None:
+    write(tmp_path, {"CLAUDE.md": "@a.md @b.md @a.md\n", "a.md": "@b.md\n", "b.md": "@a.md\n@CLAUDE.md\n"})
+    assert expand(tmp_path) == [("CLAUDE.md", 0), ("a.md", 1), ("b.md", 2)]
+
+
+def test_missing_files_folders_binary_and_empty_files_are_skipped(tmp_path: Path) -> None:
+    write(tmp_path, {"CLAUDE.md": "@gone.md @sub @pic.png @empty.md @ok\n", "sub/x.md": "x", "pic.png": "p"})
+    write(tmp_path, {"empty.md": "  \n", "ok": "no suffix is text\n"})
+    assert expand(tmp_path) == [("CLAUDE.md", 0), ("ok", 1)]
+
+
+def test_nothing_outside_the_project_by_path_home_or_symlink(tmp_path: Path) -> None:
+    root, home = tmp_path / "project", tmp_path / "home"
+    write(home, {"mine.md": "private\n"})
+    write(tmp_path, {"outside.md": "outside\n"})
+    write(root, {"CLAUDE.md": f"@~/mine.md @{tmp_path}/outside.md @../outside.md @link.md @{root}/in.md\n"})
+    write(root, {"in.md": "inside, by an absolute path\n"})
+    (root / "link.md").symlink_to(tmp_path / "outside.md")
+    assert expand(root, home=home) == [("CLAUDE.md", 0), ("in.md", 1)]
+
+
+def test_home_inside_the_project_is_read(tmp_path: Path) -> None:
+    write(tmp_path, {"CLAUDE.md": "@~/docs/a.md\n", "docs/a.md": "a\n"})
+    assert expand(tmp_path, home=tmp_path) == [("CLAUDE.md", 0), ("docs/a.md", 1)]
+
+
+def test_the_budget_cuts_the_text_and_then_stops(tmp_path: Path) -> None:
+    write(tmp_path, {"CLAUDE.md": "@a.md @b.md\n", "a.md": "a" * 100, "b.md": "b\n"})
+    budget = Budget(chars=40, files=10)
+    note = tmp_path / "CLAUDE.md"
+    found = with_imports(NoteFile(note, note.read_text(), 0), tmp_path, None, {note}, _read_import, budget)
+    assert [n.path.name for n in found] == ["CLAUDE.md", "a.md"]
+    assert found[1].text.startswith("a" * 40 + "\n\n[cut here: the project notes reached agentctl's budget]")
+
+
+def test_the_file_count_bounds_what_a_hostile_note_makes_agentctl_look_at(tmp_path: Path) -> None:
+    many = " ".join(f"@n{i}.md" for i in range(10_000))
+    write(tmp_path, {"CLAUDE.md": many + "\n", "n0.md": "first\n", "n5.md": "sixth\n"})
+    assert expand(tmp_path, budget=Budget(chars=1000, files=3)) == [("CLAUDE.md", 0), ("n0.md", 1)]
+
+
+def test_a_file_over_the_read_limit_is_skipped_as_claude_code_skips_it(tmp_path: Path) -> None:
+    write(tmp_path, {"CLAUDE.md": "@big.md @small.md\n", "small.md": "small\n"})
+    with (tmp_path / "big.md").open("wb") as handle:
+        handle.truncate(bounds.PROTOCOL_BYTES + 1)
+    assert expand(tmp_path) == [("CLAUDE.md", 0), ("small.md", 1)]
+
+
+def test_a_fifo_import_does_not_hang(tmp_path: Path) -> None:
+    write(tmp_path, {"CLAUDE.md": "@pipe.md @a.md\n", "a.md": "a\n"})
+    os.mkfifo(tmp_path / "pipe.md")
+    assert expand(tmp_path) == [("CLAUDE.md", 0), ("a.md", 1)]
+
+
+def test_the_team_block_places_each_import_after_its_file(tmp_path: Path) -> None:
+    copy_shipped_team(tmp_path)
+    write(tmp_path, {"CLAUDE.md": "# Project\nSee @docs/style.md for style.\n", "docs/style.md": "Use 4 spaces.\n"})
+    settings = load_settings(cwd=tmp_path, environ={})
+    builder = PromptBuilder(load_team(settings), None)
+    blocks, _ = builder.system(builder.team.resolve("db-architect"), "a task")
+    team_block = next(block.text for block in blocks if block.name == "team")
+    assert (
+        "## `CLAUDE.md`\n\n# Project\nSee @docs/style.md for style.\n\n## `docs/style.md`\n\nUse 4 spaces."
+        in team_block
+    )
