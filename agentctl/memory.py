@@ -691,7 +691,9 @@ class MemoryStore:
           cannot say since when nobody touched them.
 
         The dry run and the real run make the same selection (`_old_notes`); the real run then checks
-        each note again right before unlinking it, and keeps one that changed meanwhile."""
+        each note again right before unlinking it, and keeps one that changed meanwhile. Claude Code's
+        own agent memory is never pruned: its agent curates it through MEMORY.md, whose links a
+        deleted topic file would break."""
         cutoff = prune_cutoff(self.today(), older_than_days)
         report = PruneReport(cutoff, dry_run)
         real_root = os.path.realpath(self.root)
