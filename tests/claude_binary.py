@@ -105,16 +105,21 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def agent_listing(agents_dir: Path | None, claude: str, extra_args: Sequence[str] = ()) -> str:
+def agent_listing(
+    agents_dir: Path | None, claude: str, extra_args: Sequence[str] = (), user_agents: Path | None = None
+) -> str:
     """The text of Claude Code's agent listing for the agents in `agents_dir` (the project's
-    `.claude/agents/`; None for a project without one) and those `extra_args` add (`--agents FILE`),
-    builtins included."""
-    return _listing_from(recorded_requests(agents_dir, claude, extra_args))
+    `.claude/agents/`; None for a project without one), in `user_agents` (HOME's `.claude/agents/`)
+    and those `extra_args` add (`--agents FILE`), builtins included."""
+    return _listing_from(recorded_requests(agents_dir, claude, extra_args, user_agents))
 
 
-def recorded_requests(agents_dir: Path | None, claude: str, extra_args: Sequence[str] = ()) -> list[bytes]:
+def recorded_requests(
+    agents_dir: Path | None, claude: str, extra_args: Sequence[str] = (), user_agents: Path | None = None
+) -> list[bytes]:
     """The request bodies `claude -p hi [extra_args]` sends to the loopback Messages API, run in a
-    throw-away project (with `agents_dir` as its `.claude/agents/`) and HOME."""
+    throw-away project (with `agents_dir` as its `.claude/agents/`) and HOME (with `user_agents` as
+    its `.claude/agents/`)."""
     bodies: list[bytes] = []
     handler = type("Recorder", (_Recorder,), {"bodies": bodies})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -126,6 +131,8 @@ def recorded_requests(agents_dir: Path | None, claude: str, extra_args: Sequence
             project.mkdir()
             if agents_dir is not None:
                 shutil.copytree(agents_dir, project / ".claude" / "agents")
+            if user_agents is not None:
+                shutil.copytree(user_agents, home / ".claude" / "agents")
             subprocess.run(["git", "init", "-q"], cwd=project, check=True)
             environ = dict(
                 os.environ,

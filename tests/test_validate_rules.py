@@ -97,7 +97,7 @@ CASES: dict[str, tuple[str, str | bytes, tuple[int, int]]] = {
     "CQ003": ("nobody.md", "---\nname: nobody\ndescription: No body.\n---\n", (5, 1)),
     "CQ004": ("todo.md", "---\nname: todo\ndescription: Has a marker.\n---\n\nTODO: write this agent.\n", (6, 1)),
 }
-CROSS_FILE = {"NM003"}  # tested below with two files
+CROSS_FILE = {"NM003", "NM005"}  # tested below with two files; NM005 in tests/test_agent_sources.py
 TEAM_RULES = {f"TM00{n}" for n in range(1, 10)}  # tests/test_team_rules.py, on broken fixture teams
 SKILL_RULES = {f"SK00{n}" for n in range(1, 7)}  # tests/test_claude_folder.py, in a `.claude/` folder
 

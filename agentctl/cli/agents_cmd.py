@@ -5,20 +5,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from agentctl.cli import env as environment
-from agentctl.cli.common import DataFormat, FormatOption, RootOption, settings_for, write_json
+from agentctl.cli.common import DataFormat, FormatOption, NoUserOption, RootOption, settings_for, write_json
 from agentctl.errors import ExitCode
 
 if TYPE_CHECKING:  # `agentctl --help` imports this module; only list and show load the team
     from agentctl.spec import AgentFile
-    from agentctl.team import Team
+    from agentctl.team import SourcedAgent, Team
 
 
-def list_command(output: FormatOption = DataFormat.text, root: RootOption = None) -> int:
-    """List the team's agents and what Claude Code makes of each."""
-    from agentctl.team import load_team
+def list_command(output: FormatOption = DataFormat.text, no_user: NoUserOption = False, root: RootOption = None) -> int:
+    """List the agents Claude Code reads for the team (project, then user) and what it makes of each."""
+    from agentctl.team import team_sources
 
-    team = load_team(settings_for(root))
-    rows = [agent_summary(team, agent) for agent in team.agents]
+    team, sources = team_sources(settings_for(root), None if no_user else environment.current().environ)
+    rows = [agent_summary(team, item.agent) | _source_fields(team, item) for item in sources]
     if output is DataFormat.json:
         write_json({"root": str(team.settings.root), "roster": _roster_kind(team), "agents": rows})
         return ExitCode.OK
@@ -29,14 +29,16 @@ def list_command(output: FormatOption = DataFormat.text, root: RootOption = None
 def show_command(
     name: Annotated[str, typer.Argument(help="Agent name, roster display name, or file name.")],
     output: FormatOption = DataFormat.text,
+    no_user: NoUserOption = False,
     root: RootOption = None,
 ) -> int:
-    """Show one agent in full."""
-    from agentctl.team import load_team
+    """Show one agent in full: the team's, else the user's."""
+    from agentctl.team import resolve_source, team_sources
 
-    team = load_team(settings_for(root))
-    agent = team.resolve(name)
-    details = agent_details(team, agent) | {"roster": _roster_kind(team)}
+    team, sources = team_sources(settings_for(root), None if no_user else environment.current().environ)
+    item = resolve_source(team, sources, name)
+    details = agent_details(team, item.agent) | _source_fields(team, item) | {"roster": _roster_kind(team)}
+    details["hides"] = [_relative(team, agent) for agent in item.hides]
     if output is DataFormat.json:
         write_json(details)
         return ExitCode.OK
@@ -47,6 +49,12 @@ def show_command(
 def _roster_kind(team: "Team") -> str:
     """ "table": the protocol's roster; "derived": made from the agent files (no roster table)."""
     return "derived" if team.roster_derived else "table"
+
+
+def _source_fields(team: "Team", item: "SourcedAgent") -> dict[str, Any]:
+    """Where Claude Code reads the agent, and the file of the agent that wins over it (or None)."""
+    hidden_by = _relative(team, item.hidden_by) if item.hidden_by is not None else None
+    return {"source": item.source, "hidden_by": hidden_by}
 
 
 def agent_summary(team: "Team", agent: "AgentFile") -> dict[str, Any]:
@@ -107,11 +115,29 @@ def _print_table(rows: list[dict[str, Any]], roster_derived: bool) -> None:
         ]
         for row in rows
     ]
+    header = ["name", "model", "tools", "description", "Claude Code"]
+    # A team read alone keeps its five columns; the source column comes with the user level.
+    sourced = any(row["source"] != "project" for row in rows)
+    if sourced:
+        header.append("source")
+        for cells, row in zip(table, rows, strict=True):
+            cells.append(_source_text(row))
     width = current.width
-    fit = Fit(width, flexible=3, caps={0: 32, 1: 12, 2: 30, 4: 40}, droppable=(2, 1)) if width else None
-    current.out(columns(table, ["name", "model", "tools", "description", "Claude Code"], fit))
+    fit = Fit(width, flexible=3, caps={0: 32, 1: 12, 2: 30, 4: 40, 5: 14}, droppable=(2, 1)) if width else None
+    current.out(columns(table, header, fit))
     derived = " (no roster table: the roster is derived from the agent files)" if roster_derived else ""
-    current.out(f"{len(rows)} agents{derived}")
+    current.out(f"{len(rows)} agents{_source_counts(rows) if sourced else ''}{derived}")
+
+
+def _source_text(row: dict[str, Any]) -> str:
+    return f"{row['source']}, hidden" if row["hidden_by"] else row["source"]
+
+
+def _source_counts(rows: list[dict[str, Any]]) -> str:
+    """ " (3 project, 2 user, 1 hidden)": how many agents each level gives, and how many lose."""
+    counts = [f"{sum(row['source'] == source for row in rows)} {source}" for source in ("project", "user")]
+    hidden = sum(bool(row["hidden_by"]) for row in rows)
+    return f" ({', '.join(counts)}{f', {hidden} hidden' if hidden else ''})"
 
 
 def _print_details(details: dict[str, Any]) -> None:
@@ -125,6 +151,7 @@ def _print_details(details: dict[str, Any]) -> None:
     lines = [f"{paint('bold', title)}  {details['path']}"]
     for label, value in (
         ("Claude Code", _verdict_text(details["claude_code"])),
+        ("source", _source_line(details)),
         ("model", details["model"] or "inherit"),
         ("tools", details["claude_code"]["tools_display"]),
         ("examples", str(len(details["examples"]))),
@@ -135,6 +162,15 @@ def _print_details(details: dict[str, Any]) -> None:
     lines += [f"{paint('bold', 'system prompt')} {paint('dim', where)}"]
     lines.append(details["body"].strip())
     current.out("\n".join(lines))
+
+
+def _source_line(details: dict[str, Any]) -> str:
+    """Where Claude Code reads the agent, and which definition of its name wins."""
+    if details["hidden_by"]:
+        return f"{details['source']}, hidden by {details['hidden_by']} (Claude Code uses that one)"
+    if details["hides"]:
+        return f"{details['source']}, hides {', '.join(details['hides'])}"
+    return str(details["source"])
 
 
 def register(app: typer.Typer) -> None:

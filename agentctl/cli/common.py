@@ -63,6 +63,10 @@ RootOption = Annotated[
     typer.Option("--root", help="The team's root folder (default: found from the working directory; AGENTCTL_ROOT)."),
 ]
 FormatOption = Annotated[DataFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
+# The user level of Claude Code's agents ($HOME/.claude/agents/) differs per machine: CI leaves it out.
+NoUserOption = Annotated[
+    bool, typer.Option("--no-user", help="Leave out the user's agents ($HOME/.claude/agents/), as CI should.")
+]
 
 # What a claude-code call may do (dispatch and runs resume); README "Permissions" says what each mode lets an agent do.
 PermissionModeOption = Annotated[

@@ -6,7 +6,14 @@ from typing import Annotated
 import typer
 
 from agentctl.cli import env as environment
-from agentctl.cli.common import ReportFormat, ReportFormatOption, RootOption, settings_for, try_settings
+from agentctl.cli.common import (
+    NoUserOption,
+    ReportFormat,
+    ReportFormatOption,
+    RootOption,
+    settings_for,
+    try_settings,
+)
 from agentctl.errors import ExitCode
 
 
@@ -23,6 +30,7 @@ def validate_command(
         ),
     ] = None,
     ignore: Annotated[list[str] | None, typer.Option("--ignore", help="A rule id or name to skip; repeatable.")] = None,
+    no_user: NoUserOption = False,
     root: RootOption = None,
 ) -> int:
     """Say what Claude Code will do with every agent file, and what is wrong with it."""
@@ -38,7 +46,11 @@ def validate_command(
         changed_files = git_changed(current.cwd, changed)
     ignored = [*(settings.ignore if settings else ()), *(ignore or [])]
     absolute = [path if path.is_absolute() else current.cwd / path for path in paths or []]
-    report = validate(absolute, settings, current.cwd, changed=changed_files, ignore=ignored)
+    from agentctl.team import load_user_agents
+
+    # The user level only matters to a team: NM005 compares the team's agents with it.
+    user_agents = load_user_agents(current.environ) if settings is not None and not no_user else []
+    report = validate(absolute, settings, current.cwd, changed=changed_files, ignore=ignored, user_agents=user_agents)
     if not any(file.kind == "agent" for file in report.files):
         where = ", ".join(str(path) for path in paths or []) or "the team's folders"
         current.err(f"warning: nothing to check: no agent files in {where}")

@@ -36,16 +36,18 @@ def validate(
     changed: set[Path] | None = None,
     ignore: Iterable[str] = (),
     require_agents: bool = False,
+    user_agents: Sequence[AgentFile] = (),
 ) -> Report:
     """Check the files below `paths` (the team's folders when empty).
 
     With `changed`, only those files are reported, but names are still compared across all
     scanned files: a new agent can collide with an old one. Paths that hold no agent file give a
     report without agents (nothing to check is not an error: pre-commit passes whatever matched its
-    pattern, READMEs included); `require_agents` makes it a UsageError instead.
+    pattern, READMEs included); `require_agents` makes it a UsageError instead. `user_agents`, the
+    user level's agents, are compared with the team's by name (NM005) and never reported.
     """
     from agentctl.validate.discovery import default_paths, discover
-    from agentctl.validate.team import check_duplicate_names
+    from agentctl.validate.team import check_duplicate_names, check_hidden_user_agents
     from agentctl.validate.wiring import check_team
 
     if not paths:
@@ -65,6 +67,8 @@ def validate(
     # (pre-commit passes just the staged ones); a folder elsewhere is checked on its own.
     in_team = bool(candidates) and all(candidate.in_agents_dir for candidate in candidates)
     check_duplicate_names(reports + others if in_team else reports)
+    if settings is not None and user_agents:
+        check_hidden_user_agents(reports, settings.agents_dir, user_agents)
     check_team(reports, [report for report in reports + others if report.agent and report.kind == "agent"], settings)
     for report in reports:
         report.diagnostics.sort(key=_file_order)

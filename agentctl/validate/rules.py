@@ -70,6 +70,7 @@ _CATALOGUE: tuple[tuple[str, str, Severity, str, str], ...] = (
     ("NM002", "name-style", "warning", "names should be lowercase letters, digits and hyphens", "names"),
     ("NM003", "duplicate-name", "error", "two files define the same agent name", "names"),
     ("NM004", "name-differs-from-file", "info", "the name differs from the file name", "names"),
+    ("NM005", "hides-user-agent", "info", "a project agent hides a user agent of the same name", "names"),
     # Field values.
     ("FM001", "unknown-key", "warning", "a frontmatter key Claude Code does not read", "fields"),
     ("FM002", "unknown-model", "warning", "model is not an alias, `inherit`, or a known model id", "fields"),
