@@ -369,7 +369,9 @@ def _store(team: Team, environ: Mapping[str, str]) -> MemoryStore:
     from agentctl.memory import MemoryStore
     from agentctl.prompts import home_of
 
-    return MemoryStore(team.settings, home=home_of(environ))
+    store = MemoryStore(team.settings, home=home_of(environ))
+    store.use_agents(team.agents)
+    return store
 
 
 def _replay(settings: Settings, run_id: str | None) -> dict[str, CallRecord]:

@@ -43,6 +43,7 @@ from agentctl.records import field, record
 from agentctl.textsearch import K1, Analyzer, idf, length_norm, normalized_joined, saturation, stem_prefix
 
 if TYPE_CHECKING:
+    from agentctl.spec import AgentFile
     from agentctl.vcs import FolderHistory
 
 MIN_LINES, MAX_LINES = 5, 15
@@ -635,10 +636,17 @@ class MemoryStore:
             if self.settings.agents_dir.is_dir():
                 from agentctl.team import load_team
 
-                for item in load_team(self.settings).agents:
-                    if isinstance(item.spec.memory, str) and item.spec.memory in NATIVE_SCOPES:
-                        self.scopes[item.team_name] = item.spec.memory
+                self.use_agents(load_team(self.settings).agents)
         return self.scopes.get(agent)
+
+    def use_agents(self, agents: Iterable[AgentFile]) -> None:
+        """The team's agent files, already read by the caller: their `memory:` scopes, so that the
+        store does not read every agent file a second time."""
+        self.scopes = {
+            item.team_name: item.spec.memory
+            for item in agents
+            if isinstance(item.spec.memory, str) and item.spec.memory in NATIVE_SCOPES
+        }
 
     def injected(self, agent: str, scope: str) -> NativeMemory:
         """What Claude Code injects for `agent` with `memory: scope`: its folder and MEMORY.md's window."""

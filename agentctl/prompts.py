@@ -546,6 +546,8 @@ def prompt_builder(team: Team, memory: bool = True, home: Path | None = None) ->
     configured = team.settings.dispatch.get("memory_budget")
     budget = DEFAULT_MEMORY_BUDGET if configured is None else int(configured)
     store = MemoryStore(team.settings, home=home) if memory else None
+    if store is not None:
+        store.use_agents(team.agents)  # read once: the store needs their `memory:` scopes
     return PromptBuilder(team, store, budget if memory else 0, home=home)
 
 
