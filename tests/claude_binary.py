@@ -115,25 +115,32 @@ def agent_listing(
 
 
 def recorded_requests(
-    agents_dir: Path | None, claude: str, extra_args: Sequence[str] = (), user_agents: Path | None = None
+    agents_dir: Path | None,
+    claude: str,
+    extra_args: Sequence[str] = (),
+    user_agents: Path | None = None,
+    project: Path | None = None,
 ) -> list[bytes]:
     """The request bodies `claude -p hi [extra_args]` sends to the loopback Messages API, run in a
-    throw-away project (with `agents_dir` as its `.claude/agents/`) and HOME (with `user_agents` as
-    its `.claude/agents/`)."""
+    throw-away project (with `agents_dir` as its `.claude/agents/`), or in `project` as it is, and a
+    throw-away HOME (with `user_agents` as its `.claude/agents/`)."""
     bodies: list[bytes] = []
     handler = type("Recorder", (_Recorder,), {"bodies": bodies})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         with tempfile.TemporaryDirectory() as scratch:
-            project, home = Path(scratch, "project"), Path(scratch, "home")
+            home = Path(scratch, "home")
             home.mkdir()
-            project.mkdir()
+            if project is None:
+                project = Path(scratch, "project")
+                project.mkdir()
             if agents_dir is not None:
                 shutil.copytree(agents_dir, project / ".claude" / "agents")
             if user_agents is not None:
                 shutil.copytree(user_agents, home / ".claude" / "agents")
-            subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+            if not (project / ".git").exists():
+                subprocess.run(["git", "init", "-q"], cwd=project, check=True)
             environ = dict(
                 os.environ,
                 HOME=str(home),

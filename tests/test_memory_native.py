@@ -7,12 +7,7 @@ compares agentctl's block with what the binary sends (opt-in, like the other bin
 
 from __future__ import annotations
 
-import http.server
 import json
-import os
-import subprocess
-import tempfile
-import threading
 from pathlib import Path
 
 import pytest
@@ -143,32 +138,15 @@ def test_a_dispatch_prompt_carries_what_claude_code_injects(tmp_path: Path) -> N
 
 @pytest.mark.claude_code
 def test_injected_block_matches_the_binary(tmp_path: Path) -> None:
-    from tests.claude_binary import _Recorder, find_claude
+    from tests.claude_binary import find_claude, recorded_requests
 
     claude = find_claude()
     if claude is None:
         pytest.skip("no claude binary")
     native_project(tmp_path, index=numbered(250))
-    bodies: list[bytes] = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), type("R", (_Recorder,), {"bodies": bodies}))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    home = Path(tempfile.mkdtemp(dir=tmp_path))
-    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
-    environ = dict(
-        os.environ,
-        HOME=str(home),
-        ANTHROPIC_API_KEY="sk-test",
-        ANTHROPIC_BASE_URL=f"http://127.0.0.1:{server.server_address[1]}",
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
-    )
-    try:
-        subprocess.run(
-            [claude, "-p", "hi", "--agent", "mem-agent"], cwd=tmp_path, env=environ, timeout=180, check=False
-        )
-    finally:
-        server.shutdown()
+    bodies = recorded_requests(None, claude, ["--agent", "mem-agent"], project=tmp_path)
     system = "".join(block["text"] for block in json.loads(bodies[0])["system"])
-    store = MemoryStore(load_settings(cwd=tmp_path, environ={}), home=home)
+    store = MemoryStore(load_settings(cwd=tmp_path, environ={}))
     ours = claude_code_memory_text(store.injected("mem-agent", "project"))
     sent = system[system.index("# Persistent Agent Memory") :]
     assert sent.split("\n")[:1] == ours.split("\n")[:1]
