@@ -493,9 +493,7 @@ class Engine:
         self.budget.spend(usage.total_tokens, cost)
         finished = _finished(call_id, "failed", usage, cost, started, None, _details(error), error.warnings)
         finished.session_id, finished.turns, finished.tool_uses = error.session_id, error.turns, error.tool_uses
-        if error.session_id is not None:  # a failed call's session is not resumed, but its cost was spent in it
-            self._session_costs[error.session_id] = self._session_costs.get(error.session_id, 0.0) + (cost or 0.0)
-        return finished
+        return finished  # a failed call's session is never resumed: a work ends at its first failure
 
     def _in_session(self, call_id: str, session: str, cost: float | None) -> None:
         self._sessions[call_id] = session
