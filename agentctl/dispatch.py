@@ -182,7 +182,7 @@ def _dispatch(
     team, agent = _team_and_agent(settings, options.agent)
     limits = options.limits or limits_from(settings)
     provider_name = _provider_name(settings, options.provider, options.script)
-    provider = provider or build_provider(provider_name, settings, environ, provider_options(options))
+    provider = provider or _run_provider(provider_name, settings, environ, provider_options(options))
     replay = _replay(settings, options.resume_from)
     run_id = new_run_id(clock(), entropy())
     meta = _meta(options, agent, provider_name, limits)
@@ -312,7 +312,7 @@ def _provider_name(settings: Settings, provider: str | None, script: Path | None
     return str(name)
 
 
-def build_provider(
+def _run_provider(
     name: str, settings: Settings, environ: Mapping[str, str], options: providers.ProviderOptions
 ) -> Provider:
     """The provider a run uses, from the registry (agentctl.providers). [anthropic] is checked for every
@@ -414,7 +414,7 @@ def route_dispatch(
     name = _provider_name(settings, provider, script)
 
     def build() -> Provider:
-        return build_provider(name, settings, environ, providers.ProviderOptions(script=script))
+        return _run_provider(name, settings, environ, providers.ProviderOptions(script=script))
 
     return route_task(settings, task, limits or limits_from(settings), build, offline)
 
