@@ -172,6 +172,13 @@ class _Compare(_Expression):
         self.left, self.operator, self.right = left, operator, right
 
     def evaluate(self, scope: Scope) -> Any:
+        if self.operator != "==" and self.operator != "!=" and isinstance(self.left, _Name | _Attribute):
+            right = self.right.evaluate(scope)
+            if type(right) in (list, tuple) and not right:
+                # Jinja2 compares nothing with an empty list, so a name or attribute that is undefined
+                # (StrictUndefined fails only when used, or hashed: a dict or set is no exception) is
+                # never touched: plain False.
+                return self.operator != "in"
         left, right = self.left.evaluate(scope), self.right.evaluate(scope)
         if self.operator == "==":
             return left == right

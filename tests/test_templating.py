@@ -466,3 +466,17 @@ def test_hostile_templates_parse_in_one_pass(source: str) -> None:
     template = templating.parse(source)
     if template is not None:
         assert template.render({"b": True}) == "x"
+
+
+@pytest.mark.parametrize(
+    ("source", "context"),
+    [
+        ("{{s.a in l}}", {"s": "", "l": []}),  # found by hypothesis in CI: an undefined attribute, an empty list
+        ("{{x in l}}", {"l": []}),
+        ("{{x not in t}}", {"t": ()}),
+        ("{{x in d}}", {"d": {}}),  # Jinja2 hashes the undefined name: both fail
+        ("{{x in l}}", {"l": [1]}),  # Jinja2 compares it: both fail
+    ],
+)
+def test_membership_of_an_undefined_value_renders_as_jinja2_renders_it(source: str, context: dict[str, Any]) -> None:
+    assert fast_outcome(source, context) == jinja_outcome(source, context)
