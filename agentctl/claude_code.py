@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 from typing import Any, Literal
 
 from agentctl import ccyaml
@@ -34,6 +35,7 @@ from agentctl.records import field, record
 CLAUDE_CODE_VERSION = "2.1.332"  # agentctl/data/claude_code.json says the same
 MAX_FILE_BYTES = 1_048_576
 MAX_NAME_LENGTH = 256
+EFFORT_ALIASES = {"med": "medium"}  # the other spellings of an effort level Claude Code takes
 
 # JavaScript's \s, which differs from Python's (it includes U+FEFF, excludes U+001C-U+001F).
 JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
@@ -301,6 +303,41 @@ def js_truthy(value: Any) -> bool:
     if isinstance(value, (list, dict)):
         return True
     return bool(value)
+
+
+@cache
+def js_whitespace() -> str:
+    """The characters JavaScript's trim() removes: JS_SPACE with its range spelt out."""
+    spaces, chars = [], JS_SPACE
+    index = 0
+    while index < len(chars):
+        if index + 2 < len(chars) and chars[index + 1] == "-":
+            spaces += [chr(code) for code in range(ord(chars[index]), ord(chars[index + 2]) + 1)]
+            index += 3
+        else:
+            spaces.append(chars[index])
+            index += 1
+    return "".join(spaces)
+
+
+def js_trim(text: str) -> str:
+    """JavaScript's String.prototype.trim (Python's strip() takes other characters)."""
+    return text.strip(js_whitespace())
+
+
+# A yes/no flag of a command or skill (`disable-model-invocation`, `user-invocable`) as 2.1.332 reads
+# it: a boolean, or a string or number whose text, trimmed and in any case, is one of these words.
+FLAG_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def js_flag(value: Any) -> bool | None:
+    """What Claude Code makes of a yes/no flag; None when it is neither (null, `maybe`, 2, a list),
+    which it then takes as false."""
+    if isinstance(value, bool):
+        return value
+    if not isinstance(value, (str, int, float)):
+        return None
+    return FLAG_WORDS.get(js_trim(ccyaml.js_string(value).lower()))
 
 
 # --- hooks: a malformed permission hook makes Claude Code refuse the whole agent ---------

@@ -30,11 +30,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl import bounds, claude_code, reference
+from agentctl.claude_code import js_trim, js_whitespace
 from agentctl.errors import AgentctlError, ExitCode, UsageError
 from agentctl.lazyre import LazyPattern
 from agentctl.records import field, record
@@ -190,29 +190,8 @@ _JS_NUMBER = LazyPattern(r"\A[+-]?+(?:[0-9]++(?:\.[0-9]*+)?+|\.[0-9]++)[eE][+-]?
 _JS_THOUSANDS = LazyPattern(r"\A[+-]?+[0-9]{1,3}+([_,\u00a0\u202f ])[0-9]{3}+(?:\1[0-9]{3}+)*+\Z")
 _JS_LEADING_INT = LazyPattern(r"\A[+-]?+[0-9]++")
 _JS_SAFE_INTEGER = 2**53 - 1
-_EFFORT_ALIASES = {"med": "medium"}  # Claude Code's own alias table
 _TRUTHY_WORDS = frozenset({"1", "true", "yes", "on"})
 MIN_AUTO_COMPACT_WINDOW = 100_000
-
-
-@cache
-def _js_whitespace() -> str:
-    """The characters JavaScript's trim() removes: claude_code.JS_SPACE with its range spelt out."""
-    spaces, chars = [], claude_code.JS_SPACE
-    index = 0
-    while index < len(chars):
-        if index + 2 < len(chars) and chars[index + 1] == "-":
-            spaces += [chr(code) for code in range(ord(chars[index]), ord(chars[index + 2]) + 1)]
-            index += 3
-        else:
-            spaces.append(chars[index])
-            index += 1
-    return "".join(spaces)
-
-
-def js_trim(text: str) -> str:
-    """JavaScript's String.prototype.trim (Python's strip() takes other characters)."""
-    return text.strip(_js_whitespace())
 
 
 def _js_string(value: Any) -> str:
@@ -233,7 +212,7 @@ def _js_string(value: Any) -> str:
 def _js_parse_int(text: str) -> int | None:
     """JavaScript's parseInt(text, 10): the leading integer after spaces; None for NaN, and for a
     number past 2**53, which `--agents` refuses as an integer."""
-    match = _JS_LEADING_INT.match(text.lstrip(_js_whitespace()))
+    match = _JS_LEADING_INT.match(text.lstrip(js_whitespace()))
     return _js_integer(int(match.group())) if match and len(match.group()) <= 20 else None
 
 
@@ -291,7 +270,7 @@ def _effort(value: Any) -> str | int | None:
     if _js_integer(value) is not None:
         return _js_integer(value)
     text = _js_string(value).lower()
-    level = _EFFORT_ALIASES.get(text, text)
+    level = claude_code.EFFORT_ALIASES.get(text, text)
     return level if level in reference.claude_code().effort_levels else _js_parse_int(text)
 
 

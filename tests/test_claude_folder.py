@@ -13,12 +13,15 @@ FILES = {
     ".claude/agents/reviewer.md": "---\nname: reviewer\ndescription: Reviews code.\ntools: Read, Grep\n---\nYou review.\n",
     ".claude/agents/README.md": "# Our agents\n",
     ".claude/commands/commit.md": (
-        "---\ndescription: Create a git commit\nallowed-tools: Bash(git add:*), Bash(git commit:*)\n"
-        "argument-hint: [message]\n---\nCommit with $ARGUMENTS\n"
+        "---\ndescription: Create a git commit\nallowed-tools: Bash(git add:*), Bash(git commit:*), mcp__github\n"
+        "argument-hint: [message]\nmodel: sonnet\neffort: med\ndisable-model-invocation: yes\n---\nCommit with $ARGUMENTS\n"
     ),
     ".claude/commands/explain.md": "Explain $ARGUMENTS simply.\n",
     ".claude/commands/git/push.md": "---\ndescription: Push the branch\nmodel: haiku\n---\nPush.\n",
-    ".claude/skills/pdf/SKILL.md": "---\nname: pdf\ndescription: Extract text from PDFs. Use for PDFs.\n---\n# PDF\n",
+    ".claude/skills/pdf/SKILL.md": (
+        "---\nname: pdf\ndescription: Extract text from PDFs. Use for PDFs.\nallowed-tools:\n  - Read\n  - Bash(pdftotext:*)\n"
+        "user-invocable: false\neffort: 3\n---\n# PDF\n"
+    ),
     ".claude/skills/pdf/reference.md": "# Reference\n",
     ".claude/skills/pdf/scripts/notes.md": "# Notes\n",
     ".claude/rules/style.md": "# Style\nUse 4 spaces.\n",
@@ -59,6 +62,10 @@ BROKEN = {
     ".claude/skills/loose.md": ("---\nname: loose\ndescription: A skill in the wrong place.\n---\nx\n", "SK005"),
     ".claude/skills/fmt/skill.md": ("---\nname: fmt\ndescription: Format code.\n---\nx\n", "SK005"),
     ".claude/skills/db/SKILL.md": ("---\nname: database\ndescription: Query the database.\n---\nx\n", "SK006"),
+    ".claude/commands/find.md": ("---\ndescription: Find\nallowed-tools: Grpe\n---\nFind $ARGUMENTS.\n", "SK007"),
+    ".claude/skills/think/SKILL.md": ("---\nname: think\ndescription: Think.\neffort: hard\n---\nx\n", "SK008"),
+    ".claude/commands/fast.md": ("---\ndescription: Fast\nmodel: claude-sonet-4-6\n---\nBe quick.\n", "SK009"),
+    ".claude/commands/hidden.md": ("---\ndescription: Hidden\nuser-invocable:\n---\nx\n", "SK010"),
 }
 
 
@@ -105,3 +112,47 @@ def test_fmt_leaves_commands_and_skills_alone(cli: RunCli, tmp_path: Path) -> No
     before = (root / ".claude/commands/tag.md").read_bytes()
     cli("fmt", ".claude", cwd=root)
     assert (root / ".claude/commands/tag.md").read_bytes() == before
+
+
+# `disable-model-invocation` values and whether Claude Code 2.1.332 reads them as true (js_flag).
+FLAGS = {
+    "true": True,
+    "yes": True,
+    "on": True,
+    "1": True,
+    '"True "': True,
+    "false": False,
+    "no": False,
+    "maybe": None,
+    "2": None,
+    "": None,
+}
+
+
+def test_flags_read_as_claude_code_reads_them(tmp_path: Path) -> None:
+    from agentctl.claude_code import js_flag
+    from agentctl.spec import load_agent_file
+
+    for number, (written, read) in enumerate(FLAGS.items()):
+        path = tmp_path / f"skill-{number}.md"
+        path.write_text(f"---\ndescription: d\ndisable-model-invocation: {written}\n---\nx\n")
+        reading = load_agent_file(path).reading
+        assert reading is not None and js_flag(reading.data["disable-model-invocation"]) is read, written
+
+
+@pytest.mark.claude_code
+def test_the_binary_offers_the_model_only_skills_whose_flag_is_not_true(tmp_path: Path) -> None:
+    """A skill with `disable-model-invocation` read as true is left out of the skills the model is
+    offered; `maybe`, `2` and an empty value are read as false (SK010), so those skills are offered."""
+    from tests.claude_binary import find_claude, recorded_requests
+
+    claude = find_claude()
+    if claude is None:
+        pytest.skip("no claude binary")
+    for number, written in enumerate(FLAGS):
+        skill = tmp_path / ".claude" / "skills" / f"flag-{number}" / "SKILL.md"
+        skill.parent.mkdir(parents=True)
+        skill.write_text(f"---\ndescription: FLAG-{number}-SKILL\ndisable-model-invocation: {written}\n---\nx\n")
+    sent = "".join(body.decode("utf-8", "replace") for body in recorded_requests(None, claude, project=tmp_path))
+    offered = {written for number, written in enumerate(FLAGS) if f"FLAG-{number}-SKILL" in sent}
+    assert offered == {written for written, read in FLAGS.items() if read is not True}

@@ -100,6 +100,7 @@ CASES: dict[str, tuple[str, str | bytes, tuple[int, int]]] = {
 CROSS_FILE = {"NM003", "NM005"}  # tested below with two files; NM005 in tests/test_agent_sources.py
 TEAM_RULES = {f"TM00{n}" for n in range(1, 10)}  # tests/test_team_rules.py, on broken fixture teams
 SKILL_RULES = {f"SK00{n}" for n in range(1, 7)}  # tests/test_claude_folder.py, in a `.claude/` folder
+SKILL_VALUE_RULES = {"SK007", "SK008", "SK009", "SK010"}  # tests/test_claude_folder.py too
 
 
 def diagnose(tmp_path: Path, file_name: str, content: str | bytes) -> list[tuple[str, int, int]]:
@@ -120,7 +121,7 @@ def test_rule_fires_where_the_problem_is(rule: str, tmp_path: Path) -> None:
 
 
 def test_every_rule_has_a_case() -> None:
-    assert set(RULES) == set(CASES) | CROSS_FILE | TEAM_RULES | SKILL_RULES
+    assert set(RULES) == set(CASES) | CROSS_FILE | TEAM_RULES | SKILL_RULES | SKILL_VALUE_RULES
 
 
 def test_a_clean_agent_has_no_findings(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from functools import cache
 from typing import Any
 
 from agentctl import reference
+from agentctl.claude_code import EFFORT_ALIASES
 from agentctl.lazyre import LazyPattern
 from agentctl.spec import KNOWN_FIELDS, AgentFile
 from agentctl.validate.model import Diagnostic
@@ -72,9 +73,9 @@ def check_name_style(agent: AgentFile) -> Iterator[Diagnostic]:
 def check_values(agent: AgentFile) -> Iterator[Diagnostic]:
     raw = agent.spec.raw
     checks = (
-        ("model", _model_problem, "FM002"),
+        ("model", model_problem, "FM002"),
         ("permissionMode", _permission_mode_problem, "FM003"),
-        ("effort", _effort_problem, "FM004"),
+        ("effort", effort_problem, "FM004"),
         ("isolation", _choice_problem("isolation_modes"), "FM005"),
         ("color", _choice_problem("colors"), "FM006"),
         ("memory", _choice_problem("memory_scopes"), "FM007"),
@@ -93,7 +94,8 @@ def check_values(agent: AgentFile) -> Iterator[Diagnostic]:
 Problem = tuple[str, str] | None
 
 
-def _model_problem(value: Any) -> Problem:
+def model_problem(value: Any) -> Problem:
+    """What is wrong with a `model` value, for an agent and (SK009) a command or skill alike."""
     if not isinstance(value, str):
         return f"{value!r} is not a model name", "write an alias (sonnet, opus, haiku), `inherit`, or a model id"
     return _model_id_problem(value.strip())
@@ -125,12 +127,15 @@ def _permission_mode_problem(value: Any) -> Problem:
     )
 
 
-def _effort_problem(value: Any) -> Problem:
+def effort_problem(value: Any) -> Problem:
+    """What is wrong with an `effort` value: Claude Code reads an agent's and (SK008) a command's or
+    skill's with one parser, which takes a level in any case, `med`, or a positive integer."""
     levels = reference.claude_code().effort_levels
     if isinstance(value, bool):
         pass
     elif (isinstance(value, int) and value > 0) or (
-        isinstance(value, str) and (value.lower() in levels or (value.strip().isdigit() and int(value) > 0))
+        isinstance(value, str)
+        and (EFFORT_ALIASES.get(value.lower(), value.lower()) in levels or (value.strip().isdigit() and int(value) > 0))
     ):
         return None
     return (

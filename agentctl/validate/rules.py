@@ -133,6 +133,35 @@ _CATALOGUE: tuple[tuple[str, str, Severity, str, str], ...] = (
     ("SK004", "skill-without-description", "warning", "a skill without `description`; the body stands in", "skills"),
     ("SK005", "skill-not-loaded", "warning", "a skill file Claude Code misses: not skills/<name>/SKILL.md", "skills"),
     ("SK006", "skill-name-differs-from-folder", "info", "a skill's `name` differs from its folder's name", "skills"),
+    # Commands' and skills' frontmatter values that Claude Code misreads or ignores.
+    (
+        "SK007",
+        "skill-unknown-tool",
+        "warning",
+        "an `allowed-tools` entry names no Claude Code tool; it allows nothing",
+        "skills",
+    ),
+    (
+        "SK008",
+        "skill-invalid-effort",
+        "error",
+        "a command's or skill's `effort` is not a level; it is ignored",
+        "skills",
+    ),
+    (
+        "SK009",
+        "skill-unknown-model",
+        "warning",
+        "a command's or skill's `model` is not an alias, `inherit`, or a known model id",
+        "skills",
+    ),
+    (
+        "SK010",
+        "skill-invalid-flag",
+        "error",
+        "`disable-model-invocation` or `user-invocable` is not true or false; Claude Code reads false",
+        "skills",
+    ),
     # Cost and clarity.
     ("CQ001", "long-description", "info", "a description over 1,024 characters is sent in every session", "clarity"),
     (

@@ -6,6 +6,12 @@ through (cut at the first `---`, Bun's YAML, one lenient retry), but it never sk
 frontmatter it cannot read is ignored whole and the body loads without its settings. Neither needs
 `name` (the file or folder names it) nor `description` (the body's first paragraph stands in).
 The keys below are the loader's own schema (its `skill` and `output-style` frontmatter schemas).
+
+The values Claude Code reads from a command's or skill's frontmatter are read as it reads them:
+`allowed-tools` is split like an agent's `tools` and its names checked against the one tool
+catalogue (tools.py); `model` and `effort` go through the agent's parsers (fields.py); the yes/no
+flags `disable-model-invocation` and `user-invocable` through claude_code.js_flag (true/false,
+yes/no, on/off, 1/0; anything else is false, checked against the binary's listing of skills).
 """
 
 from __future__ import annotations
@@ -14,12 +20,15 @@ import difflib
 from collections.abc import Iterator
 from typing import Any
 
+from agentctl.claude_code import js_flag, js_trim, tool_list
 from agentctl.spec import AgentFile
 from agentctl.textlines import shorten
+from agentctl.validate.fields import effort_problem, model_problem
 from agentctl.validate.loading import check_file_access, fallback_changes, plain_yaml_problem
 from agentctl.validate.model import Diagnostic, FileKind
 from agentctl.validate.positions import frontmatter_line, key_position, value_position
 from agentctl.validate.rules import SUGGESTIONS_PER_FILE, finding
+from agentctl.validate.tools import ToolPlaces, tool_name_problem
 
 # Commands and skills: documented keys, then the ones Claude Code reads for plugins and its own
 # bookkeeping (not errors to hold, so not reported).
@@ -81,6 +90,8 @@ def check_document(kind: FileKind, agent: AgentFile) -> list[Diagnostic]:
     found = [*check_file_access(agent), *_frontmatter(agent)]
     if kind == "skill":
         found += [*_placement(agent), *_description(agent), *_name(agent)]
+    if kind in ("command", "skill"):
+        found += [*_allowed_tools(agent), *_values(agent), *_flags(agent, kind)]
     found += _unknown_keys(agent, OUTPUT_STYLE_KEYS if kind == "output-style" else SKILL_KEYS)
     return sorted(found, key=lambda diagnostic: (diagnostic.line, diagnostic.column, diagnostic.rule))
 
@@ -163,6 +174,62 @@ def _name(agent: AgentFile) -> Iterator[Diagnostic]:
         f"skill {folder!r} and shows {shorten(name, 60)!r} only as its display name",
         f"rename the folder to `{name}`, or set `name: {folder}`",
     )
+
+
+def _allowed_tools(agent: AgentFile) -> Iterator[Diagnostic]:
+    """`allowed-tools` entries that name no tool of Claude Code's, by the catalogue agents' `tools`
+    are checked against: the permission they mean to give matches nothing. Claude Code splits the
+    value as it splits an agent's `tools`; a renamed tool's old name still works, so it passes."""
+    data = agent.reading.data if agent.reading else {}
+    tools = tool_list(data.get("allowed-tools"), True)  # None: `*`, every tool
+    if not tools:
+        return
+    places = ToolPlaces(agent, "allowed-tools")
+    for index, tool in enumerate(tools):
+        base = tool.split("(", 1)[0].strip()
+        problem = tool_name_problem(base, suggest=index < SUGGESTIONS_PER_FILE)
+        if problem is None or problem[0] == "renamed":
+            continue
+        what, hint = problem
+        why = {
+            "malformed-mcp": f"`{shorten(tool, 80)}` is not an MCP tool name",
+            "removed": f"`{base}` no longer exists in Claude Code",
+        }.get(what, f"`{shorten(base, 80)}` is not a Claude Code tool")
+        yield finding("SK007", *places.of(tool), f"{why}: this `allowed-tools` entry allows nothing", hint)
+
+
+def _values(agent: AgentFile) -> Iterator[Diagnostic]:
+    """`model` and `effort`, judged as an agent's are: Claude Code reads them with the same parsers."""
+    data = agent.reading.data if agent.reading else {}
+    for key, problem_of, rule in (("model", model_problem, "SK009"), ("effort", effort_problem, "SK008")):
+        value = data.get(key)
+        if value is None or (key == "model" and isinstance(value, str) and not js_trim(value)):
+            continue  # Claude Code takes a blank model as none: the session's
+        problem = problem_of(value)
+        if problem is not None:
+            message, hint = problem
+            yield finding(rule, *value_position(agent, key), f"`{key}`: {message}", hint)
+
+
+def _flags(agent: AgentFile, kind: FileKind) -> Iterator[Diagnostic]:
+    """`disable-model-invocation` and `user-invocable`: Claude Code takes anything but true or false
+    (yes/no, on/off, 1/0 too, in any case) as false, which for `user-invocable` hides the command."""
+    data = agent.reading.data if agent.reading else {}
+    effects = {
+        "disable-model-invocation": (
+            f"the model can still run the {kind}",
+            "write `disable-model-invocation: true`, or delete the line",
+        ),
+        "user-invocable": (
+            f"the {kind} is hidden from the user's `/` menu",
+            "write `user-invocable: false` to hide it, or delete the line",
+        ),
+    }
+    for key, (effect, hint) in effects.items():
+        if key in data and js_flag(data[key]) is None:
+            shown = "an empty value" if data[key] is None else shorten(repr(data[key]), 60)
+            message = f"`{key}`: {shown} is not true or false; Claude Code reads it as false: {effect}"
+            yield finding("SK010", *value_position(agent, key), message, hint)
 
 
 def _unknown_keys(agent: AgentFile, known: frozenset[str]) -> list[Diagnostic]:

@@ -22,7 +22,7 @@ def check_tools(agent: AgentFile) -> Iterator[Diagnostic]:
         if key not in agent.spec.raw:
             continue
         yield from _shape_problems(agent, key)
-        places = _ToolPlaces(agent, key)
+        places = ToolPlaces(agent, key)
         seen: set[str] = set()
         for index, tool in enumerate(names or []):
             if tool in seen:
@@ -57,39 +57,39 @@ def _shape_problems(agent: AgentFile, key: str) -> Iterator[Diagnostic]:
 
 
 def _name_problems(tool: str, position: tuple[int, int], suggest: bool) -> Iterator[Diagnostic]:
-    facts = reference.claude_code()
     base = tool.split("(", 1)[0].strip()
+    problem = tool_name_problem(base, suggest)
+    if problem is None:
+        return
+    kind, hint = problem
+    if kind == "malformed-mcp":
+        yield finding("TL004", *position, f"`{tool}` is not an MCP tool name", hint)
+    elif kind == "renamed":
+        new = reference.claude_code().renamed_tools[base]
+        yield finding("TL002", *position, f"`{base}` was renamed `{new}`; the old name still works for now", hint)
+    elif kind == "removed":
+        yield finding("TL003", *position, f"`{base}` no longer exists in Claude Code; the agent will not get it", hint)
+    else:
+        yield finding("TL001", *position, f"`{base}` is not a Claude Code tool; the agent will not get it", hint)
+
+
+def tool_name_problem(base: str, suggest: bool) -> tuple[str, str] | None:
+    """What is wrong with a tool's name (the part before any `(`) by the one catalogue of Claude
+    Code's tools (data/claude_code.json): (`malformed-mcp` | `renamed` | `removed` | `unknown`, a
+    hint), or None for a tool Claude Code has. Agents' `tools` (TL*) and skills' `allowed-tools`
+    (SK007) read names through it."""
+    facts = reference.claude_code()
     if base.startswith("mcp"):
-        if not is_mcp_tool_name(base):
-            yield finding(
-                "TL004",
-                *position,
-                f"`{tool}` is not an MCP tool name",
-                "write MCP tools as mcp__<server>__<tool>, or mcp__<server> for all its tools",
-            )
-        return
+        if is_mcp_tool_name(base):
+            return None
+        return "malformed-mcp", "write MCP tools as mcp__<server>__<tool>, or mcp__<server> for all its tools"
     if base in facts.tools:
-        return
+        return None
     if base in facts.renamed_tools:
-        new = facts.renamed_tools[base]
-        yield finding(
-            "TL002", *position, f"`{base}` was renamed `{new}`; the old name still works for now", f"write `{new}`"
-        )
-        return
+        return "renamed", f"write `{facts.renamed_tools[base]}`"
     if base in facts.removed_tools:
-        yield finding(
-            "TL003",
-            *position,
-            f"`{base}` no longer exists in Claude Code; the agent will not get it",
-            f"{facts.removed_tools[base]}",
-        )
-        return
-    yield finding(
-        "TL001",
-        *position,
-        f"`{base}` is not a Claude Code tool; the agent will not get it",
-        _unknown_tool_hint(base, facts.tools, suggest),
-    )
+        return "removed", facts.removed_tools[base]
+    return "unknown", _unknown_tool_hint(base, facts.tools, suggest)
 
 
 @cache
@@ -101,7 +101,7 @@ def _unknown_tool_hint(name: str, known: frozenset[str], suggest: bool) -> str:
     if close:
         return f"did you mean `{close[0]}`?"
     if _AGENT_LIKE.fullmatch(name):
-        return "this looks like an agent's name: `tools` lists tools; to delegate, give the agent `Agent`"
+        return "this looks like an agent's name, not a tool's: to delegate to agents, name the tool `Agent`"
     return f"known tools: {', '.join(sorted(known))}"
 
 
@@ -112,10 +112,10 @@ def _by_lower_case(known: frozenset[str]) -> dict[str, str]:
 
 def _allowed_and_disallowed(agent: AgentFile) -> Iterator[Diagnostic]:
     allowed = set(agent.spec.tools or [])
-    places: _ToolPlaces | None = None
+    places: ToolPlaces | None = None
     for tool in agent.spec.disallowed_tools or []:
         if tool in allowed:
-            places = places or _ToolPlaces(agent, "disallowedTools")
+            places = places or ToolPlaces(agent, "disallowedTools")
             yield finding(
                 "TL006",
                 *places.of(tool),
@@ -124,9 +124,10 @@ def _allowed_and_disallowed(agent: AgentFile) -> Iterator[Diagnostic]:
             )
 
 
-class _ToolPlaces:
-    """Where each tool is written in a `tools`/`disallowedTools` entry, found in one pass over its
-    lines (a search per tool would cost the entry's length per tool: 50,000 tools fit in 1 MiB)."""
+class ToolPlaces:
+    """Where each tool is written in a `tools`/`disallowedTools` entry (or a skill's `allowed-tools`),
+    found in one pass over its lines (a search per tool would cost the entry's length per tool: 50,000
+    tools fit in 1 MiB)."""
 
     def __init__(self, agent: AgentFile, key: str) -> None:
         self.key_position = key_position(agent, key)
