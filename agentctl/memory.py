@@ -71,6 +71,28 @@ class MemoryStoreError(AgentctlError):
     exit_code = ExitCode.USAGE
 
 
+# The kinds of problem a file of Claude Code's own agent memory can have (NativeIssue.kind): validate's
+# MM rules (validate/native_memory.py) give each its rule.
+WINDOW, BROKEN_LINK, UNLINKED, SECRET, UNREADABLE, NOT_UTF8 = (
+    "window",
+    "broken-link",
+    "unlinked",
+    "secret",
+    "unreadable",
+    "not-utf8",
+)
+
+
+@record
+class NativeIssue:
+    """One problem of a MEMORY.md or topic file: its kind, what to say, and where it is."""
+
+    kind: str
+    message: str
+    line: int = 1
+    column: int = 1
+
+
 @record
 class MemoryEntry:
     agent: str
@@ -85,6 +107,7 @@ class MemoryEntry:
     problems: list[str] = field(default_factory=list)
     kind: str = "dated"  # "dated": agents-memory/<agent>/YYYY-MM-DD-topic.md; "claude-code": a `memory:` folder
     scope: str = ""  # Claude Code's scope (user, project, local) of a "claude-code" entry
+    issues: list[NativeIssue] = field(default_factory=list)  # a "claude-code" entry's problems, by kind (lint)
 
     @property
     def path(self) -> Path:
@@ -1071,18 +1094,25 @@ def _preview(line: str) -> str:
     return line if len(line) <= 80 else line[:80] + "…"
 
 
+def _window_count(lines: list[str]) -> int:
+    """How many of the window's (at most 200) lines fit its 25,000 bytes, whole; 0 when the first
+    line alone is longer."""
+    used, count = 0, 0
+    for line in lines:
+        used += len(line.encode("utf-8")) + (1 if count else 0)
+        if used > WINDOW_BYTES:
+            break
+        count += 1
+    return count
+
+
 def memory_window(text: str, size: int) -> tuple[str, str]:
     """MEMORY.md as Claude Code injects it: (the text it shows, the WARNING it adds or "")."""
     lines = text.strip().split("\n") if text.strip() else []
     total = len(lines)
     kept = lines[:WINDOW_LINES]
     by_lines = total > WINDOW_LINES
-    used, count = 0, 0
-    for line in kept:
-        used += len(line.encode("utf-8")) + (1 if count else 0)
-        if used > WINDOW_BYTES:
-            break
-        count += 1
+    count = _window_count(kept)
     by_bytes = count < len(kept)
     if not by_lines and not by_bytes:
         return "\n".join(kept), ""
@@ -1095,15 +1125,44 @@ def memory_window(text: str, size: int) -> tuple[str, str]:
         cut = f"{total - len(kept)} of {total} lines were cut off, starting at line {len(kept) + 1} " + (
             f'("{_preview(lines[len(kept)])}")'
         )
-    limit = _kilobytes(WINDOW_BYTES)
-    what = (
-        f"{total} lines and {_kilobytes(size)}."
-        if by_lines and by_bytes
-        else f"{total} lines (limit: {WINDOW_LINES})."
-        if by_lines
-        else f"{_kilobytes(size)} (limit: {limit}) — index entries are too long."
-    )
+    what = _window_size(total, size, by_bytes)
     return shown, f"> WARNING: MEMORY.md is {what} Only part of it was loaded: {cut}. {_ADVICE}"
+
+
+def _window_size(total: int, size: int, by_bytes: bool) -> str:
+    """What the WARNING says MEMORY.md is: its lines, its size, or both (whichever cut the window)."""
+    by_lines = total > WINDOW_LINES
+    if by_lines and by_bytes:
+        return f"{total} lines and {_kilobytes(size)}."
+    if by_lines:
+        return f"{total} lines (limit: {WINDOW_LINES})."
+    return f"{_kilobytes(size)} (limit: {_kilobytes(WINDOW_BYTES)}) — index entries are too long."
+
+
+def window_issue(text: str, size: int) -> NativeIssue | None:
+    """MEMORY.md past Claude Code's window, with the lines of the file the agent never sees (Claude
+    Code counts lines of the trimmed text; these are the file's own line numbers)."""
+    lines = text.strip().split("\n") if text.strip() else []
+    kept = lines[:WINDOW_LINES]
+    count = _window_count(kept)
+    if len(lines) <= WINDOW_LINES and count == len(kept):
+        return None
+    first = text[: len(text) - len(text.lstrip())].count("\n") + 1  # the file's line of the window's line 1
+    last = first + len(lines) - 1
+    what = _window_size(len(lines), size, count < len(kept)).removesuffix(".")
+    if count == 0:
+        rest = f"; lines {first + 1}-{last} are cut off" if last > first else ""
+        message = (
+            f"MEMORY.md is {what}: line {first} alone is longer than Claude Code's window of {WINDOW_BYTES:,} "
+            f"bytes, and the agent sees only its first {WINDOW_BYTES:,} characters{rest}"
+        )
+        return NativeIssue(WINDOW, message, first)
+    cut = first + count
+    message = (
+        f"MEMORY.md is {what}: Claude Code injects lines {first}-{cut - 1} into the agent's prompt and cuts "
+        f'off lines {cut}-{last} (from "{_preview(lines[count])}")'
+    )
+    return NativeIssue(WINDOW, message, cut)
 
 
 def _real_folders(base: Path) -> set[str]:
@@ -1130,10 +1189,10 @@ def native_entries(base: Path, scope: str, agent: str | None = None) -> list[Mem
                     key=lambda i: (i.name != MEMORY_INDEX, i.name),
                 )
         except OSError as error:
-            found.append(problem_entry(name, str(base / name), f"cannot read the folder: {error.strerror}"))
+            found.append(_unread(name, str(base / name), scope, f"cannot read the folder: {error.strerror}"))
             continue
         entries = [
-            _scoped(problem_entry(name, item.path, SYMLINK_PROBLEM), scope)
+            _unread(name, item.path, scope, SYMLINK_PROBLEM)
             if item.is_symlink()
             else parse_native(name, scope, item.path, item.is_file(follow_symlinks=False))
             for item in files
@@ -1143,66 +1202,90 @@ def native_entries(base: Path, scope: str, agent: str | None = None) -> list[Mem
     return found
 
 
-def _scoped(entry: MemoryEntry, scope: str) -> MemoryEntry:
-    entry.kind, entry.scope = "claude-code", scope
+def _unread(agent: str, path: str, scope: str, problem: str) -> MemoryEntry:
+    """A file or folder of Claude Code's memory that agentctl does not read, with why."""
+    entry = problem_entry(agent, path, problem)
+    entry.kind, entry.scope, entry.issues = "claude-code", scope, [NativeIssue(UNREADABLE, problem)]
+    return entry
+
+
+def _add_issue(entry: MemoryEntry, issue: NativeIssue) -> None:
+    """The issue, and its message among the entry's problems (what `memory list` shows)."""
+    entry.problems.append(issue.message)
+    entry.issues.append(issue)
+
+
+def _with_issues(entry: MemoryEntry, issues: list[NativeIssue]) -> MemoryEntry:
+    for issue in issues:
+        _add_issue(entry, issue)
     return entry
 
 
 def parse_native(agent: str, scope: str, file: str, listed_regular: bool = False) -> MemoryEntry:
     """MEMORY.md or one of its topic files; never raises (problems are recorded)."""
-    from agentctl.redact import find_secrets
-
-    problems: list[str] = []
+    issues: list[NativeIssue] = []
     try:
         data = read_bounded(file, bounds.NATIVE_MEMORY_BYTES, listed_regular)
     except (OSError, ValueError) as error:
         data = b""
-        problems.append(f"cannot read: {getattr(error, 'strerror', None) or error}")
-    text = data.decode("utf-8", errors="replace")
+        issues.append(NativeIssue(UNREADABLE, f"cannot read: {getattr(error, 'strerror', None) or error}"))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        text = data.decode("utf-8", errors="replace")
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        message = f"bytes that are not UTF-8 on line {line}: Claude Code hands them to the agent as U+FFFD (\ufffd)"
+        issues.append(NativeIssue(NOT_UTF8, message, line, column))
+    issues += _secret_issues(text)
     name = os.path.basename(file)
     lines = text.rstrip("\n").count("\n") + 1 if text.strip() else 0
-    if find_secrets(text):
-        problems.append("holds what looks like a secret (an API key or a private key)")
     if name == MEMORY_INDEX:
-        warning = memory_window(text, len(data))[1]
-        if warning:
-            problems.append(
-                warning.removeprefix("> WARNING: ").split(" Only part")[0] + " Claude Code loads only part of it"
-            )
-        return MemoryEntry(
-            agent, file, None, "MEMORY", "MEMORY.md (index)", "", text, lines, "index", problems, "claude-code", scope
+        window = window_issue(text, len(data))
+        issues += [window] if window else []
+        index = MemoryEntry(
+            agent, file, None, "MEMORY", "MEMORY.md (index)", "", text, lines, "index", [], "claude-code", scope
         )
+        return _with_issues(index, issues)
     fields = dict(_FRONT_FIELD.findall(text.split("\n---", 1)[0])) if text.startswith("---") else {}
     topic = fields.get("name", "").strip() or name.removesuffix(".md")
     applies = fields.get("description", "").strip()
-    return MemoryEntry(
-        agent,
-        file,
-        None,
-        name.removesuffix(".md"),
-        topic,
-        applies,
-        text,
-        lines,
-        "topic",
-        problems,
-        "claude-code",
-        scope,
+    entry = MemoryEntry(
+        agent, file, None, name.removesuffix(".md"), topic, applies, text, lines, "topic", [], "claude-code", scope
     )
+    return _with_issues(entry, issues)
+
+
+def _secret_issues(text: str) -> list[NativeIssue]:
+    """One issue for the keys a file holds: the first one's line, how many (never the key itself)."""
+    from agentctl.redact import find_secrets
+
+    found = find_secrets(text)
+    if not found:
+        return []
+    start = found[0].start
+    line, column = text.count("\n", 0, start) + 1, start - (text.rfind("\n", 0, start) + 1) + 1
+    more = f"; {len(found)} in all" if len(found) > 1 else ""
+    return [NativeIssue(SECRET, f"holds what looks like a secret ({found[0].kind}) on line {line}{more}", line, column)]
 
 
 def _check_links(entries: list[MemoryEntry]) -> list[MemoryEntry]:
     """MEMORY.md's links must name topic files that exist; a topic file nothing links to is never seen."""
     index = next((entry for entry in entries if entry.format == "index"), None)
     names = {os.path.basename(entry.file) for entry in entries}
-    linked = set(_LINK.findall(index.text)) if index is not None else set()
+    linked: set[str] = set()
     if index is not None:
-        index.problems += [
-            f"links to {target}, which does not exist" for target in sorted(linked - names) if "/" not in target
-        ]
+        for match in _LINK.finditer(index.text):
+            target = match.group(1)
+            if target not in linked and target not in names and "/" not in target:
+                start = match.start(1)
+                line, column = index.text.count("\n", 0, start) + 1, start - (index.text.rfind("\n", 0, start) + 1) + 1
+                _add_issue(index, NativeIssue(BROKEN_LINK, f"links to {target}, which does not exist", line, column))
+            linked.add(target)
     for entry in entries:
         if entry.format == "topic" and os.path.basename(entry.file) not in linked:
-            entry.problems.append("not linked from MEMORY.md: Claude Code shows the agent only MEMORY.md")
+            problem = "not linked from MEMORY.md: Claude Code shows the agent only MEMORY.md"
+            _add_issue(entry, NativeIssue(UNLINKED, problem))
     return entries
 
 

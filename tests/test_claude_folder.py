@@ -10,7 +10,10 @@ import pytest
 from tests.conftest import RunCli
 
 FILES = {
-    ".claude/agents/reviewer.md": "---\nname: reviewer\ndescription: Reviews code.\ntools: Read, Grep\n---\nYou review.\n",
+    ".claude/agents/reviewer.md": (
+        "---\nname: reviewer\ndescription: Reviews code.\ntools: Read, Grep\nmemory: project\n---\nYou review.\n"
+    ),
+    ".claude/agents/tester.md": "---\nname: tester\ndescription: Runs the tests.\nmemory: local\n---\nYou test.\n",
     ".claude/agents/README.md": "# Our agents\n",
     ".claude/commands/commit.md": (
         "---\ndescription: Create a git commit\nallowed-tools: Bash(git add:*), Bash(git commit:*), mcp__github\n"
@@ -31,7 +34,7 @@ FILES = {
     ),
     ".claude/agent-memory/reviewer/MEMORY.md": "# Reviewer memory\n- [topic](topic.md)\n",
     ".claude/agent-memory/reviewer/topic.md": "---\nname: topic\ndescription: x\ntype: feedback\n---\nNotes\n",
-    ".claude/agent-memory-local/reviewer/MEMORY.md": "# Local memory\n",
+    ".claude/agent-memory-local/tester/MEMORY.md": "# Local memory\n",
     ".claude/CLAUDE.md": "# Project notes\n",
     "CLAUDE.md": "# Project\n",
     "docs/guide.md": "# A guide, not an agent\n",
@@ -50,7 +53,7 @@ KINDS = {
     ".claude/output-styles/teacher.md": "output-style",
     ".claude/agent-memory/reviewer/MEMORY.md": "agent-memory",
     ".claude/agent-memory/reviewer/topic.md": "agent-memory",
-    ".claude/agent-memory-local/reviewer/MEMORY.md": "agent-memory",
+    ".claude/agent-memory-local/tester/MEMORY.md": "agent-memory",
     ".claude/CLAUDE.md": "claude-md",
 }
 # True findings, one per rule, added to the clean project.
@@ -93,7 +96,7 @@ def test_the_text_report_names_kinds(cli: RunCli, tmp_path: Path) -> None:
     result = cli("validate", ".claude", cwd=root)
     assert result.exit_code == 0
     assert ".claude/commands/tag.md (command)\n" in result.stdout
-    assert "(1 agents, 0 that Claude Code skips; 4 commands, 1 skills, 2 skill files, 2 rules files" in result.stdout
+    assert "(2 agents, 0 that Claude Code skips; 4 commands, 1 skills, 2 skill files, 2 rules files" in result.stdout
     assert cli("validate", ".claude", "--strict", cwd=root).exit_code == 1
 
 

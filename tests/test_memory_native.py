@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -189,3 +190,138 @@ def test_an_agent_with_memory_is_told_where_its_notes_go(tmp_path: Path) -> None
         "`.claude/agent-memory/mem-agent/<topic-slug>.md`, linked from `.claude/agent-memory/mem-agent/MEMORY.md`"
         in told
     )
+
+
+def _window(folder: Path) -> None:
+    (folder / "MEMORY.md").write_text("- [Words](words.md) — the words table\n" + numbered(249))
+
+
+def _broken_link(folder: Path) -> None:
+    (folder / "MEMORY.md").write_text("- [Words](words.md) — the words table\n- [Gone](gone.md) — never written\n")
+
+
+def _unlinked(folder: Path) -> None:
+    (folder / "orphan.md").write_text("---\nname: orphan\ndescription: nothing links here\n---\n\nA lost note.\n")
+
+
+def _secret(folder: Path) -> None:
+    (folder / "words.md").write_text(
+        "---\nname: words\ndescription: the words table\n---\n\nKey: AKIAIOSFODNN7EXAMPLE\n"
+    )
+
+
+def _unclaimed(folder: Path) -> None:
+    ghost = folder.parent / "ghost"
+    ghost.mkdir()
+    (ghost / "MEMORY.md").write_text("# Ghost\n")
+
+
+def _unreadable(folder: Path) -> None:
+    (folder / "elsewhere.md").symlink_to(folder / "words.md")
+    (folder / "MEMORY.md").write_text("- [Words](words.md) — the words table\n- [Else](elsewhere.md) — a link\n")
+
+
+def _not_utf8(folder: Path) -> None:
+    (folder / "words.md").write_bytes(b"---\nname: words\ndescription: the words table\n---\n\nCaf\xe9 words.\n")
+
+
+# rule -> (what breaks the clean memory folder, the file and (line, column) of the finding)
+NATIVE_CASES = {
+    "MM001": (_window, "mem-agent/MEMORY.md", (201, 1)),
+    "MM002": (_broken_link, "mem-agent/MEMORY.md", (2, 10)),
+    "MM003": (_unlinked, "mem-agent/orphan.md", (1, 1)),
+    "MM004": (_secret, "mem-agent/words.md", (6, 6)),
+    "MM005": (_unclaimed, "ghost/MEMORY.md", (1, 1)),
+    "MM006": (_unreadable, "mem-agent/elsewhere.md", (1, 1)),
+    "MM007": (_not_utf8, "mem-agent/words.md", (6, 4)),
+}
+
+
+def native_findings(result_json: dict[str, Any]) -> dict[str, list[tuple[str, int, int]]]:
+    """The findings of each file of Claude Code's memory, by its path below agent-memory/."""
+    return {
+        file["path"].split("agent-memory/", 1)[1]: [(d["rule"], d["line"], d["column"]) for d in file["diagnostics"]]
+        for file in result_json["files"]
+        if "agent-memory/" in file["path"]
+    }
+
+
+def test_clean_native_memory_has_no_findings(tmp_path: Path, cli: RunCli) -> None:
+    native_project(tmp_path)
+    result = cli("validate", ".claude", "--strict", "--format", "json")
+    assert result.exit_code == 0, result.stdout
+    assert native_findings(result.json()) == {"mem-agent/MEMORY.md": [], "mem-agent/words.md": []}
+
+
+@pytest.mark.parametrize("rule", sorted(NATIVE_CASES))
+def test_each_native_memory_rule_fires_in_validate_and_memory_lint(tmp_path: Path, cli: RunCli, rule: str) -> None:
+    from agentctl.validate.rules import RULES
+
+    breaks, path, (line, column) = NATIVE_CASES[rule]
+    breaks(native_project(tmp_path))
+    validated = cli("validate", ".claude", "--format", "json")
+    linted = cli("memory", "lint", "--format", "json")
+    assert validated.exit_code == linted.exit_code == (1 if RULES[rule].severity == "error" else 0)
+    found = native_findings(validated.json())
+    assert [finding for finding in found[path] if finding[0] == rule] == [(rule, line, column)], found
+    assert native_findings(linted.json()) == found  # the same findings, through the same rules
+    assert "TM009" not in json.dumps(linted.json())  # TM009 is the dated notes' rule
+    ignored = cli("validate", ".claude", "--format", "json", "--ignore", rule).json()
+    assert all(finding[0] != rule for findings in native_findings(ignored).values() for finding in findings)
+
+
+def test_the_window_finding_says_which_lines_are_cut_off(tmp_path: Path, cli: RunCli) -> None:
+    folder = native_project(tmp_path)
+    (folder / "MEMORY.md").write_text("\n\n- [Words](words.md) — the words table\n" + numbered(260))
+    [diagnostic] = [
+        d
+        for file in cli("validate", ".claude", "--format", "json").json()["files"]
+        for d in file["diagnostics"]
+        if d["rule"] == "MM001"
+    ]
+    assert diagnostic["line"] == 203  # the file's own numbering: Claude Code trims the two blank lines first
+    assert diagnostic["message"] == (
+        "MEMORY.md is 261 lines (limit: 200): Claude Code injects lines 3-202 into the agent's prompt and cuts off "
+        'lines 203-263 (from "line 200 of memory")'
+    )
+
+
+def test_a_folder_of_an_agent_without_that_scope_is_unclaimed(tmp_path: Path, cli: RunCli) -> None:
+    folder = native_project(tmp_path, "local")  # the agent declares `memory: local`...
+    project = folder.parent.parent / "agent-memory" / "mem-agent"  # ...so its project folder is never read
+    project.mkdir(parents=True)
+    (project / "MEMORY.md").write_text("# Old project memory\n")
+    found = {
+        file["path"]: [(d["rule"], d["message"]) for d in file["diagnostics"]]
+        for file in cli("validate", ".claude", "--format", "json").json()["files"]
+    }
+    assert found[".claude/agent-memory/mem-agent/MEMORY.md"] == [
+        ("MM005", "the agent 'mem-agent' declares `memory: local`: Claude Code never reads its project memory folder")
+    ]
+    assert found[".claude/agent-memory-local/mem-agent/MEMORY.md"] == []
+
+
+def test_a_user_agent_claims_a_project_memory_folder(tmp_path: Path, cli: RunCli) -> None:
+    folder = native_project(tmp_path)
+    user = tmp_path / "home" / ".claude" / "agents"
+    user.mkdir(parents=True)
+    (user / "helper.md").write_text(agent_text("helper", extra="memory: project\n"))
+    helper = folder.parent / "helper"
+    helper.mkdir()
+    (helper / "MEMORY.md").write_text("# Helper\n")
+    home = {"HOME": str(tmp_path / "home")}
+    for command in (["validate", ".claude"], ["memory", "lint"]):
+        result = cli(*command, "--format", "json", env=home).json()
+        assert native_findings(result)["helper/MEMORY.md"] == [], command
+    without_user = cli("validate", ".claude", "--format", "json", "--no-user", env=home).json()
+    assert [rule for rule, *_ in native_findings(without_user)["helper/MEMORY.md"]] == ["MM005"]
+
+
+def test_user_scope_memory_is_never_unclaimed(tmp_path: Path, cli: RunCli) -> None:
+    native_project(tmp_path, "user")
+    other = tmp_path / "home" / ".claude" / "agent-memory" / "another-projects-agent"
+    other.mkdir()
+    (other / "MEMORY.md").write_text("# Another project's agent\n")
+    result = cli("memory", "lint", "--format", "json", "--strict", env={"HOME": str(tmp_path / "home")})
+    assert result.exit_code == 0, result.stdout
+    assert native_findings(result.json())["another-projects-agent/MEMORY.md"] == []

@@ -101,6 +101,7 @@ CROSS_FILE = {"NM003", "NM005"}  # tested below with two files; NM005 in tests/t
 TEAM_RULES = {f"TM00{n}" for n in range(1, 10)}  # tests/test_team_rules.py, on broken fixture teams
 SKILL_RULES = {f"SK00{n}" for n in range(1, 7)}  # tests/test_claude_folder.py, in a `.claude/` folder
 SKILL_VALUE_RULES = {"SK007", "SK008", "SK009", "SK010"}  # tests/test_claude_folder.py too
+NATIVE_MEMORY_RULES = {f"MM00{n}" for n in range(1, 8)}  # tests/test_memory_native.py, in `.claude/agent-memory*/`
 
 
 def diagnose(tmp_path: Path, file_name: str, content: str | bytes) -> list[tuple[str, int, int]]:
@@ -121,7 +122,7 @@ def test_rule_fires_where_the_problem_is(rule: str, tmp_path: Path) -> None:
 
 
 def test_every_rule_has_a_case() -> None:
-    assert set(RULES) == set(CASES) | CROSS_FILE | TEAM_RULES | SKILL_RULES | SKILL_VALUE_RULES
+    assert set(RULES) == set(CASES) | CROSS_FILE | TEAM_RULES | SKILL_RULES | SKILL_VALUE_RULES | NATIVE_MEMORY_RULES
 
 
 def test_a_clean_agent_has_no_findings(tmp_path: Path) -> None:

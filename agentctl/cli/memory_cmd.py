@@ -27,6 +27,7 @@ from agentctl.textlines import shorten
 
 if TYPE_CHECKING:
     from agentctl.memory import MemoryStore
+    from agentctl.spec import AgentFile
 
 memory_app = typer.Typer(
     help="The agents' dated insight notes: list, show, write, search, lint, prune.", no_args_is_help=True
@@ -203,38 +204,33 @@ def lint_command(
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
     root: RootOption = None,
 ) -> int:
-    """The memory rules of `agentctl validate`, on the memory folder alone, and Claude Code's own
-    agent memory (`memory:` folders): MEMORY.md's 200-line window, its links, no secrets."""
+    """The memory rules of `agentctl validate`, on the memory folders alone: the dated notes (TM*) and
+    Claude Code's own agent memory in every scope (MM*: MEMORY.md's 200-line window, its links, no
+    secrets, folders no agent reads)."""
     from agentctl.cli.render import render_report
+    from agentctl.memory import NATIVE_SCOPES
     from agentctl.validate import validate
-    from agentctl.validate.model import FileReport, Report
-    from agentctl.validate.rules import MEMORY_RULES, finding
-    from agentctl.walk import display_path
+    from agentctl.validate.rules import MEMORY_RULES
 
     store = _store(root)
-    settings, cwd = store.settings, environment.current().cwd
-    native = store.native_entries()
-    if not settings.memory_dir.is_dir() and not native:
+    settings, current = store.settings, environment.current()
+    roots = (settings.memory_dir, *(store.native_root(scope) for scope in NATIVE_SCOPES))
+    folders = [folder for folder in roots if folder.is_dir()]
+    if not folders:
         raise UsageError(f"the memory folder {settings.memory_dir} does not exist", hint="write a note first")
-    report = (
-        validate([settings.memory_dir], settings, cwd, require_agents=False)
-        if settings.memory_dir.is_dir()
-        else Report([])
-    )
+    report = validate(folders, settings, current.cwd, user_agents=_user_agents())
     for file in report.files:
         file.diagnostics = [diagnostic for diagnostic in file.diagnostics if diagnostic.rule in MEMORY_RULES]
-    report.files += [
-        FileReport(
-            entry.path,
-            display_path(entry.path, cwd),
-            "memory",
-            None,
-            [finding("TM009", 1, 1, p) for p in entry.problems],
-        )
-        for entry in native
-    ]
     render_report(report, output.value, strict)
     return ExitCode.PROBLEMS if report.failed(strict) else ExitCode.OK
+
+
+def _user_agents() -> "list[AgentFile]":
+    """The user's agents, as `validate` reads them: a user agent with `memory: project` keeps its
+    memory in the project too (MM005)."""
+    from agentctl.team import load_user_agents
+
+    return load_user_agents(environment.current().environ)
 
 
 @memory_app.command("prune")

@@ -47,6 +47,7 @@ def validate(
     user level's agents, are compared with the team's by name (NM005) and never reported.
     """
     from agentctl.validate.discovery import default_paths, discover
+    from agentctl.validate.native_memory import check_native_memory
     from agentctl.validate.team import check_duplicate_names, check_hidden_user_agents
     from agentctl.validate.wiring import check_team
 
@@ -70,6 +71,7 @@ def validate(
     if settings is not None and user_agents:
         check_hidden_user_agents(reports, settings.agents_dir, user_agents)
     check_team(reports, [report for report in reports + others if report.agent and report.kind == "agent"], settings)
+    check_native_memory(reports, settings, user_agents)
     for report in reports:
         report.diagnostics.sort(key=_file_order)
     if changed is not None:

@@ -162,6 +162,32 @@ _CATALOGUE: tuple[tuple[str, str, Severity, str, str], ...] = (
         "`disable-model-invocation` or `user-invocable` is not true or false; Claude Code reads false",
         "skills",
     ),
+    # Claude Code's own agent memory (`memory:` folders: MEMORY.md and its topic files).
+    (
+        "MM001",
+        "memory-index-over-window",
+        "warning",
+        "MEMORY.md is past the 200 lines or 25,000 bytes Claude Code injects; the rest is cut off",
+        "memory",
+    ),
+    ("MM002", "memory-link-broken", "warning", "MEMORY.md links to a topic file that does not exist", "memory"),
+    ("MM003", "memory-topic-unlinked", "warning", "a topic file MEMORY.md does not link to", "memory"),
+    ("MM004", "memory-secret", "error", "a memory file holds what looks like an API key or a private key", "memory"),
+    (
+        "MM005",
+        "memory-folder-unclaimed",
+        "warning",
+        "a project memory folder of no agent that declares `memory:` with its scope; Claude Code never reads it",
+        "memory",
+    ),
+    ("MM006", "memory-file-unreadable", "warning", "a memory file that cannot be read, or a symbolic link", "memory"),
+    (
+        "MM007",
+        "memory-invalid-utf8",
+        "warning",
+        "bytes of a memory file that are not UTF-8 reach the agent as U+FFFD",
+        "memory",
+    ),
     # Cost and clarity.
     ("CQ001", "long-description", "info", "a description over 1,024 characters is sent in every session", "clarity"),
     (
@@ -202,7 +228,8 @@ def _suggestion(key: str, names: dict[str, Rule]) -> str:
     return "`agentctl rules` lists every rule's id and name"
 
 
-MEMORY_RULES = frozenset({"TM005", "TM006", "TM007", "TM009"})
+# `agentctl memory lint`'s rules: the dated notes' (TM*) and Claude Code's own agent memory's (MM*).
+MEMORY_RULES = frozenset({"TM005", "TM006", "TM007", "TM009", *(rule for rule in RULES if rule.startswith("MM"))})
 # Findings of one file that get a did-you-mean (unknown keys, unknown tools): difflib costs ~0.1 ms
 # a name, and a file with thousands of unknown names (60,000 fit in 1 MiB) needs each reported,
 # not each suggested.
