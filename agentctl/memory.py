@@ -40,6 +40,7 @@ from agentctl.errors import AgentctlError, ExitCode, UnknownAgentError, UsageErr
 from agentctl.fsutil import atomic_create_text, read_bounded, remove_stale_temporaries
 from agentctl.lazyre import LazyPattern
 from agentctl.records import field, record
+from agentctl.textlines import LineCounter
 from agentctl.textsearch import K1, Analyzer, idf, length_norm, normalized_joined, saturation, stem_prefix
 
 if TYPE_CHECKING:
@@ -1275,11 +1276,11 @@ def _check_links(entries: list[MemoryEntry]) -> list[MemoryEntry]:
     names = {os.path.basename(entry.file) for entry in entries}
     linked: set[str] = set()
     if index is not None:
+        places = LineCounter(index.text)  # one pass over a MEMORY.md of thousands of links
         for match in _LINK.finditer(index.text):
             target = match.group(1)
             if target not in linked and target not in names and "/" not in target:
-                start = match.start(1)
-                line, column = index.text.count("\n", 0, start) + 1, start - (index.text.rfind("\n", 0, start) + 1) + 1
+                line, column = places.position(match.start(1))
                 _add_issue(index, NativeIssue(BROKEN_LINK, f"links to {target}, which does not exist", line, column))
             linked.add(target)
     for entry in entries:

@@ -28,6 +28,7 @@ class ClaudeCodeFacts:
     effort_levels: tuple[str, ...]
     colors: tuple[str, ...]
     memory_scopes: tuple[str, ...]
+    builtin_agents: tuple[str, ...]  # Claude Code's own agents; any other source's agent of a name hides one
     isolation_modes: tuple[str, ...]
     key_hints: dict[str, str]
 
@@ -56,6 +57,7 @@ def claude_code() -> ClaudeCodeFacts:
         effort_levels=tuple(raw["effort_levels"]),
         colors=tuple(raw["colors"]),
         memory_scopes=tuple(raw["memory_scopes"]),
+        builtin_agents=tuple(raw["builtin_agents"]),
         isolation_modes=tuple(raw["isolation_modes"]),
         key_hints=raw["key_hints"],
     )

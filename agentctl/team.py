@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
 from pathlib import Path
 
 from agentctl.config import Settings
@@ -278,73 +277,3 @@ _SECTION_HEADING = LazyPattern(r"^#{1,3}\s", re.M)
 # before list items.
 _ITEM_BREAK = LazyPattern(r"\n(?:[^\S\n]*+\n)++|\n(?=\s*+(?:\d++\.|[-*])\s)")
 _BACKTICKED = LazyPattern(r"`([^`\s]++)`")
-
-
-# Where Claude Code reads agents, highest precedence first (2.1.332: a project agent hides a user agent
-# of the same name; `--setting-sources project,local` leaves the user level out; checked against the
-# binary). Managed, `--agents` and plugin agents are not read here.
-SOURCES = ("project", "user")
-
-
-@record
-class SourcedAgent:
-    agent: AgentFile
-    source: str  # one of SOURCES
-    hidden_by: AgentFile | None = None  # the agent of a higher level, same name, that Claude Code keeps
-    hides: list[AgentFile] = field(default_factory=list)  # the lower levels' agents this one hides
-
-
-def user_agents_dir(environ: Mapping[str, str]) -> Path | None:
-    """`$HOME/.claude/agents/` of the given environment; None without HOME or when it is no folder."""
-    home = environ.get("HOME", "")
-    if not home:
-        return None
-    folder = Path(home) / ".claude" / "agents"
-    return folder if folder.is_dir() else None
-
-
-def load_user_agents(environ: Mapping[str, str]) -> list[AgentFile]:
-    """The agent files of the user level (each read bounded by the one loader); empty without one."""
-    folder = user_agents_dir(environ)
-    if folder is None:
-        return []
-    return [agent for agent in map(load_agent_file, markdown_files(folder)) if is_agent(agent)]
-
-
-def agent_sources(team: Team, user_agents: list[AgentFile]) -> list[SourcedAgent]:
-    """The team's agents (project) then the user's, each marked with what hides it or what it hides.
-    Only agents Claude Code loads hide others, by their exact name, as Claude Code compares them."""
-    project = [SourcedAgent(agent, "project") for agent in team.agents]
-    winners = {
-        item.agent.verdict.name: item for item in project if item.agent.verdict.loads and item.agent.verdict.name
-    }
-    user = [SourcedAgent(agent, "user") for agent in user_agents]
-    for item in user:
-        winner = winners.get(item.agent.verdict.name or "") if item.agent.verdict.loads else None
-        if winner is not None:
-            item.hidden_by = winner.agent
-            winner.hides.append(item.agent)
-    return project + user
-
-
-def team_sources(settings: Settings, environ: Mapping[str, str] | None) -> tuple[Team, list[SourcedAgent]]:
-    """The team and every agent Claude Code reads for it; `environ` None leaves the user level out."""
-    team = load_team(settings)
-    return team, agent_sources(team, load_user_agents(environ) if environ is not None else [])
-
-
-def resolve_source(team: Team, sources: list[SourcedAgent], wanted: str) -> SourcedAgent:
-    """The agent `wanted` names: the team's first (as Claude Code prefers it), else a user agent by
-    its name or file name, any case; the team's UnknownAgentError when neither has it."""
-    try:
-        found = team.resolve(wanted)
-    except UnknownAgentError:
-        key = _normalise(wanted)
-        for item in sources:
-            if item.source != "project" and key in (
-                _normalise(item.agent.name or ""),
-                _normalise(item.agent.path.stem),
-            ):
-                return item
-        raise
-    return next(item for item in sources if item.agent is found)

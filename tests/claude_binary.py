@@ -106,12 +106,18 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 
 
 def agent_listing(
-    agents_dir: Path | None, claude: str, extra_args: Sequence[str] = (), user_agents: Path | None = None
+    agents_dir: Path | None,
+    claude: str,
+    extra_args: Sequence[str] = (),
+    user_agents: Path | None = None,
+    project: Path | None = None,
+    home: Path | None = None,
 ) -> str:
     """The text of Claude Code's agent listing for the agents in `agents_dir` (the project's
-    `.claude/agents/`; None for a project without one), in `user_agents` (HOME's `.claude/agents/`)
-    and those `extra_args` add (`--agents FILE`), builtins included."""
-    return _listing_from(recorded_requests(agents_dir, claude, extra_args, user_agents))
+    `.claude/agents/`; None for a project without one) or `project` as it is, in `user_agents`
+    (HOME's `.claude/agents/`) or `home` as it is, and those `extra_args` add (`--agents FILE`,
+    `--plugin-dir DIR`), builtins included."""
+    return _listing_from(recorded_requests(agents_dir, claude, extra_args, user_agents, project, home))
 
 
 def recorded_requests(
@@ -120,18 +126,20 @@ def recorded_requests(
     extra_args: Sequence[str] = (),
     user_agents: Path | None = None,
     project: Path | None = None,
+    home: Path | None = None,
 ) -> list[bytes]:
     """The request bodies `claude -p hi [extra_args]` sends to the loopback Messages API, run in a
     throw-away project (with `agents_dir` as its `.claude/agents/`), or in `project` as it is, and a
-    throw-away HOME (with `user_agents` as its `.claude/agents/`)."""
+    throw-away HOME (with `user_agents` as its `.claude/agents/`), or `home` as it is."""
     bodies: list[bytes] = []
     handler = type("Recorder", (_Recorder,), {"bodies": bodies})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         with tempfile.TemporaryDirectory() as scratch:
-            home = Path(scratch, "home")
-            home.mkdir()
+            if home is None:
+                home = Path(scratch, "home")
+                home.mkdir()
             if project is None:
                 project = Path(scratch, "project")
                 project.mkdir()

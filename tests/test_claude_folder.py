@@ -4,10 +4,11 @@ place, no agent rule on what is not an agent, and the SK rules on commands, skil
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import RunCli
+from tests.conftest import RunCli, agent_text, make_team
 
 FILES = {
     ".claude/agents/reviewer.md": (
@@ -115,6 +116,41 @@ def test_fmt_leaves_commands_and_skills_alone(cli: RunCli, tmp_path: Path) -> No
     before = (root / ".claude/commands/tag.md").read_bytes()
     cli("fmt", ".claude", cwd=root)
     assert (root / ".claude/commands/tag.md").read_bytes() == before
+
+
+def _findings(document: dict[str, Any]) -> list[tuple[str, str, int, int]]:
+    return sorted((f["path"], d["rule"], d["line"], d["column"]) for f in document["files"] for d in f["diagnostics"])
+
+
+def test_plain_validate_checks_the_claude_folders_as_validate_claude_does(cli: RunCli, tmp_path: Path) -> None:
+    root = project(tmp_path / "proj", {**FILES, **{path: text for path, (text, _) in BROKEN.items()}})
+    plain = cli("validate", "--format", "json", cwd=root)
+    dotted = cli("validate", ".claude", "--format", "json", cwd=root)
+    assert plain.exit_code == dotted.exit_code == 1
+    assert _findings(plain.json()) == _findings(dotted.json())
+    paths = [file["path"] for file in plain.json()["files"]]
+    assert len(paths) == len(set(paths))  # each file once
+    assert {rule for _, rule, *_ in _findings(plain.json())} == {rule for _, rule in BROKEN.values()}
+    kinds = {file["kind"] for file in plain.json()["files"]}
+    assert {"command", "skill", "skill-file", "rule", "output-style", "agent-memory"} <= kinds
+    assert "CLAUDE.md" not in paths and "docs/guide.md" not in paths  # the project's own files stay out
+
+
+def test_plain_validate_of_a_top_level_team_checks_the_projects_claude_folder(cli: RunCli, tmp_path: Path) -> None:
+    root = make_team(tmp_path / "proj", {"reviewer.md": agent_text("reviewer", extra="memory: project\n")})
+    project(
+        root,
+        {
+            ".claude/commands/find.md": BROKEN[".claude/commands/find.md"][0],
+            ".claude/agent-memory/reviewer/MEMORY.md": "# Reviewer\n",  # the team's agent reads it: no MM005
+            ".claude/agent-memory/gone/MEMORY.md": "# An agent that was removed\n",
+        },
+    )
+    found = _findings(cli("validate", "--format", "json", cwd=root).json())
+    assert [(path, rule) for path, rule, *_ in found] == [
+        (".claude/agent-memory/gone/MEMORY.md", "MM005"),
+        (".claude/commands/find.md", "SK007"),
+    ]
 
 
 # `disable-model-invocation` values and whether Claude Code 2.1.332 reads them as true (js_flag).

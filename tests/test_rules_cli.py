@@ -16,7 +16,7 @@ from tests.conftest import RunCli, agent_text, make_team
 
 EXPLANATIONS = rules_cmd.read_explanations()
 # Rules whose example cannot be written as a short text file; each says why in the data file.
-UNCHECKED = {"CC010", "CC011", "NM005"}
+UNCHECKED = {"CC010", "CC011", "NM005", "NM006"}
 # Claude Code's agent memory: a 200-line MEMORY.md, a symlink, bytes that are not UTF-8.
 UNCHECKED |= {"MM001", "MM006", "MM007"}
 
@@ -52,8 +52,10 @@ def team_with(root: Path, files: list[tuple[str, str]]) -> Path:
 
 def findings(cli: RunCli, root: Path, paths: set[str]) -> set[str]:
     """The rules `agentctl validate` reports on the files at `paths`."""
-    # The team's folders by default; an example in `.claude/` (commands, skills) is checked there.
-    extra = [".", ".claude"] if any(path.startswith(".claude/") for path in paths) else []
+    # The team's folders by default; an example in `.claude/` (commands, skills) or in a plugin's
+    # folder is checked there too.
+    folders = {path.split("/")[0] for path in paths} - {"agents", "agents-shared", "agents-memory"}
+    extra = [".", *sorted(folders)] if folders else []
     result = cli("validate", *extra, "--format", "json", cwd=root)
     assert result.exit_code in (0, 1), result.stderr
     return {d["rule"] for file in result.json()["files"] if file["path"] in paths for d in file["diagnostics"]}

@@ -97,11 +97,17 @@ CASES: dict[str, tuple[str, str | bytes, tuple[int, int]]] = {
     "CQ003": ("nobody.md", "---\nname: nobody\ndescription: No body.\n---\n", (5, 1)),
     "CQ004": ("todo.md", "---\nname: todo\ndescription: Has a marker.\n---\n\nTODO: write this agent.\n", (6, 1)),
 }
-CROSS_FILE = {"NM003", "NM005"}  # tested below with two files; NM005 in tests/test_agent_sources.py
+CROSS_FILE = {
+    "NM003",
+    "NM005",
+    "NM006",
+    "NM007",
+}  # tested below with two files; NM005-NM007 in tests/test_agent_sources.py
 TEAM_RULES = {f"TM00{n}" for n in range(1, 10)}  # tests/test_team_rules.py, on broken fixture teams
 SKILL_RULES = {f"SK00{n}" for n in range(1, 7)}  # tests/test_claude_folder.py, in a `.claude/` folder
 SKILL_VALUE_RULES = {"SK007", "SK008", "SK009", "SK010"}  # tests/test_claude_folder.py too
 NATIVE_MEMORY_RULES = {f"MM00{n}" for n in range(1, 8)}  # tests/test_memory_native.py, in `.claude/agent-memory*/`
+PLUGIN_RULES = {"PL001", "PL002"}  # tests/test_agent_sources.py, in a plugin's folder
 
 
 def diagnose(tmp_path: Path, file_name: str, content: str | bytes) -> list[tuple[str, int, int]]:
@@ -122,7 +128,10 @@ def test_rule_fires_where_the_problem_is(rule: str, tmp_path: Path) -> None:
 
 
 def test_every_rule_has_a_case() -> None:
-    assert set(RULES) == set(CASES) | CROSS_FILE | TEAM_RULES | SKILL_RULES | SKILL_VALUE_RULES | NATIVE_MEMORY_RULES
+    assert (
+        set(RULES)
+        == set(CASES) | CROSS_FILE | TEAM_RULES | SKILL_RULES | SKILL_VALUE_RULES | NATIVE_MEMORY_RULES | PLUGIN_RULES
+    )
 
 
 def test_a_clean_agent_has_no_findings(tmp_path: Path) -> None:

@@ -5,19 +5,38 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from agentctl.cli import env as environment
-from agentctl.cli.common import DataFormat, FormatOption, NoUserOption, RootOption, settings_for, write_json
+from agentctl.cli.common import (
+    AgentsJsonOption,
+    DataFormat,
+    FormatOption,
+    NoUserOption,
+    PluginDirOption,
+    RootOption,
+    settings_for,
+    write_json,
+)
 from agentctl.errors import ExitCode
 
 if TYPE_CHECKING:  # `agentctl --help` imports this module; only list and show load the team
+    from pathlib import Path
+
+    from agentctl.sources import SourcedAgent, SourceOptions
     from agentctl.spec import AgentFile
-    from agentctl.team import SourcedAgent, Team
+    from agentctl.team import Team
 
 
-def list_command(output: FormatOption = DataFormat.text, no_user: NoUserOption = False, root: RootOption = None) -> int:
-    """List the agents Claude Code reads for the team (project, then user) and what it makes of each."""
-    from agentctl.team import team_sources
+def list_command(
+    output: FormatOption = DataFormat.text,
+    no_user: NoUserOption = False,
+    agents_json: AgentsJsonOption = None,
+    plugin_dir: PluginDirOption = None,
+    root: RootOption = None,
+) -> int:
+    """List the agents Claude Code reads with the team (managed, --agents, project, user, plugins)
+    and what it makes of each."""
+    from agentctl.sources import team_sources
 
-    team, sources = team_sources(settings_for(root), None if no_user else environment.current().environ)
+    team, sources = team_sources(settings_for(root), _options(no_user, agents_json, plugin_dir))
     rows = [agent_summary(team, item.agent) | _source_fields(team, item) for item in sources]
     if output is DataFormat.json:
         write_json({"root": str(team.settings.root), "roster": _roster_kind(team), "agents": rows})
@@ -30,12 +49,15 @@ def show_command(
     name: Annotated[str, typer.Argument(help="Agent name, roster display name, or file name.")],
     output: FormatOption = DataFormat.text,
     no_user: NoUserOption = False,
+    agents_json: AgentsJsonOption = None,
+    plugin_dir: PluginDirOption = None,
     root: RootOption = None,
 ) -> int:
-    """Show one agent in full: the team's, else the user's."""
-    from agentctl.team import resolve_source, team_sources
+    """Show one agent in full: the one Claude Code keeps for the name, else the team's, else another
+    place's."""
+    from agentctl.sources import resolve_source, team_sources
 
-    team, sources = team_sources(settings_for(root), None if no_user else environment.current().environ)
+    team, sources = team_sources(settings_for(root), _options(no_user, agents_json, plugin_dir))
     item = resolve_source(team, sources, name)
     details = agent_details(team, item.agent) | _source_fields(team, item) | {"roster": _roster_kind(team)}
     details["hides"] = [_relative(team, agent) for agent in item.hides]
@@ -46,6 +68,16 @@ def show_command(
     return ExitCode.OK
 
 
+def _options(no_user: bool, agents_json: "Path | None", plugin_dirs: "list[Path] | None") -> "SourceOptions":
+    from agentctl.sources import SourceOptions
+
+    current = environment.current()
+    absolute = [path if path.is_absolute() else current.cwd / path for path in plugin_dirs or []]
+    if agents_json is not None and not agents_json.is_absolute():
+        agents_json = current.cwd / agents_json
+    return SourceOptions(current.environ, no_user, agents_json, absolute)
+
+
 def _roster_kind(team: "Team") -> str:
     """ "table": the protocol's roster; "derived": made from the agent files (no roster table)."""
     return "derived" if team.roster_derived else "table"
@@ -54,7 +86,13 @@ def _roster_kind(team: "Team") -> str:
 def _source_fields(team: "Team", item: "SourcedAgent") -> dict[str, Any]:
     """Where Claude Code reads the agent, and the file of the agent that wins over it (or None)."""
     hidden_by = _relative(team, item.hidden_by) if item.hidden_by is not None else None
-    return {"source": item.source, "hidden_by": hidden_by}
+    return {
+        "source": item.source,
+        "plugin": item.plugin,
+        "hidden_by": hidden_by,
+        "hides_builtin": item.hides_builtin,
+        "ignored_keys": item.ignored_keys,
+    }
 
 
 def agent_summary(team: "Team", agent: "AgentFile") -> dict[str, Any]:
@@ -134,8 +172,11 @@ def _source_text(row: dict[str, Any]) -> str:
 
 
 def _source_counts(rows: list[dict[str, Any]]) -> str:
-    """ " (3 project, 2 user, 1 hidden)": how many agents each level gives, and how many lose."""
-    counts = [f"{sum(row['source'] == source for row in rows)} {source}" for source in ("project", "user")]
+    """ " (3 project, 2 user, 1 hidden)": how many agents each place gives, and how many lose."""
+    from agentctl.sources import SOURCES
+
+    tally = {source: sum(row["source"] == source for row in rows) for source in SOURCES}
+    counts = [f"{count} {source}" for source, count in tally.items() if count or source == "project"]
     hidden = sum(bool(row["hidden_by"]) for row in rows)
     return f" ({', '.join(counts)}{f', {hidden} hidden' if hidden else ''})"
 
@@ -166,11 +207,17 @@ def _print_details(details: dict[str, Any]) -> None:
 
 def _source_line(details: dict[str, Any]) -> str:
     """Where Claude Code reads the agent, and which definition of its name wins."""
+    source = details["source"] + (f" {details['plugin']!r}" if details["plugin"] else "")
+    notes = []
     if details["hidden_by"]:
-        return f"{details['source']}, hidden by {details['hidden_by']} (Claude Code uses that one)"
+        notes.append(f"hidden by {details['hidden_by']} (Claude Code uses that one)")
     if details["hides"]:
-        return f"{details['source']}, hides {', '.join(details['hides'])}"
-    return str(details["source"])
+        notes.append(f"hides {', '.join(details['hides'])}")
+    if details["hides_builtin"]:
+        notes.append(f"replaces the built-in agent {details['hides_builtin']}")
+    if details["ignored_keys"]:
+        notes.append(f"Claude Code ignores its {', '.join(details['ignored_keys'])} (a plugin agent)")
+    return ", ".join([source, *notes])
 
 
 def register(app: typer.Typer) -> None:

@@ -65,7 +65,24 @@ RootOption = Annotated[
 FormatOption = Annotated[DataFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
 # The user level of Claude Code's agents ($HOME/.claude/agents/) differs per machine: CI leaves it out.
 NoUserOption = Annotated[
-    bool, typer.Option("--no-user", help="Leave out the user's agents ($HOME/.claude/agents/), as CI should.")
+    bool,
+    typer.Option(
+        "--no-user",
+        help="Leave out what HOME holds (the user's agents in $HOME/.claude/agents/, installed plugins), as CI should.",
+    ),
+]
+# The places Claude Code reads agents from that only its command line names (its own flags' names).
+AgentsJsonOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--agents", metavar="FILE", help="Also read the agents of a `claude --agents` JSON file, as claude does."
+    ),
+]
+PluginDirOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--plugin-dir", metavar="DIR", help="Also read a plugin's agents, as `claude --plugin-dir`; repeatable."
+    ),
 ]
 
 # What a claude-code call may do (dispatch and runs resume); README "Permissions" says what each mode lets an agent do.

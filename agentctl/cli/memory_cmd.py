@@ -27,7 +27,7 @@ from agentctl.textlines import shorten
 
 if TYPE_CHECKING:
     from agentctl.memory import MemoryStore
-    from agentctl.spec import AgentFile
+    from agentctl.sources import SourcedAgent
 
 memory_app = typer.Typer(
     help="The agents' dated insight notes: list, show, write, search, lint, prune.", no_args_is_help=True
@@ -218,19 +218,20 @@ def lint_command(
     folders = [folder for folder in roots if folder.is_dir()]
     if not folders:
         raise UsageError(f"the memory folder {settings.memory_dir} does not exist", hint="write a note first")
-    report = validate(folders, settings, current.cwd, user_agents=_user_agents())
+    report = validate(folders, settings, current.cwd, other_places=_other_places())
     for file in report.files:
         file.diagnostics = [diagnostic for diagnostic in file.diagnostics if diagnostic.rule in MEMORY_RULES]
     render_report(report, output.value, strict)
     return ExitCode.PROBLEMS if report.failed(strict) else ExitCode.OK
 
 
-def _user_agents() -> "list[AgentFile]":
-    """The user's agents, as `validate` reads them: a user agent with `memory: project` keeps its
-    memory in the project too (MM005)."""
-    from agentctl.team import load_user_agents
+def _other_places() -> "list[SourcedAgent]":
+    """The agents of Claude Code's places other than the project, as `validate` reads them: a user
+    agent with `memory: project` keeps its memory in the project too (MM005)."""
+    from agentctl.sources import SourceOptions, higher_places, lower_places
 
-    return load_user_agents(environment.current().environ)
+    options = SourceOptions(environment.current().environ, False, None)
+    return [*higher_places(options), *lower_places(options)]
 
 
 @memory_app.command("prune")

@@ -7,6 +7,7 @@ import typer
 
 from agentctl.cli import env as environment
 from agentctl.cli.common import (
+    AgentsJsonOption,
     NoUserOption,
     ReportFormat,
     ReportFormatOption,
@@ -31,6 +32,7 @@ def validate_command(
     ] = None,
     ignore: Annotated[list[str] | None, typer.Option("--ignore", help="A rule id or name to skip; repeatable.")] = None,
     no_user: NoUserOption = False,
+    agents_json: AgentsJsonOption = None,
     root: RootOption = None,
 ) -> int:
     """Say what Claude Code will do with every agent file, and what is wrong with it."""
@@ -46,11 +48,13 @@ def validate_command(
         changed_files = git_changed(current.cwd, changed)
     ignored = [*(settings.ignore if settings else ()), *(ignore or [])]
     absolute = [path if path.is_absolute() else current.cwd / path for path in paths or []]
-    from agentctl.team import load_user_agents
+    from agentctl.sources import SourceOptions, higher_places, lower_places
 
-    # The user level only matters to a team: NM005 compares the team's agents with it.
-    user_agents = load_user_agents(current.environ) if settings is not None and not no_user else []
-    report = validate(absolute, settings, current.cwd, changed=changed_files, ignore=ignored, user_agents=user_agents)
+    # The other places only matter to a team: NM005-NM007 compare the team's agents with them.
+    agents_file = agents_json if agents_json is None or agents_json.is_absolute() else current.cwd / agents_json
+    options = SourceOptions(current.environ, no_user, agents_file)
+    others = [*higher_places(options), *lower_places(options)] if settings is not None else []
+    report = validate(absolute, settings, current.cwd, changed=changed_files, ignore=ignored, other_places=others)
     if not any(file.kind == "agent" for file in report.files):
         where = ", ".join(str(path) for path in paths or []) or "the team's folders"
         current.err(f"warning: nothing to check: no agent files in {where}")

@@ -14,6 +14,7 @@ from agentctl.walk import display_path
 
 if TYPE_CHECKING:
     from agentctl.config import Settings
+    from agentctl.sources import Plugin, SourcedAgent
     from agentctl.spec import AgentFile
     from agentctl.validate.discovery import Candidate
 
@@ -36,19 +37,20 @@ def validate(
     changed: set[Path] | None = None,
     ignore: Iterable[str] = (),
     require_agents: bool = False,
-    user_agents: Sequence[AgentFile] = (),
+    other_places: Sequence[SourcedAgent] = (),
 ) -> Report:
     """Check the files below `paths` (the team's folders when empty).
 
     With `changed`, only those files are reported, but names are still compared across all
     scanned files: a new agent can collide with an old one. Paths that hold no agent file give a
     report without agents (nothing to check is not an error: pre-commit passes whatever matched its
-    pattern, READMEs included); `require_agents` makes it a UsageError instead. `user_agents`, the
-    user level's agents, are compared with the team's by name (NM005) and never reported.
+    pattern, READMEs included); `require_agents` makes it a UsageError instead. `other_places`, the
+    agents of Claude Code's other places (managed, `--agents`, user), are compared with the team's by
+    name (NM005, NM006) and never reported.
     """
     from agentctl.validate.discovery import default_paths, discover
     from agentctl.validate.native_memory import check_native_memory
-    from agentctl.validate.team import check_duplicate_names, check_hidden_user_agents
+    from agentctl.validate.team import check_duplicate_names, check_other_places
     from agentctl.validate.wiring import check_team
 
     if not paths:
@@ -68,10 +70,10 @@ def validate(
     # (pre-commit passes just the staged ones); a folder elsewhere is checked on its own.
     in_team = bool(candidates) and all(candidate.in_agents_dir for candidate in candidates)
     check_duplicate_names(reports + others if in_team else reports)
-    if settings is not None and user_agents:
-        check_hidden_user_agents(reports, settings.agents_dir, user_agents)
+    if settings is not None:
+        check_other_places(reports, settings.agents_dir, other_places)
     check_team(reports, [report for report in reports + others if report.agent and report.kind == "agent"], settings)
-    check_native_memory(reports, settings, user_agents)
+    check_native_memory(reports, settings, [place.agent for place in other_places])
     for report in reports:
         report.diagnostics.sort(key=_file_order)
     if changed is not None:
@@ -109,6 +111,7 @@ def _other_team_agents(reports: list[FileReport], settings: Settings | None, cwd
 
 
 def _report(candidate: Candidate, cwd: Path) -> FileReport:
+    from agentctl.sources import plugin_containing
     from agentctl.spec import load_agent_file
 
     display = display_path(candidate.path, cwd)
@@ -118,13 +121,36 @@ def _report(candidate: Candidate, cwd: Path) -> FileReport:
         # Read like an agent (the same loader) but judged by its own rules; never a team member.
         found = check_document(candidate.kind, load_agent_file(candidate.path))
         return FileReport(candidate.path, display, candidate.kind, diagnostics=found, resolved=candidate.resolved)
-    if candidate.kind != "agent" and not candidate.in_agents_dir:
+    if candidate.kind != "agent" and not (candidate.in_agents_dir or _in_agent_folder(candidate.path)):
         return FileReport(candidate.path, display, candidate.kind, resolved=candidate.resolved)
+    if (placed := plugin_containing(candidate.path)) is not None:
+        return _plugin_report(candidate, display, *placed)
     agent = load_agent_file(candidate.path)
     if candidate.kind != "agent" and not agent.verdict.loads:
         # A README in the agents folder: Claude Code skips it, and so do we.
         return FileReport(candidate.path, display, candidate.kind, resolved=candidate.resolved)
     return FileReport(candidate.path, display, "agent", agent, check_agent(agent), resolved=candidate.resolved)
+
+
+def _in_agent_folder(path: Path) -> bool:
+    """Whether the file is in the agents folder of a `.claude/` folder or a plugin, where a file named
+    like a document (README.md, SECURITY.md) is still read as an agent."""
+    from agentctl.validate.discovery import claude_kind, plugin_kind
+
+    return "agent" in (claude_kind(path), plugin_kind(path))
+
+
+def _plugin_report(candidate: Candidate, display: str, plugin: Plugin, namespace: list[str]) -> FileReport:
+    """A plugin's agent: checked as a file, then judged by Claude Code's plugin loader."""
+    from agentctl.sources import plugin_verdict
+    from agentctl.spec import load_agent_file
+    from agentctl.validate.plugins import check_plugin_agent
+
+    agent = load_agent_file(candidate.path)
+    found = check_plugin_agent(agent, plugin, check_agent(agent))
+    if not agent.too_large and agent.read_error is None:
+        agent.verdict = plugin_verdict(agent, plugin, namespace)
+    return FileReport(candidate.path, display, "agent", agent, found, resolved=candidate.resolved)
 
 
 def _drop_ignored(reports: list[FileReport], ignore: set[str]) -> None:

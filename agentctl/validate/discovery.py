@@ -26,8 +26,12 @@ class Candidate:
 
 
 def default_paths(settings: Settings) -> list[Path]:
-    """The team at the root: its agents, shared and memory folders that exist."""
+    """The team at the root: its agents, shared and memory folders that exist, and the folders of
+    the project's `.claude/` that Claude Code reads besides agents (commands, skills, rules, output
+    styles, its own agent memory), each checked by its own rules, as `validate .claude` checks them."""
+    claude = settings.root / ".claude"
     folders = [settings.agents_dir, settings.shared_dir, settings.memory_dir]
+    folders += [claude / name for name, kind in CLAUDE_FOLDERS.items() if kind in PROJECT_KINDS]
     existing = [folder for folder in folders if folder.is_dir()]
     if settings.agents_dir not in existing:
         raise UsageError(
@@ -80,7 +84,7 @@ def classify(path: Path, settings: Settings | None, walked: Path | None = None, 
     if (settings and _below(text, settings.shared_dir)) or "/agents-shared/" in text:
         return "other"
     in_agents_dir = settings is not None and _below(text, settings.agents_dir)
-    placed = claude_kind(walked or path)
+    placed = claude_kind(walked or path) or plugin_kind(walked or path)
     if placed not in (None, "agent") and not in_agents_dir:
         return placed
     if name in CLAUDE_MD_NAMES:
@@ -110,12 +114,31 @@ CLAUDE_FOLDERS: dict[str, FileKind] = {
 }
 
 
+# The kinds of the `.claude/` folders plain `agentctl validate` adds to the team's: all but agents
+# (the team's agents folder is checked already, wherever it is) and agentctl's own folders.
+PROJECT_KINDS: frozenset[FileKind] = frozenset({"command", "skill", "rule", "output-style", "agent-memory"})
+
+
 def claude_kind(path: Path) -> FileKind | None:
     """What the file is by its place in the last `.claude/` folder of its path; None outside one."""
     parts = path.parts
     if ".claude" not in parts:
         return None
-    rest = parts[len(parts) - parts[::-1].index(".claude") :]
+    return _kind_by_place(path, parts[len(parts) - parts[::-1].index(".claude") :])
+
+
+def plugin_kind(path: Path) -> FileKind | None:
+    """What the file is by its place in a plugin (the nearest folder above it with a
+    `.claude-plugin/plugin.json`), whose root holds the folders of a `.claude/` folder: agents,
+    commands, skills, output styles. None outside a plugin."""
+    from agentctl.sources import plugin_root
+
+    root = plugin_root(path)
+    return None if root is None else _kind_by_place(path, path.relative_to(root).parts)
+
+
+def _kind_by_place(path: Path, rest: tuple[str, ...]) -> FileKind:
+    """The kind of a file by its path `rest` below a `.claude/` folder or a plugin's root."""
     if len(rest) == 1:
         return "claude-md" if rest[0].lower() in CLAUDE_MD_NAMES else "other"
     kind = CLAUDE_FOLDERS.get(rest[0], "other")

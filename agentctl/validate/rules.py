@@ -71,6 +71,23 @@ _CATALOGUE: tuple[tuple[str, str, Severity, str, str], ...] = (
     ("NM003", "duplicate-name", "error", "two files define the same agent name", "names"),
     ("NM004", "name-differs-from-file", "info", "the name differs from the file name", "names"),
     ("NM005", "hides-user-agent", "info", "a project agent hides a user agent of the same name", "names"),
+    (
+        "NM006",
+        "hidden-by-higher-agent",
+        "warning",
+        "a managed or `--agents` agent of the same name hides a project agent",
+        "names",
+    ),
+    ("NM007", "replaces-built-in-agent", "info", "a project agent takes the name of a built-in agent", "names"),
+    # Plugins' agents, which Claude Code reads with its lenient plugin loader.
+    ("PL001", "plugin-agent-defaults", "warning", "a plugin agent without `name` or `description`", "plugins"),
+    (
+        "PL002",
+        "plugin-ignored-key",
+        "warning",
+        "`permissionMode`, `hooks`, `mcpServers` or `initialPrompt` in a plugin agent; Claude Code ignores it",
+        "plugins",
+    ),
     # Field values.
     ("FM001", "unknown-key", "warning", "a frontmatter key Claude Code does not read", "fields"),
     ("FM002", "unknown-model", "warning", "model is not an alias, `inherit`, or a known model id", "fields"),

@@ -1,4 +1,4 @@
-"""Rules across files: what one file cannot know alone (NM003, NM005)."""
+"""Rules across files: what one file cannot know alone (NM003, NM005-NM007)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from agentctl.validate.positions import value_position
 from agentctl.validate.rules import finding
 
 if TYPE_CHECKING:
-    from agentctl.spec import AgentFile
+    from agentctl.sources import SourcedAgent
+    from agentctl.validate.model import Diagnostic
 
 
 def check_duplicate_names(reports: list[FileReport]) -> None:
@@ -41,24 +42,48 @@ def check_duplicate_names(reports: list[FileReport]) -> None:
             )
 
 
-def check_hidden_user_agents(reports: list[FileReport], agents_dir: Path, user_agents: Sequence[AgentFile]) -> None:
-    """Add NM005 to every team agent that hides a user agent ($HOME/.claude/agents/) of its name:
-    Claude Code 2.1.332 prefers the project's, so the user's never runs in this project."""
-    users: dict[str, list[AgentFile]] = defaultdict(list)
-    for user_agent in user_agents:
-        if user_agent.verdict.loads and user_agent.verdict.name:
-            users[user_agent.verdict.name].append(user_agent)
+def check_other_places(reports: list[FileReport], agents_dir: Path, others: Sequence[SourcedAgent]) -> None:
+    """Compare the team's agents with the other places Claude Code reads agents from, by name:
+    a managed or `--agents` agent hides the team's (NM006), the team's hides a user agent (NM005)
+    and replaces a built-in agent (NM007). Claude Code 2.1.332's precedence (agentctl.sources)."""
+    from agentctl import reference
+
+    by_name: dict[str, list[SourcedAgent]] = defaultdict(list)
+    for item in others:
+        if item.agent.verdict.loads and item.agent.verdict.name:
+            by_name[item.agent.verdict.name].append(item)
+    builtins = set(reference.claude_code().builtin_agents)
     for report in reports:
         agent = report.agent
         if agent is None or not agent.verdict.loads or not report.is_below(agents_dir):
             continue
-        for hidden in users.get(agent.verdict.name or "", []):
+        name = agent.verdict.name or ""
+        position = value_position(agent, "name")
+        for other in by_name.get(name, []):
+            report.diagnostics.append(_place_finding(name, other, position))
+        if name in builtins:
             report.diagnostics.append(
                 finding(
-                    "NM005",
-                    *value_position(agent, "name"),
-                    f"the agent {agent.verdict.name!r} hides the user agent {hidden.path}; Claude Code uses "
-                    "this one in the project",
-                    "nothing to do if that is meant; rename one to keep both (`--no-user` skips this check)",
+                    "NM007",
+                    *position,
+                    f"the agent {name!r} replaces Claude Code's built-in agent of that name in this project",
+                    "nothing to do if that is meant; rename it to keep the built-in one",
                 )
             )
+
+
+def _place_finding(name: str, other: SourcedAgent, position: tuple[int, int]) -> Diagnostic:
+    if other.source == "user":
+        return finding(
+            "NM005",
+            *position,
+            f"the agent {name!r} hides the user agent {other.agent.path}; Claude Code uses this one in the project",
+            "nothing to do if that is meant; rename one to keep both (`--no-user` skips this check)",
+        )
+    where = "the managed agent" if other.source == "managed" else "the --agents agent"
+    return finding(
+        "NM006",
+        *position,
+        f"{where} {other.agent.path} has the name {name!r}: Claude Code uses it, never this file",
+        "rename this agent, or change the other definition",
+    )
