@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tests.hostile.harness import Case, Outcome, Sandbox, run_agentctl
+from tests.hostile.harness import Case, Outcome, Sandbox, agent_text, run_agentctl
 
 LONG_AGO = "2020-01-01T00:00:00"
 LONG_AGO_SECONDS = 1_577_836_800.0  # 2020-01-01, as a file time
@@ -367,6 +367,20 @@ def _quadratic_note(sandbox: Sandbox) -> Sequence[str]:
     return ["memory", "search", "applies", "--format", "json"]
 
 
+def _index_of_many_broken_links(sandbox: Sandbox) -> Sequence[str]:
+    """Claude Code's agent memory: a MEMORY.md just under 1 MiB of links to topic files that do not exist."""
+    sandbox.small_team({"reviewer.md": agent_text("reviewer", extra="memory: project\n")})
+    links = "".join(f"[a](n{number}.md)\n" for number in range(68_000))  # rescanning it per link: a minute
+    sandbox.write(".claude/agent-memory/reviewer/MEMORY.md", links)
+    return ["memory", "lint", "--format", "json"]
+
+
+def _every_broken_link_found(sandbox: Sandbox, outcome: Outcome) -> None:
+    [index] = [file for file in outcome.json()["files"] if file["path"].endswith("MEMORY.md")]
+    broken = [diagnostic for diagnostic in index["diagnostics"] if diagnostic["rule"] == "MM002"]
+    assert len(broken) == 68_000 and broken[-1]["line"] == 68_000, len(broken)
+
+
 CASES: list[Case] = [
     Case(
         "prune-symlinked-agent-folder",
@@ -462,6 +476,13 @@ CASES: list[Case] = [
         _special_files,
         (0,),
         _problems_listed,
+    ),
+    Case(
+        "memory-lint-index-of-many-broken-links",
+        "every line number of a finding is found without rescanning the file (MEMORY.md's links: MM002)",
+        _index_of_many_broken_links,
+        (0,),
+        _every_broken_link_found,
     ),
     Case(
         "memory-search-quadratic-note",
