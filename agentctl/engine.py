@@ -430,6 +430,7 @@ class Engine:
             resume_session=session,
             resumed_cost_usd=self._session_costs.get(session, 0.0) if session else 0.0,
             permissions=self.permissions,
+            key=key,
         )
         bound = request.bound()
         if self.sessions:

@@ -88,6 +88,7 @@ COMMAND_MODULES = {
     "handoffs": "agentctl.cli.handoffs_cmd",
     "export": "agentctl.cli.export_cmd",
     "import": "agentctl.cli.export_cmd",
+    "batch": "agentctl.cli.batch_cmd",
 }
 _registered: set[str] = set()
 

@@ -226,6 +226,9 @@ class CallRequest:
     # A session's spending limit, from what is left of --max-cost (providers whose calls run many turns).
     max_budget_usd: float | None = None
     on_activity: Callable[[Activity], None] | None = field(default=None, repr=False, compare=False)
+    # The call's place in the run's tree (engine.Work.key): the same place in a resumed run has the
+    # same key, so a provider that keeps requests outside the process (batches) can find them again.
+    key: str = ""
 
     def bound(self) -> UsageBound:
         return usage_bound(self.system, self.user, self.max_tokens)

@@ -17,6 +17,8 @@ from agentctl.records import record
 
 CACHE_WRITE_FACTOR = 1.25  # 5-minute cache writes cost 1.25x the input price
 CACHE_READ_FACTOR = 0.1  # the usual read price, where the table gives none
+# The Message Batches API bills every token, cache reads and writes included, at half the standard price.
+BATCH_FACTOR = 0.5
 
 
 @record
@@ -45,6 +47,9 @@ class Price:
         )
         return round(total / 1_000_000, 6)
 
+    def scaled(self, factor: float) -> Price:
+        return Price(self.input * factor, self.output * factor, self.cache_write * factor, self.cache_read * factor)
+
     def ceiling(self, bound: UsageBound) -> float:
         """The most a call within `bound` can cost, however its input splits into fresh, cache-read and
         cache-written tokens: every input token at the dearest of the three (cache writes, usually)."""
@@ -64,6 +69,12 @@ class PriceTable:
     def __init__(self, configured: Mapping[str, Mapping[str, float]] | None = None) -> None:
         table = {**default_prices(), **(configured or {})}
         self.prices = {model: Price.from_table(entry) for model, entry in table.items()}
+
+    def batch_prices(self) -> PriceTable:
+        """The same table at the Message Batches API's prices (BATCH_FACTOR of each rate)."""
+        batch = PriceTable.__new__(PriceTable)
+        batch.prices = {model: price.scaled(BATCH_FACTOR) for model, price in self.prices.items()}
+        return batch
 
     def price_of(self, model: str) -> Price | None:
         """Exact id first, then the id without a date suffix (claude-haiku-4-5-20251001)."""

@@ -185,8 +185,11 @@ class RunRecorder:
         meta: dict[str, Any],
         clock: Clock,
         secrets: Sequence[str] = (),
+        lock: bool = True,
     ) -> RunRecorder:
-        """Start the record of a new run; RunExistsError if `run_id` is taken."""
+        """Start the record of a new run; RunExistsError if `run_id` is taken. `lock` False: the
+        caller holds a lock that covers the run (a batch holds one for all its tasks' runs, which
+        would otherwise take a descriptor each)."""
         if not is_plain_name(run_id):
             raise ValueError(f"a run id is a plain folder name, not {run_id!r}")
         directory = runs_dir / run_id
@@ -197,11 +200,11 @@ class RunRecorder:
             raise RunExistsError(f"the run record {directory} already exists") from None
         except OSError as error:
             raise _write_error(directory, error) from None
-        lock = RunLock.acquire(directory)
+        run_lock = RunLock.acquire(directory) if lock else RunLock(directory, None)
         try:
-            recorder = cls(directory, _open_log(directory / EVENTS_FILE, create=True), clock, secrets, lock=lock)
+            recorder = cls(directory, _open_log(directory / EVENTS_FILE, create=True), clock, secrets, lock=run_lock)
         except BaseException:
-            lock.release()
+            run_lock.release()
             raise
         header = {**meta, "run_id": run_id, "format": RECORD_FORMAT, "created": clock().isoformat()}
         try:

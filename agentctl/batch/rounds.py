@@ -1,0 +1,163 @@
+"""A round's calls, gathered from every task's engine, and the provider the engines talk to.
+
+Each task runs in the dispatch engine, one coroutine per task, against BatchProvider: a call is
+queued here and its coroutine waits. When every task is waiting (or done) the round is complete:
+the runner sends the queued calls as one batch and answers each from its result. "Every task is
+waiting" is read off the event loop: no new call arrives while the loop runs everything runnable,
+and no answer is being parsed in a worker thread (CountingExecutor).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from agentctl.providers.base import CallRequest, CallResponse, ProviderError, Usage
+from agentctl.records import field, fields_of, record
+
+# Errors the API names for a request that may well succeed if sent again.
+TRANSIENT = frozenset({"api_error", "overloaded_error", "rate_limit_error", "timeout_error"})
+
+
+def custom_id(task_index: int, key: str) -> str:
+    """The request's id in a batch: its task and its place in that task's tree, within the API's
+    64 characters of letters, digits, `_` and `-`; the same call of a resumed task gets the same id."""
+    return f"t{task_index}-{hashlib.sha256(key.encode()).hexdigest()[:20]}"
+
+
+@record
+class PendingCall:
+    custom_id: str
+    task_index: int
+    key: str
+    request: CallRequest
+    params: dict[str, Any]
+    future: asyncio.Future[CallResponse] = field(repr=False)
+    retried: bool = False
+
+
+class CountingExecutor(ThreadPoolExecutor):
+    """The loop's default executor, counting the jobs in flight: an engine parsing an answer in a
+    worker thread is not waiting for the round yet."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=4, thread_name_prefix="agentctl-batch")
+        self.busy = 0
+        self._count = threading.Lock()
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        with self._count:
+            self.busy += 1
+        future = super().submit(fn, *args, **kwargs)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _: Future[Any]) -> None:
+        with self._count:
+            self.busy -= 1
+
+
+class RoundCollector:
+    def __init__(self, default_max_tokens: int) -> None:
+        self.default_max_tokens = default_max_tokens
+        self.pending: list[PendingCall] = []
+        self.arrivals = 0
+
+    async def call(self, task_index: int, request: CallRequest) -> CallResponse:
+        from agentctl.providers.anthropic import build_params
+
+        params = dict(build_params(request, self.default_max_tokens))
+        future: asyncio.Future[CallResponse] = asyncio.get_running_loop().create_future()
+        self.pending.append(
+            PendingCall(custom_id(task_index, request.key), task_index, request.key, request, params, future)
+        )
+        self.arrivals += 1
+        return await future
+
+    def take(self) -> list[PendingCall]:
+        calls, self.pending = self.pending, []
+        return calls
+
+    def requeue(self, call: PendingCall) -> None:
+        """Send a call again in the next round (a transient failure, once)."""
+        call.retried = True
+        self.pending.append(call)
+
+    async def settled(self, engines: list[asyncio.Task[Any]], executor: CountingExecutor) -> None:
+        """Return when every engine is done or waiting for its queued calls."""
+        while True:
+            before = self.arrivals
+            for _ in range(8):  # everything runnable runs, answers handed back by threads included
+                await asyncio.sleep(0)
+            if executor.busy:
+                await asyncio.sleep(0.001)
+                continue
+            if all(task.done() for task in engines) or (self.pending and self.arrivals == before):
+                return
+            await asyncio.sleep(0.001 if not self.pending else 0)
+
+
+class BatchProvider:
+    """The provider interface (agentctl.providers.base) for one task of a batch."""
+
+    name = "anthropic-batch"
+
+    def __init__(self, collector: RoundCollector, task_index: int) -> None:
+        self.collector = collector
+        self.task_index = task_index
+
+    async def complete(self, request: CallRequest) -> CallResponse:
+        return await self.collector.call(self.task_index, request)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def response_of(result: dict[str, Any], max_tokens: int) -> CallResponse:
+    """A `succeeded` result's message as the engine takes an answer."""
+    message = result["message"]
+    text = "".join(block.get("text", "") for block in message.get("content", []) if block.get("type") == "text")
+    counts = message.get("usage") or {}
+    usage = Usage.from_counts({key: counts.get(key) or 0 for key in fields_of(Usage)})
+    warnings = [f"the answer was cut at max_tokens={max_tokens}"] if message.get("stop_reason") == "max_tokens" else []
+    return CallResponse(
+        text, usage, str(message.get("model", "")), message.get("stop_reason"), message.get("id"), warnings
+    )
+
+
+def error_of(result: dict[str, Any] | None) -> ProviderError:
+    """A result that is not an answer as the failed call the engine records."""
+    if result is None:
+        return ProviderError("anthropic batch: the batch ended without a result for this request", kind="bad_response")
+    kind = result.get("type")
+    if kind == "errored":
+        error = (result.get("error") or {}).get("error") or {}
+        error_type = str(error.get("type", "api_error"))
+        message = f"anthropic batch: errored: {error_type}: {error.get('message', '')}".rstrip(": ")
+        return ProviderError(message, kind=_KINDS.get(error_type, "server"))
+    if kind == "expired":
+        return ProviderError("anthropic batch: the request expired before it was processed", kind="timeout")
+    return ProviderError(
+        "anthropic batch: the request was canceled", kind="limit", hint="`agentctl batch cancel` ended it"
+    )
+
+
+def transient(result: dict[str, Any] | None) -> bool:
+    """Whether a failed result is worth one more try: it expired, or the API had a passing trouble."""
+    if result is None or result.get("type") == "expired":
+        return True
+    error = ((result.get("error") or {}).get("error") or {}) if result.get("type") == "errored" else {}
+    return str(error.get("type")) in TRANSIENT
+
+
+_KINDS: dict[str, Any] = {
+    "invalid_request_error": "bad_request",
+    "authentication_error": "auth",
+    "permission_error": "permission",
+    "rate_limit_error": "rate_limit",
+    "overloaded_error": "overloaded",
+    "timeout_error": "timeout",
+}

@@ -1,0 +1,604 @@
+"""Run a batch, resume one, and read, summarise and cancel batches.
+
+`run_batch` starts one engine per task (the dispatch engine, its limits per task, its run record per
+task) against rounds.BatchProvider, and drives the rounds: when every task waits, the queued calls
+go to the API as one batch (split below the API's limits), and the answers come back to their
+engines. Before a round is sent its cost is estimated at batch prices; a round that would take the
+batch past its cap is not sent, and its calls fail with a limit (exit 5). A result that errored for
+a passing reason, or expired, is sent once more in the next round; any other failure is a failed
+call of its task alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agentctl.batch import record as batch_record
+from agentctl.batch.api import MAX_REQUESTS, SPLIT_BYTES, BatchApi
+from agentctl.batch.rounds import (
+    BatchProvider,
+    CountingExecutor,
+    PendingCall,
+    RoundCollector,
+    error_of,
+    response_of,
+    transient,
+)
+from agentctl.batch.tasks import BatchTask, read_tasks
+from agentctl.errors import ExitCode
+from agentctl.providers.base import ProviderError
+from agentctl.records import field, record
+
+if TYPE_CHECKING:
+    from agentctl.config import Settings
+    from agentctl.engine import Engine, Limits, RunResult
+    from agentctl.providers.pricing import PriceTable
+    from agentctl.runs import RunRecorder
+    from agentctl.spec import AgentFile
+    from agentctl.team import Team
+
+DEFAULT_BATCH_MAX_COST = 10.0  # USD for a whole batch, unless [batch] max_cost or --max-cost says otherwise
+EXPECTED_ANSWER_TOKENS = 2000  # the estimate's guess at one answer's length, as dispatch's dry run
+STATUS_OF_RUN = {"ok": "succeeded", "failed": "failed", "budget": "stopped", "interrupted": "stopped"}
+
+
+@record
+class BatchOptions:
+    tasks_file: Path | None = None  # None with `resume`
+    resume: str | None = None  # a batch id: go on with it, sending nothing twice
+    max_cost: float | None = None  # the whole batch's cap (USD); None: [batch] max_cost, else the default
+    model: str | None = None
+    limits: Limits | None = None  # each task's, as dispatch's
+    memory: bool = True
+    poll_interval: float = 2.0  # the first wait between status checks; it doubles up to poll_max
+    poll_max: float = 60.0
+
+
+@record
+class BatchProgress:
+    """One change a terminal or a log shows: a round sent, a batch's counts, a round collected."""
+
+    round: int
+    phase: str  # "submitted", "processing", "collected", "stopped"
+    requests: int
+    succeeded: int
+    processing: int
+    failed: int
+    elapsed: float
+    spent_usd: float
+    note: str | None = None
+
+
+@record
+class Estimate:
+    requests: int
+    bytes: int
+    cost_usd: float | None  # with answers of EXPECTED_ANSWER_TOKENS
+    cost_ceiling_usd: float | None  # with answers of max_tokens
+    unpriced: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "bytes": self.bytes,
+            "cost_usd": self.cost_usd,
+            "cost_ceiling_usd": self.cost_ceiling_usd,
+            "unpriced_models": self.unpriced,
+        }
+
+
+@record
+class BatchOutcome:
+    summary: dict[str, Any]
+    exit_code: int
+
+
+Progress = Callable[[BatchProgress], None]
+
+
+# --- planning --------------------------------------------------------------------------------------
+
+
+@record
+class _Planned:
+    task: BatchTask
+    agent: AgentFile | None
+    error: str | None = None  # why the task cannot run (no such agent, nobody matches it)
+
+
+def _plan(team: Team, tasks: list[BatchTask]) -> list[_Planned]:
+    """Each task with its agent: the one it names, else the offline router's first choice."""
+    from agentctl.errors import UnknownAgentError
+    from agentctl.route import route_team
+
+    planned = []
+    for task in tasks:
+        if task.agent is not None:
+            try:
+                planned.append(_Planned(task, team.resolve(task.agent)))
+            except UnknownAgentError as error:
+                planned.append(_Planned(task, None, error.message))
+            continue
+        ranking = route_team(team, task.task, 1)
+        if ranking and ranking[0].score > 0:
+            planned.append(_Planned(task, team.resolve(ranking[0].agent)))
+        else:
+            planned.append(_Planned(task, None, "no agent of the team matches the task (give it an agent)"))
+    return planned
+
+
+def dry_run(settings: Settings, options: BatchOptions, environ: Mapping[str, str]) -> dict[str, Any]:
+    """The first round as it would be sent, and its cost at batch prices: nothing is sent or written."""
+    from agentctl.dispatch import _builder, answer_tokens, model_map, price_table
+    from agentctl.providers.anthropic import build_params
+    from agentctl.providers.base import CallRequest
+    from agentctl.team import load_team
+
+    assert options.tasks_file is not None
+    team = load_team(settings)
+    planned = _plan(team, read_tasks(options.tasks_file))
+    builder = _builder(team, _dispatch_like(options), environ)
+    models, prices = model_map(settings), price_table(settings).batch_prices()
+    max_tokens, today = answer_tokens(settings), _today()
+    requests = []
+    for item in planned:
+        if item.agent is None:
+            continue
+        prompt = builder.fresh(item.agent, item.task.task, today)
+        model = options.model or models.resolve(item.agent.spec.model, None)
+        request = CallRequest("", item.agent.team_name, "fresh", model, prompt.system, prompt.user, max_tokens)
+        requests.append((request, dict(build_params(request, max_tokens))))
+    estimate = _estimate(requests, prices)
+    return {
+        "dry_run": True,
+        "tasks": len(planned),
+        "first_round": estimate.to_json(),
+        "max_cost_usd": _cap(settings, options),
+        "unroutable": [
+            {"id": item.task.id, "line": item.task.line, "error": item.error} for item in planned if item.error
+        ],
+        "agents": _tally(item.agent.team_name for item in planned if item.agent is not None),
+    }
+
+
+def _estimate(requests: list[tuple[Any, dict[str, Any]]], prices: PriceTable) -> Estimate:
+    from agentctl.providers.base import UsageBound
+
+    expected: float | None = 0.0
+    ceiling: float | None = 0.0
+    size = 0
+    unpriced: set[str] = set()
+    for request, params in requests:
+        size += len(json.dumps(params, ensure_ascii=False).encode())
+        bound = request.bound()
+        guess = UsageBound(bound.input_tokens, min(EXPECTED_ANSWER_TOKENS, bound.output_tokens))
+        price = prices.price_of(request.model)
+        if price is None:
+            unpriced.add(request.model)
+            continue
+        expected = (expected or 0.0) + price.ceiling(guess)
+        ceiling = (ceiling or 0.0) + price.ceiling(bound)
+    return Estimate(len(requests), size, _money(expected), _money(ceiling), sorted(unpriced))
+
+
+def _money(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def _tally(names: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _cap(settings: Settings, options: BatchOptions) -> float:
+    """The whole batch's cap: --max-cost, else DEFAULT_BATCH_MAX_COST (a batch never runs uncapped)."""
+    from agentctl.dispatch import check_limit
+
+    if options.max_cost is None:
+        return DEFAULT_BATCH_MAX_COST
+    check_limit("max_cost", options.max_cost, "--max-cost")
+    return options.max_cost
+
+
+def _dispatch_like(options: BatchOptions) -> Any:
+    from agentctl.dispatch import DispatchOptions
+
+    return DispatchOptions("", "", model=options.model, memory=options.memory)
+
+
+def _today() -> str:
+    return dt.date.today().isoformat()
+
+
+# --- running ---------------------------------------------------------------------------------------
+
+
+def run_batch(
+    settings: Settings,
+    options: BatchOptions,
+    environ: Mapping[str, str],
+    api: BatchApi | None = None,
+    on_progress: Progress | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> BatchOutcome:
+    """Run (or resume) a batch to its end; the record is complete whatever happens."""
+    from agentctl.dispatch import limits_from
+    from agentctl.runs import RunLock
+    from agentctl.team import load_team
+
+    clock = clock or (lambda: dt.datetime.now(dt.UTC).astimezone())
+    team = load_team(settings)
+    cap = _cap(settings, options)
+    if api is None:
+        from agentctl.batch.api import api_from
+
+        api = api_from(settings.anthropic, environ)
+    root = batch_record.batches_dir(settings.root)
+    if options.resume is not None:
+        batch_id = batch_record.find_batch(settings.root, options.resume)
+        directory = root / batch_id
+        meta = batch_record.read_state(directory).meta
+        tasks = [BatchTask(**task) for task in meta["tasks"]]
+        limits = _limits_of(meta)
+        cap = options.max_cost if options.max_cost is not None else float(meta["max_cost"])
+    else:
+        assert options.tasks_file is not None
+        tasks = read_tasks(options.tasks_file)
+        limits = options.limits or limits_from(settings)
+        batch_id = f"{clock():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+        directory = root / batch_id
+        meta = {
+            "batch_id": batch_id,
+            "created_at": clock().isoformat(),
+            "tasks_file": str(options.tasks_file),
+            "tasks": [{"id": t.id, "task": t.task, "agent": t.agent, "line": t.line} for t in tasks],
+            "limits": limits.to_json(),
+            "max_cost": cap,
+            "model": options.model,
+            "memory": options.memory,
+        }
+        batch_record.create(directory, meta)
+    with RunLock.acquire(directory):
+        state = batch_record.read_state(directory)
+        log = batch_record.BatchLog(directory)
+        try:
+            driver = _Driver(settings, team, options, environ, api, log, state, limits, cap, on_progress, clock)
+            driver.batch_id = batch_id
+            exit_code = asyncio.run(driver.run(_plan(team, tasks)))
+        finally:
+            log.close()
+    return BatchOutcome(batch_summary(settings, batch_id), exit_code)
+
+
+def _limits_of(meta: dict[str, Any]) -> Limits:
+    from agentctl.engine import Limits
+
+    return Limits(**meta["limits"])
+
+
+class _Driver:
+    def __init__(
+        self,
+        settings: Settings,
+        team: Team,
+        options: BatchOptions,
+        environ: Mapping[str, str],
+        api: BatchApi,
+        log: batch_record.BatchLog,
+        state: batch_record.BatchState,
+        limits: Limits,
+        cap: float,
+        on_progress: Progress | None,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        from agentctl.dispatch import answer_tokens, model_map, price_table
+
+        self.settings, self.team, self.options, self.environ = settings, team, options, environ
+        self.api, self.log, self.state, self.limits, self.cap = api, log, state, limits, cap
+        self.on_progress, self.clock = on_progress, clock
+        self.models, self.prices = model_map(settings), price_table(settings).batch_prices()
+        self.max_tokens = answer_tokens(settings)
+        self.collector = RoundCollector(self.max_tokens)
+        self.batch_id = ""
+        self.spent = sum(float(r.get("cost_usd") or 0.0) for r in state.rounds)
+        self.round = len(state.rounds)
+        self.started = time.monotonic()
+        self.stopped: str | None = None
+        self.api_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="agentctl-batch-api")
+
+    async def run(self, planned: list[_Planned]) -> int:
+        executor = CountingExecutor()
+        asyncio.get_running_loop().set_default_executor(executor)
+        engines: list[asyncio.Task[RunResult]] = []
+        failed_upfront = 0
+        try:
+            for index, item in enumerate(planned):
+                if item.agent is None:
+                    failed_upfront += 1
+                    continue
+                started = self._engine(index, item)
+                if started is not None:
+                    engines.append(asyncio.create_task(_run_task(*started, item.agent, item.task.task)))
+            await self._rounds(engines, executor)
+            results = await asyncio.gather(*engines)
+        finally:
+            self.api_pool.shutdown(wait=False)
+        code = _exit_code([result.exit_code for result in results], failed_upfront, self.stopped)
+        self.log.append("finished", exit_code=code, cost_usd=round(self.spent, 6), stopped=self.stopped)
+        return code
+
+    def _engine(self, index: int, item: _Planned) -> tuple[Engine, RunRecorder] | None:
+        """The engine of one task, with its own run record; None when an earlier run of the batch
+        finished the task (a resume)."""
+        from agentctl.dispatch import _builder, _store
+        from agentctl.engine import Engine
+        from agentctl.runs import RunRecorder, load_run
+
+        assert item.agent is not None
+        replay: dict[str, Any] = {}
+        earlier = self.state.task_runs.get(item.task.id, [])
+        if earlier:
+            previous = load_run(self.settings.runs_dir, earlier[-1])
+            if previous.status != "incomplete":
+                return None
+            replay = previous.completed_calls()
+        run_id = f"{self.batch_id}-{item.task.id}" + (f"-r{len(earlier)}" if earlier else "")
+        meta = {
+            "agent": item.agent.name,
+            "task": item.task.task,
+            "provider": "anthropic-batch",
+            "batch": self.batch_id,
+            "task_id": item.task.id,
+            "model_override": self.options.model,
+            "limits": self.limits.to_json(),
+            "memory": self.options.memory,
+            "resumed_from": earlier[-1] if earlier else None,
+        }
+        recorder = RunRecorder.create(self.settings.runs_dir, run_id, meta, self.clock, lock=False)
+        self.log.append("task_run", task=item.task.id, run=run_id)
+        team = self.team
+        engine = Engine(
+            team,
+            BatchProvider(self.collector, index),
+            _builder(team, _dispatch_like(self.options), self.environ),
+            recorder,
+            self.models,
+            self.prices,
+            self.limits,
+            store=_store(team, self.environ) if self.options.memory else None,
+            model_override=self.options.model,
+            max_tokens=self.max_tokens,
+            today=self.clock().date().isoformat(),
+            replay=replay,
+            cwd=self.settings.root,
+        )
+        engine.start(meta)
+        return engine, recorder
+
+    async def _rounds(self, engines: list[asyncio.Task[RunResult]], executor: CountingExecutor) -> None:
+        while True:
+            await self.collector.settled(engines, executor)
+            calls = self.collector.take()
+            if not calls:
+                return
+            self.round += 1
+            if self.stopped is not None or self._over_cap(calls):
+                self._refuse(calls)
+                continue
+            await self._send_round(calls)
+
+    def _over_cap(self, calls: list[PendingCall]) -> bool:
+        estimate = _estimate([(call.request, call.params) for call in calls], self.prices)
+        expected = estimate.cost_usd or 0.0
+        if self.spent + expected <= self.cap:
+            return False
+        self.stopped = (
+            f"the batch's --max-cost ${self.cap:g} would be passed: ${self.spent:.4f} spent, round {self.round} "
+            f"of {len(calls)} requests estimated at ${expected:.4f}"
+        )
+        self.log.append("stopped", round=self.round, reason=self.stopped)
+        return True
+
+    def _refuse(self, calls: list[PendingCall]) -> None:
+        error = ProviderError(
+            self.stopped or "stopped", kind="limit", hint="raise --max-cost, then `batch run --resume`"
+        )
+        for call in calls:
+            if not call.future.done():
+                call.future.set_exception(error)
+        self._progress("stopped", len(calls), 0, 0, len(calls), self.stopped)
+
+    async def _send_round(self, calls: list[PendingCall]) -> None:
+        fresh = [call for call in calls if call.retried or call.custom_id not in self.state.submitted]
+        earlier = {self.state.submitted[call.custom_id] for call in calls if call not in fresh}
+        batches = [*sorted(earlier), *[await self._submit(chunk) for chunk in _chunks(fresh)]]
+        self._progress("submitted", len(calls), 0, len(calls), 0)
+        views = {batch: await self._until_ended(batch, len(calls)) for batch in batches}
+        results: dict[str, dict[str, Any]] = {}
+        for batch in batches:
+            for item in await self._in_pool(lambda batch=batch: list(self.api.results(batch))):  # type: ignore[misc]
+                results[str(item["custom_id"])] = item["result"]
+        self._answer(calls, results, views)
+
+    async def _submit(self, chunk: list[PendingCall]) -> str:
+        requests = [{"custom_id": call.custom_id, "params": call.params} for call in chunk]
+        view = await self._in_pool(lambda: self.api.create(requests))
+        batch = str(view["id"])
+        self.log.append("submitted", batch=batch, round=self.round, requests=[call.custom_id for call in chunk])
+        for call in chunk:
+            self.state.submitted[call.custom_id] = batch
+        return batch
+
+    async def _until_ended(self, batch: str, requests: int) -> dict[str, Any]:
+        wait = self.options.poll_interval
+        while True:
+            view: dict[str, Any] = await self._in_pool(lambda: self.api.retrieve(batch))
+            counts = view.get("request_counts") or {}
+            if view.get("processing_status") == "ended":
+                self.log.append("ended", batch=batch, view={"request_counts": counts, "ended_at": view.get("ended_at")})
+                return view
+            failed = sum(int(counts.get(key) or 0) for key in ("errored", "expired", "canceled"))
+            self._progress(
+                "processing", requests, int(counts.get("succeeded") or 0), int(counts.get("processing") or 0), failed
+            )
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, self.options.poll_max)
+
+    def _answer(self, calls: list[PendingCall], results: dict[str, dict[str, Any]], views: dict[str, Any]) -> None:
+        succeeded = failed = retried = 0
+        cost = 0.0
+        for call in calls:
+            result = results.get(call.custom_id)
+            if result is not None and result.get("type") == "succeeded":
+                response = response_of(result, int(call.params["max_tokens"]))
+                cost += self.prices.cost(response.model or call.request.model, response.usage) or 0.0
+                succeeded += 1
+                call.future.set_result(response)
+            elif transient(result) and not call.retried:
+                retried += 1
+                self.collector.requeue(call)
+            else:
+                failed += 1
+                call.future.set_exception(error_of(result))
+        self.spent += cost
+        self.log.append(
+            "round",
+            round=self.round,
+            requests=len(calls),
+            succeeded=succeeded,
+            failed=failed,
+            retried=retried,
+            batches=sorted(views),
+            cost_usd=round(cost, 6),
+        )
+        self._progress("collected", len(calls), succeeded, 0, failed, f"{retried} to retry" if retried else None)
+
+    async def _in_pool(self, work: Callable[[], Any]) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.api_pool, work)
+
+    def _progress(
+        self, phase: str, requests: int, succeeded: int, processing: int, failed: int, note: str | None = None
+    ) -> None:
+        if self.on_progress is not None:
+            elapsed = time.monotonic() - self.started
+            self.on_progress(
+                BatchProgress(
+                    self.round, phase, requests, succeeded, processing, failed, elapsed, round(self.spent, 6), note
+                )
+            )
+
+
+async def _run_task(engine: Engine, recorder: RunRecorder, agent: AgentFile, task: str) -> RunResult:
+    """One task to its end; its run record is closed as soon as it ends (a descriptor per task at most)."""
+    try:
+        return await engine.run(agent, task)
+    finally:
+        recorder.close()
+
+
+def _chunks(calls: list[PendingCall]) -> list[list[PendingCall]]:
+    """The calls in batches the API takes: at most MAX_REQUESTS and SPLIT_BYTES each."""
+    chunks: list[list[PendingCall]] = []
+    current: list[PendingCall] = []
+    size = 0
+    for call in calls:
+        length = len(json.dumps(call.params, ensure_ascii=False).encode()) + 64
+        if current and (len(current) >= MAX_REQUESTS or size + length > SPLIT_BYTES):
+            chunks.append(current)
+            current, size = [], 0
+        current.append(call)
+        size += length
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _exit_code(codes: list[int], failed_upfront: int, stopped: str | None) -> int:
+    if stopped is not None or ExitCode.BUDGET in codes:
+        return ExitCode.BUDGET
+    if failed_upfront or any(code != ExitCode.OK for code in codes):
+        return ExitCode.PROBLEMS
+    return ExitCode.OK
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+def batch_summary(settings: Settings, batch_id: str) -> dict[str, Any]:
+    """The batch as one document: its rounds, its cost, and every task's status, calls and cost."""
+    from agentctl.runs import load_run
+
+    directory = settings.root / ".agentctl" / "batches" / batch_id
+    state = batch_record.read_state(directory)
+    tasks = []
+    total = 0.0
+    for task in state.meta.get("tasks", []):
+        runs = state.task_runs.get(task["id"], [])
+        row = {"id": task["id"], "task": task["task"], "agent": task.get("agent"), "status": "pending", "calls": 0}
+        row |= {"input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0, "run_id": runs[-1] if runs else None}
+        row["error"] = None
+        for run_id in runs:
+            _add_run(row, load_run(settings.runs_dir, run_id))
+        total += row["cost_usd"] or 0.0
+        tasks.append(row)
+    finished = state.finished or {}
+    return {
+        "batch_id": batch_id,
+        "created_at": state.meta.get("created_at"),
+        "status": "finished" if state.finished else ("stopped" if state.stopped else "running"),
+        "exit_code": finished.get("exit_code"),
+        "stopped": state.stopped,
+        "cost_usd": round(total, 6),
+        "max_cost_usd": state.meta.get("max_cost"),
+        "limits": state.meta.get("limits"),
+        "rounds": state.rounds,
+        "api_batches": state.api_batches,
+        "tasks": tasks,
+        "problems": state.problems,
+    }
+
+
+def _add_run(row: dict[str, Any], run: Any) -> None:
+    summary = run.summary()
+    row["agent"] = row["agent"] or summary.agent
+    row["status"] = STATUS_OF_RUN.get(run.status, "pending")
+    # A call a killed run left running is answered in the run that resumed it: counted there.
+    row["calls"] += sum(1 for call in run.calls if call.spent and call.status != "running")
+    row["input_tokens"] += summary.input_tokens
+    row["output_tokens"] += summary.output_tokens
+    row["cost_usd"] = round((row["cost_usd"] or 0.0) + (summary.cost_usd or 0.0), 6)
+    row["error"] = run.reason if run.status != "ok" else None
+    row["result"] = run.result
+
+
+def batch_results(settings: Settings, batch_id: str) -> list[dict[str, Any]]:
+    return [
+        {key: row.get(key) for key in ("id", "agent", "status", "run_id", "result", "error")}
+        for row in batch_summary(settings, batch_id)["tasks"]
+    ]
+
+
+def cancel_batch(
+    settings: Settings, batch_id: str, environ: Mapping[str, str], api: BatchApi | None = None
+) -> list[str]:
+    """Ask the API to cancel the batch's API batches that have not ended; their ids."""
+    directory = settings.root / ".agentctl" / "batches" / batch_id
+    state = batch_record.read_state(directory)
+    if api is None:
+        from agentctl.batch.api import api_from
+
+        api = api_from(settings.anthropic, environ)
+    open_batches = [batch for batch in state.api_batches if batch not in state.ended]
+    for batch in open_batches:
+        api.cancel(batch)
+    return open_batches

@@ -1,0 +1,215 @@
+"""agentctl batch: many tasks through the team on the Message Batches API, against a loopback server
+that speaks its endpoints through the real anthropic SDK (tests/batches_server.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentctl.providers.base import Usage
+from agentctl.providers.pricing import PriceTable
+from tests.batches_server import BatchesServer, Outcome, prompt_text
+from tests.conftest import REPO, RunCli, agent_text, make_team
+from tests.test_dispatch import PROTOCOL, handoffs, request
+
+FINAL = "The final answer: index words on (transcription_id, start_ms)."
+
+
+@pytest.fixture
+def team(tmp_path: Path) -> Path:
+    agents = {
+        "lead.md": agent_text("lead", "Coordinates the team.", body="You lead.\n"),
+        "db-architect.md": agent_text(
+            "db-architect", "Designs schemas.", "model: opus\n", body="You design schemas.\n"
+        ),
+        "backend-architect.md": agent_text("backend-architect", "Designs APIs.", body="You design APIs.\n"),
+    }
+    return make_team(tmp_path / "team", agents, protocol=PROTOCOL)
+
+
+def three_rounds(params: dict[str, Any]) -> str | Outcome:
+    """The lead hands off to the DB Architect (round 1), who answers (round 2); the lead concludes (round 3)."""
+    text = prompt_text(params)
+    if "You lead." in text:
+        return FINAL if "Continue your work on:" in text else handoffs(request("DB Architect", "Design the index"))
+    if "You design schemas." in text:
+        return "CREATE INDEX words_start ON words (transcription_id, start_ms);"
+    return "An API design."
+
+
+def write_tasks(root: Path, count: int, agent: str = "lead") -> Path:
+    lines = [
+        json.dumps({"task": f"Plan the words index, part {n}", "agent": agent, "id": f"t{n}"}) for n in range(count)
+    ]
+    path = root / "tasks.jsonl"
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    return path
+
+
+def api_env(server: BatchesServer) -> dict[str, str]:
+    return {"ANTHROPIC_API_KEY": "sk-ant-test", "ANTHROPIC_BASE_URL": server.url}
+
+
+def test_a_thousand_tasks_in_three_rounds_at_half_price(team: Path, cli: RunCli) -> None:
+    tasks = write_tasks(team, 1000)
+    with BatchesServer(reply=three_rounds) as server:
+        flags = ("--max-cost", "100", "--poll-interval", "0.01", "--format", "json")
+        result = cli("batch", "run", str(tasks), *flags, cwd=team, env=api_env(server))
+    assert result.exit_code == 0, result.stderr
+    summary = result.json()
+    assert [(r["round"], r["requests"], r["succeeded"]) for r in summary["rounds"]] == [
+        (1, 1000, 1000),
+        (2, 1000, 1000),
+        (3, 1000, 1000),
+    ]
+    assert server.creates == 3 and set(server.submissions.values()) == {1}  # one batch a round, nothing twice
+    assert {task["status"] for task in summary["tasks"]} == {"succeeded"}
+    assert summary["tasks"][0]["calls"] == 3
+    # Every token at half the standard price: the runs' costs are the standard cost of their usage / 2.
+    run = cli("runs", "show", summary["tasks"][7]["run_id"], "--format", "json", cwd=team).json()
+    standard = sum(PriceTable().cost(call["model"], Usage.from_counts(call["usage"])) or 0.0 for call in run["calls"])
+    assert run["result"].startswith(FINAL)
+    assert abs(run["total"]["cost_usd"] - standard / 2) < 1e-5
+    assert abs(summary["cost_usd"] - sum(task["cost_usd"] for task in summary["tasks"])) < 1e-4
+
+
+def test_the_dry_run_estimates_the_first_round_and_sends_nothing(team: Path, cli: RunCli) -> None:
+    tasks = write_tasks(team, 5)
+    with BatchesServer(reply=three_rounds) as server:
+        result = cli("batch", "run", str(tasks), "--dry-run", "--format", "json", cwd=team, env=api_env(server))
+    assert result.exit_code == 0, result.stderr
+    plan = result.json()
+    assert plan["first_round"]["requests"] == 5 and plan["first_round"]["bytes"] > 0
+    assert 0 < plan["first_round"]["cost_usd"] <= plan["first_round"]["cost_ceiling_usd"]
+    assert plan["agents"] == {"lead": 5} and server.creates == 0
+    assert not (team / ".agentctl" / "batches").exists()
+
+
+def test_tasks_without_an_agent_are_routed_offline(team: Path, cli: RunCli) -> None:
+    path = team / "tasks.jsonl"
+    path.write_text(json.dumps({"task": "Design the database schema for orders", "id": "schema"}) + "\n", "utf-8")
+    plan = cli("batch", "run", str(path), "--dry-run", "--format", "json", cwd=team).json()
+    assert plan["agents"] == {"db-architect": 1}
+
+
+def test_bad_lines_are_named_before_anything_is_sent(team: Path, cli: RunCli) -> None:
+    path = team / "tasks.jsonl"
+    path.write_text('{"task": "ok"}\nnot json\n{"task": ""}\n{"task": "x", "id": "a/b"}\n', "utf-8")
+    result = cli("batch", "run", str(path), "--format", "json", cwd=team, env={"ANTHROPIC_API_KEY": "k"})
+    assert result.exit_code == 2
+    message = result.json()["error"]["message"]
+    assert "line 2" in message and "line 3" in message and "line 4" in message
+
+
+def test_expired_requests_are_sent_once_more_then_fail_their_requester_alone(team: Path, cli: RunCli) -> None:
+    path = team / "tasks.jsonl"
+    lines = [
+        {"task": "Plan the index", "agent": "lead", "id": "lead"},
+        {"task": "An API", "agent": "backend-architect"},
+    ]
+    path.write_text("\n".join(json.dumps(line) for line in lines), "utf-8")
+
+    def reply(params: dict[str, Any]) -> str | Outcome:
+        return Outcome("expired") if "You design schemas." in prompt_text(params) else three_rounds(params)
+
+    with BatchesServer(reply=reply) as server:
+        result = cli(
+            "batch", "run", str(path), "--poll-interval", "0.01", "--format", "json", cwd=team, env=api_env(server)
+        )
+    summary = result.json()
+    assert result.exit_code == 1
+    statuses = {task["id"]: task["status"] for task in summary["tasks"]}
+    assert statuses == {"lead": "failed", "line-2": "succeeded"}
+    assert [r["retried"] for r in summary["rounds"]][:2] == [0, 1]  # the DB Architect's call, once
+    assert max(server.submissions.values()) == 2  # the expired one: first try and one retry, no more
+    lead = cli("runs", "show", summary["tasks"][0]["run_id"], "--format", "json", cwd=team).json()
+    assert lead["result"].startswith(FINAL)  # the lead still concluded, with the failed result
+
+
+def test_a_cost_cap_stops_between_rounds(team: Path, cli: RunCli) -> None:
+    tasks = write_tasks(team, 20)
+    plan = cli("batch", "run", str(tasks), "--dry-run", "--format", "json", cwd=team).json()
+    cap = plan["first_round"]["cost_usd"] * 1.05  # the first round fits; the DB Architect's (opus) round does not
+    with BatchesServer(reply=three_rounds) as server:
+        result = cli(
+            "batch",
+            "run",
+            str(tasks),
+            "--max-cost",
+            f"{cap:.6f}",
+            "--poll-interval",
+            "0.01",
+            "--format",
+            "json",
+            cwd=team,
+            env=api_env(server),
+        )
+    assert result.exit_code == 5, result.stderr
+    summary = result.json()
+    assert server.creates == 1 and summary["stopped"] and "--max-cost" in summary["stopped"]
+    assert summary["cost_usd"] <= cap
+    status = cli("batch", "status", summary["batch_id"], "--format", "json", cwd=team).json()
+    assert status["stopped"] == summary["stopped"] and len(status["tasks"]) == 20
+
+
+def test_a_killed_batch_resumes_without_sending_anything_twice(team: Path, cli: RunCli) -> None:
+    tasks = write_tasks(team, 30)
+    with BatchesServer(reply=three_rounds) as server:
+        server.hold_after = 1  # the second round's batch stays in progress until released
+        environ = dict(os.environ, **api_env(server), PYTHONPATH=str(REPO))
+        command = [sys.executable, "-m", "agentctl", "batch", "run", str(tasks), "--poll-interval", "0.05"]
+        process = subprocess.Popen(command, cwd=team, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 60
+            while server.creates < 2 and time.monotonic() < deadline and process.poll() is None:
+                time.sleep(0.05)
+            assert server.creates == 2, process.stderr.read() if process.stderr else ""
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        server.hold_after = None  # the API goes on processing the batch while nobody watches
+        result = cli(
+            "batch",
+            "run",
+            "--resume",
+            "last",
+            "--poll-interval",
+            "0.01",
+            "--format",
+            "json",
+            cwd=team,
+            env=api_env(server),
+        )
+    assert result.exit_code == 0, result.stderr
+    summary = result.json()
+    assert set(server.submissions.values()) == {1} and server.creates == 3
+    assert {task["status"] for task in summary["tasks"]} == {"succeeded"}
+    assert summary["tasks"][3]["calls"] == 3  # replayed round 1, the held round 2, and round 3
+
+
+def test_cancel_asks_the_api_to_cancel_what_is_still_processing(team: Path, cli: RunCli) -> None:
+    tasks = write_tasks(team, 3)
+    with BatchesServer(reply=three_rounds) as server:
+        server.hold_after = 0
+        environ = dict(os.environ, **api_env(server), PYTHONPATH=str(REPO))
+        command = [sys.executable, "-m", "agentctl", "batch", "run", str(tasks), "--poll-interval", "0.05"]
+        process = subprocess.Popen(command, cwd=team, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while server.creates < 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.3)  # the record has the batch id before it polls
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        result = cli("batch", "cancel", "last", "--format", "json", cwd=team, env=api_env(server))
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["canceled"] == ["msgbatch_000001"] and server.cancels == 1
