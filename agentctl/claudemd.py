@@ -3,10 +3,12 @@
 Read from the binary's loader and checked against what `claude -p` sends
 (tests/test_claudemd_binary.py):
 
-- An import is `@` at the start of a piece of prose or after whitespace, then the path up to the
-  next whitespace (`\\ ` is a space); a `#fragment` is cut. The path must start with `./`, `~/`,
-  `/` or a letter, digit, `.`, `_` or `-`, so `foo@bar`, `(@x.md)` and `@@x` import nothing.
-- Nothing in a code span, a fenced or indented code block, or an HTML comment imports.
+- Imports are found by Claude Code's markdown lexer (ccmarkdown.py): `@` starting a text token or
+  after whitespace in one, then the path up to the next whitespace (`\\ ` is a space) or the end
+  of the token; a `#fragment` is cut. The path must start with `./`, `~/`, `/` or a letter, digit,
+  `.`, `_` or `-`, so `foo@bar`, `(@x.md)` and `@@x` import nothing. Emphasis and link text import
+  (`**@a.md**`, `[@a.md](x)`, `*see @a.md*`); code, link destinations, image text, HTML blocks and
+  link definitions do not; `@a.md.` asks for `a.md.` (no text suffix).
 - Paths are relative to the importing file; `~/` is the home folder.
 - Each imported file comes after the file that imports it, in the order the imports appear, each
   one whole and as its own file (the importing text keeps its `@path`): depth first, pre-order.
@@ -19,16 +21,14 @@ Read from the binary's loader and checked against what `claude -p` sends
   the user approved "external imports" in an interactive session; `claude -p` never asks. agentctl
   never reads one: `~/` and absolute paths count only when they lead into the project.
 
-Where this reading is simpler than Claude Code's markdown lexer (marked, without GFM): an import
-wrapped in emphasis or a link (`**@x.md**`), text inside a block of HTML, and indented lines inside
-list items. Claude Code also drops frontmatter and block HTML comments from the text it sends;
-agentctl sends each file as it is on disk.
+Claude Code also drops frontmatter and block HTML comments from the text it sends; agentctl sends
+each file as it is on disk.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from agentctl.lazyre import LazyPattern
@@ -147,11 +147,10 @@ TEXT_SUFFIXES = frozenset(
     ]
 )
 
-# Claude Code's own pattern: the two alternatives never start alike, so the run is linear.
-_IMPORT = LazyPattern(r"(?:^|(?<=\s))@((?:[^\s\\]|\\ )+)")
+# Claude Code's own pattern, with JavaScript's \s; its two alternatives never start alike, so it is linear.
+_WS = "\\t\\n\\v\\f\\r \\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
+_IMPORT = LazyPattern(r"(?:^|(?<=[" + _WS + r"]))@((?:[^" + _WS + r"\\]|\\ )+)")
 _PATH_START = LazyPattern(r"(?:\./|~/|/.|[A-Za-z0-9._-])")
-_FENCE = LazyPattern(r" {0,3}(`{3,}|~{3,})([^\n]*)")
-_BACKTICKS = LazyPattern(r"`+")
 
 
 @record
@@ -166,8 +165,12 @@ class NoteFile:
 def import_paths(text: str, folder: Path, home: Path | None) -> list[Path]:
     """The files `text` imports, in order, each once; relative paths from `folder`. `~/` paths need
     `home` (without one they import nothing)."""
+    from agentctl.ccmarkdown import scanned_texts
+
     found: dict[Path, None] = {}
-    for piece in prose(text):
+    if "@" not in text:
+        return []
+    for piece in scanned_texts(text):
         for match in _IMPORT.finditer(piece):
             target = _target(match.group(1), folder, home)
             if target is not None:
@@ -182,80 +185,6 @@ def _target(raw: str, folder: Path, home: Path | None) -> Path | None:
     if name.startswith("~/"):
         return None if home is None else Path(os.path.normpath(home / name[2:]))
     return Path(os.path.normpath(folder / name))
-
-
-def prose(text: str) -> Iterator[str]:
-    """The runs of `text` that are neither code nor HTML comments: what can import."""
-    for block in _blocks(text.replace("\r\n", "\n").replace("\r", "\n")):
-        yield from _outside_code_spans(_without_comments(block))
-
-
-def _blocks(text: str) -> Iterator[str]:
-    """Paragraph-like runs of lines, with fenced and indented code blocks left out."""
-    kept: list[str] = []
-    fence, after_blank = "", True
-    for line in text.split("\n"):
-        if fence:
-            fence, after_blank = ("" if _closes(line, fence) else fence), True
-            continue
-        opened = _FENCE.match(line)
-        if opened and not (opened.group(1)[0] == "`" and "`" in opened.group(2)):
-            yield "\n".join(kept)
-            kept, fence = [], opened.group(1)
-            continue
-        if after_blank and _indented(line):
-            continue  # an indented code block: it starts after a blank line and goes on while indented
-        after_blank = not line.strip()
-        kept.append(line)
-    yield "\n".join(kept)
-
-
-def _closes(line: str, fence: str) -> bool:
-    stripped = line.lstrip(" ")
-    if len(line) - len(stripped) > 3:
-        return False
-    run = len(stripped) - len(stripped.lstrip(fence[0]))
-    return run >= len(fence) and not stripped[run:].strip()
-
-
-def _indented(line: str) -> bool:
-    return bool(line.strip()) and (line.startswith("    ") or line.startswith("\t"))
-
-
-def _without_comments(text: str) -> str:
-    """`text` with each `<!-- ... -->` taken out; one left open runs to the end. str.find keeps
-    it linear however many openers there are."""
-    parts, start = [], 0
-    while (opened := text.find("<!--", start)) != -1:
-        parts.append(text[start:opened])
-        closed = text.find("-->", opened + 4)
-        if closed == -1:
-            return "".join(parts)
-        start = closed + 3
-    parts.append(text[start:])
-    return "".join(parts)
-
-
-def _outside_code_spans(text: str) -> Iterator[str]:
-    """The pieces of `text` between code spans. A span opens with a run of backticks and closes at
-    the next run of the same length; an opener with no closer is text."""
-    runs = [(match.start(), match.end()) for match in _BACKTICKS.finditer(text)]
-    later: dict[int, list[int]] = {}  # run length -> indices of the runs of that length, last first
-    for index in range(len(runs) - 1, -1, -1):
-        later.setdefault(runs[index][1] - runs[index][0], []).append(index)
-    start, index = 0, 0
-    while index < len(runs):
-        begin, end = runs[index]
-        same = later[end - begin]
-        while same and same[-1] <= index:
-            same.pop()
-        if not same:
-            index += 1
-            continue
-        closer = same.pop()
-        yield text[start:begin]
-        start, index = runs[closer][1], closer + 1
-    yield text[start:]
 
 
 def is_text_file(path: Path) -> bool:

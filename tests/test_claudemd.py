@@ -4,11 +4,12 @@ skipped, and the bounds. tests/test_claudemd_binary.py checks the same reading a
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 
-from agentctl import bounds
+from agentctl import bounds, ccmarkdown
 from agentctl.claudemd import IMPORT_DEPTH, Budget, NoteFile, import_paths, is_text_file, with_imports
 from agentctl.config import load_settings
 from agentctl.prompts import PromptBuilder, _read_import
@@ -173,3 +174,84 @@ def test_the_team_block_places_each_import_after_its_file(tmp_path: Path) -> Non
         "## `CLAUDE.md`\n\n# Project\nSee @docs/style.md for style.\n\n## `docs/style.md`\n\nUse 4 spaces."
         in team_block
     )
+
+
+# --- what imports: the text tokens of Claude Code's markdown lexer ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("*@a.md* **@b.md** _@c.md_ __@d.md__", ["a.md", "b.md", "c.md", "d.md"]),
+        ("*see @a.md* and **Important: @b.md**", ["a.md", "b.md"]),  # the path ends with the text token
+        ("[@a.md](x) [x](@b.md) ![@c.md](x) [x](y 'title @d.md')", ["a.md"]),  # link text only
+        ("<br>@a.md \\*@b.md *x*@c.md `code`@d.md", ["a.md", "b.md", "c.md", "d.md"]),  # after a token
+        ("@a.md*b* @b.md<br> @c.md[x](y)", ["a.md", "b.md", "c.md"]),  # up to the next token
+        ("@a.md. @b.md, @c.md; (@d.md)", ["a.md.", "b.md,", "c.md;"]),  # punctuation is part of the path
+        (
+            "# Heading @a.md\n\n- item @b.md\n1. @c.md\n\n> quote @d.md\nlazy @e.md",
+            ["a.md", "b.md", "c.md", "d.md", "e.md"],
+        ),
+        ("- **@a.md** @b.md", ["b.md", "a.md"]),  # a list item's markdown is scanned before its tokens
+        ("- x ``y @a.md ``\n\nx ``y @b.md ``", ["a.md"]),  # ... so a code span with spaces imports there
+        ("[x]: @a.md\n\n[@b.md][x]", ["b.md"]),  # a definition is no text; a reference's text is
+        ("<div>\n@a.md\n</div>\n\n@b.md", ["b.md"]),  # an HTML block runs to a blank line
+        ("<!-- x --> @a.md\n\ntext <!-- not closed @b.md", ["a.md", "b.md"]),
+        ("<span>@a.md</span> <a href='@b.md'>x</a>", ["a.md"]),
+    ],
+)
+def test_claude_code_imports_from_the_text_tokens_of_its_lexer(text: str, expected: list[str]) -> None:
+    assert imports(text) == [f"/p/docs/{name}" for name in expected]
+
+
+def test_the_texts_scanned_are_claude_codes_tokens_in_tree_order() -> None:
+    assert ccmarkdown.scanned_texts("- a *b* c\n\n> q") == ["a *b* c", "a ", "b", " c", "q"]
+    assert ccmarkdown.scanned_texts("```\n@x\n```\n    code\n\n<div>x</div>") == []
+
+
+# --- hostile markdown ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "*",
+        "a *",
+        "*a ",
+        "_a _b ",
+        "[",
+        "[a](",
+        '[a](b "',
+        "<a b='",
+        "<!--",
+        "`",
+        "``a`",
+        "\\*",
+        "> - ",
+        "- ",
+        "1. [",
+        "  - a\n",
+        "> a\nb\n",
+        "<http:",
+        "<a@b.",
+        "[a]: b\n",
+        "**_",
+        "a\n=\n",
+        "\t- ",
+    ],
+)
+def test_pathological_markdown_is_lexed_in_linear_time(unit: str) -> None:
+    text = (unit * (16_384 // len(unit) + 1))[:16_384] + "@end.md"
+    started = time.perf_counter()
+    ccmarkdown.scanned_texts(text)
+    ccmarkdown.without_comment_blocks(text)
+    assert time.perf_counter() - started < 5  # linear: a fraction of a second; quadratic: minutes
+
+
+def test_deep_nesting_is_cut_and_a_spent_budget_keeps_what_was_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    deep = "".join("  " * level + "- x\n" for level in range(400)) + ">" * 2000 + " @deep.md\n"
+    assert ccmarkdown.scanned_texts(deep)  # no RecursionError
+    monkeypatch.setattr(ccmarkdown, "STEPS_PER_CHAR", 0)
+    monkeypatch.setattr(ccmarkdown, "STEPS_BASE", 40)
+    found = ccmarkdown.scanned_texts("@first.md\n\n" + "*a " * 1000)
+    assert found[:1] == ["@first.md"]

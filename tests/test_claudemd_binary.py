@@ -92,3 +92,35 @@ def test_agentctl_expands_imports_as_claude_code_does(tmp_path: Path) -> None:
     assert sent_by_claude(root, home) == expected
     names = " ".join(Path(path).name for path, _ in expected)
     assert names == "CLAUDE.md a.md b.md c.md d.md abs.md cyc1.md cyc2.md data.txt with space.md dup.md"
+
+
+def test_emphasis_links_punctuation_headings_and_lists_import_as_claude_code_lexes_them(tmp_path: Path) -> None:
+    root, home = tmp_path / "project", tmp_path / "home"
+    home.mkdir()
+    text = (
+        "Star *@e1.md* and **@e2.md** and _@e3.md_ and __@e4.md__, *see @e5.md*\n"
+        "Link [x](@no-href.md) and [@l1.md](b) and ![@no-img.md](c) and [t](u 'title @no-title.md')\n"
+        "Punct @p1.md. and @p2.md, and (@no-paren.md) and @p3.md; <br>@after-tag.md \\*@after-escape.md\n"
+        "Ends @e6.md*x* and `code`@after-code.md\n"
+        "# Heading @h1.md\n- list @li1.md\n- **@li3.md** @li2.md\n1. @li4.md\n"
+        "- x ``y @li5.md ``\n\n"
+        "[ref]: @no-def.md\n\n> quote @q1.md\nlazy @q2.md\n\n<div>\n@no-html.md\n</div>\n\n"
+        "<!-- hidden --> @c1.md\n"
+    )
+    imported = ["e1", "e2", "e3", "e4", "e5", "l1", "after-tag", "after-escape", "e6", "after-code", "h1"]
+    imported += ["li1", "li2", "li3", "li4", "li5", "q1", "q2", "c1"]
+    never = ["no-href", "no-img", "no-title", "no-paren", "no-def", "no-html", "p1", "p2", "p3"]
+    (root).mkdir()
+    (root / "CLAUDE.md").write_text(text)
+    for name in imported + never:
+        (root / f"{name}.md").write_text(f"file {name}\n")
+    for name in ["p1.md.", "p2.md,", "p3.md;"]:
+        (root / name).write_text(f"punctuated {name}\n")
+    note = root / "CLAUDE.md"
+    budget = Budget(bounds.PROJECT_IMPORT_CHARS, bounds.PROJECT_IMPORT_FILES)
+    ours = with_imports(NoteFile(note, text, 0), root, home, {note}, _read_import, budget)
+    # Emphasis, link text, a token's end and lists import; hrefs, alt text, definitions, HTML do not;
+    # punctuation stays in the path (`p1.md.` has no text suffix). In a list item, the item's markdown
+    # is scanned before its tokens: li2 (plain text) comes before li3 (in emphasis).
+    assert [path for path, _ in sent_by_claude(root, home)] == [str(found.path) for found in ours]
+    assert [found.path.stem for found in ours[1:]] == imported
