@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from agentctl.cli.exits import COMMANDS
+from tests.batches_server import BatchesServer
 from tests.conftest import REPO, TEAM_FOLDERS, RunCli, copy_shipped_team
 
 SCRIPT = 'orchestrator:\n  - text: "Planned."\n'
@@ -46,6 +47,10 @@ CASES: dict[str, tuple[list[str], list[str], int]] = {
     "runs resume": (["no-such-run"], ["no-such-run"], 2),
     "export": (["-o", "team.json"], ["-o", "agents"], 2),
     "import": (["helper.json", "--into", "imported"], ["missing.json"], 2),
+    "batch run": (["tasks.jsonl", "--dry-run"], ["missing.jsonl"], 2),
+    "batch status": (["last"], ["no-such-batch"], 2),
+    "batch results": (["last"], ["no-such-batch"], 2),
+    "batch cancel": (["last"], ["no-such-batch"], 2),
     "dispatch": (
         ["orchestrator", "plan", "--provider", "scripted", "--script", "script.yaml"],
         ["orchestrator", "plan", "--max-cost", "nan"],
@@ -61,6 +66,7 @@ def shipped(tmp_path: Path) -> Path:
     (root / "answer.md").write_text(ANSWER)
     (root / "note.md").write_text("One line of insight.\nA second line.\n")
     (root / "helper.json").write_text('{"helper": {"description": "Helps.", "prompt": "You help."}}')
+    (root / "tasks.jsonl").write_text('{"task": "Add an index on words", "agent": "db-architect"}\n')
     return root
 
 
@@ -75,6 +81,12 @@ def test_json_on_success_and_on_error(command: str, shipped: Path, cli: RunCli) 
     if command != "runs resume":  # a run to resume needs a failed run; its error path is below
         if command == "runs show":
             cli("dispatch", *CASES["dispatch"][0], cwd=shipped)
+        if words[0] == "batch" and command != "batch run":  # a batch to read: one that ran to its end
+            with BatchesServer() as server:
+                env = {"ANTHROPIC_API_KEY": "k", "ANTHROPIC_BASE_URL": server.url}
+                assert (
+                    cli("batch", "run", "tasks.jsonl", "--poll-interval", "0.01", cwd=shipped, env=env).exit_code == 0
+                )
         result = cli(*words, *good, "--format", "json", cwd=shipped)
         assert result.exit_code == 0, result.stderr
         document = result.json()

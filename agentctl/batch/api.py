@@ -5,6 +5,7 @@ The API takes up to 100,000 requests or 256 MB a batch; agentctl splits a round 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
@@ -33,17 +34,40 @@ class AnthropicBatchApi:
         self._client = Anthropic(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=3)
 
     def create(self, requests: list[dict[str, Any]]) -> dict[str, Any]:
-        return self._client.messages.batches.create(requests=requests).model_dump(mode="json")  # type: ignore[arg-type]
+        with _as_provider_errors():
+            return self._client.messages.batches.create(requests=requests).model_dump(mode="json")  # type: ignore[arg-type]
 
     def retrieve(self, batch_id: str) -> dict[str, Any]:
-        return self._client.messages.batches.retrieve(batch_id).model_dump(mode="json")
+        with _as_provider_errors():
+            return self._client.messages.batches.retrieve(batch_id).model_dump(mode="json")
 
     def results(self, batch_id: str) -> Iterator[dict[str, Any]]:
-        for item in self._client.messages.batches.results(batch_id):
-            yield item.model_dump(mode="json")
+        with _as_provider_errors():
+            for item in self._client.messages.batches.results(batch_id):
+                yield item.model_dump(mode="json")
 
     def cancel(self, batch_id: str) -> dict[str, Any]:
-        return self._client.messages.batches.cancel(batch_id).model_dump(mode="json")
+        with _as_provider_errors():
+            return self._client.messages.batches.cancel(batch_id).model_dump(mode="json")
+
+
+@contextlib.contextmanager
+def _as_provider_errors() -> Iterator[None]:
+    """The SDK's errors (after its own retries) as agentctl's ProviderError: exit 4, one clear line,
+    never the key (the SDK's exception holds the request, and the request the key)."""
+    from anthropic import APIError
+
+    from agentctl.providers.anthropic import describe_error
+    from agentctl.providers.base import ProviderError
+
+    failure: tuple[str, str] | None = None
+    try:
+        yield
+    except APIError as error:
+        failure = describe_error(error)
+    if failure is not None:
+        kind, line = failure
+        raise ProviderError(line.replace("anthropic:", "anthropic batches:", 1), kind=kind)  # type: ignore[arg-type]
 
 
 def api_from(settings_anthropic: Mapping[str, Any], environ: Mapping[str, str]) -> AnthropicBatchApi:

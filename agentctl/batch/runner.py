@@ -239,13 +239,16 @@ def run_batch(
     clock = clock or (lambda: dt.datetime.now(dt.UTC).astimezone())
     team = load_team(settings)
     cap = _cap(settings, options)
+    # Bad input is exit 2 before a missing key is exit 4.
+    tasks = read_tasks(options.tasks_file) if options.tasks_file is not None else []
+    resumed = batch_record.find_batch(settings.root, options.resume) if options.resume is not None else None
     if api is None:
         from agentctl.batch.api import api_from
 
         api = api_from(settings.anthropic, environ)
     root = batch_record.batches_dir(settings.root)
-    if options.resume is not None:
-        batch_id = batch_record.find_batch(settings.root, options.resume)
+    if resumed is not None:
+        batch_id = resumed
         directory = root / batch_id
         meta = batch_record.read_state(directory).meta
         tasks = [BatchTask(**task) for task in meta["tasks"]]
@@ -253,7 +256,6 @@ def run_batch(
         cap = options.max_cost if options.max_cost is not None else float(meta["max_cost"])
     else:
         assert options.tasks_file is not None
-        tasks = read_tasks(options.tasks_file)
         limits = options.limits or limits_from(settings)
         batch_id = f"{clock():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
         directory = root / batch_id
@@ -594,11 +596,12 @@ def cancel_batch(
     """Ask the API to cancel the batch's API batches that have not ended; their ids."""
     directory = settings.root / ".agentctl" / "batches" / batch_id
     state = batch_record.read_state(directory)
-    if api is None:
+    open_batches = [batch for batch in state.api_batches if batch not in state.ended]
+    if api is None and open_batches:
         from agentctl.batch.api import api_from
 
         api = api_from(settings.anthropic, environ)
-    open_batches = [batch for batch in state.api_batches if batch not in state.ended]
     for batch in open_batches:
+        assert api is not None
         api.cancel(batch)
     return open_batches

@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[tuple[int, str], ...]] = {
     "memory prune": _OK,
     "runs list": _OK,
     "runs show": _LOOKUP,
+    "runs report": ((0, "written"),),
     "dispatch": (
         (0, "the run finished"),
         (1, "a call failed and was handed back"),
@@ -45,6 +46,15 @@ COMMANDS: dict[str, tuple[tuple[int, str], ...]] = {
     ),
 }
 COMMANDS["runs resume"] = COMMANDS["dispatch"]
+COMMANDS["batch run"] = (
+    (0, "every task finished"),
+    (1, "a task failed (the others ran on)"),
+    (4, "the API refused the key or a batch"),
+    (5, "a limit stopped it: the batch's cost cap, or a task's own"),
+)
+COMMANDS["batch status"] = _LOOKUP
+COMMANDS["batch results"] = _LOOKUP
+COMMANDS["batch cancel"] = ((0, "asked"), (4, "the API refused"))
 
 
 def epilog(command: str) -> str:
