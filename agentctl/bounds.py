@@ -18,8 +18,9 @@ MEMORY_NOTE_BYTES = 256 * KIB  # a note is 5-15 lines; anything near this is not
 # Code injects at most 25,000 bytes of MEMORY.md, so a larger index is already mostly unread.
 NATIVE_MEMORY_BYTES = MIB
 PROTOCOL_BYTES = 4 * MIB  # agents-shared/team-protocol.md and the CLAUDE.md files a First Step names
-# The files those CLAUDE.md files import (`@path`, as Claude Code expands them): all of them together
-# in one team block, and how many a block looks at (each a stat or a read; a real project has a few).
+# The files those CLAUDE.md files import (`@path`, as Claude Code expands them) and the rules of
+# .claude/rules/: all of them together in one team block, and how many a block looks at (each a stat,
+# a read or a folder entry; a real project has a few).
 PROJECT_IMPORT_CHARS = 256 * KIB
 PROJECT_IMPORT_FILES = 100
 TEMPLATE_BYTES = MIB  # a prompt template under templates/

@@ -313,30 +313,26 @@ class PromptBuilder:
         return {"path": self.relative(path), "text": text} if text is not None else None
 
     def _project_notes(self, agent: AgentFile) -> list[dict[str, str]]:
-        """CLAUDE.md at the root and any CLAUDE.md the agent's First Step names, that exist, each
-        followed by the files it imports (`@path`), as Claude Code places them (claudemd.py)."""
+        """What Claude Code loads at start-up in the root (CLAUDE.md, .claude/CLAUDE.md, the rules of
+        .claude/rules/ without `paths:`, CLAUDE.local.md), then any other CLAUDE.md the agent's First
+        Step names, each followed by the files it imports (`@path`), as Claude Code places them
+        (claudemd.py), so that an API call sees the instructions a claude-code session does."""
         from agentctl.bounds import PROJECT_IMPORT_CHARS, PROJECT_IMPORT_FILES
-        from agentctl.claudemd import Budget, NoteFile, with_imports
+        from agentctl.claudemd import Budget, project_instructions, top_note
 
         root = Path(os.path.normpath(self.settings.root.absolute()))
         seen: set[Path] = set()
         budget = Budget(PROJECT_IMPORT_CHARS, PROJECT_IMPORT_FILES)
-        notes = []
+        found = project_instructions(root, self.home, seen, _read_top_note, _read_import, budget)
         for path in self._note_candidates(agent, root):
-            if path.name != PROJECT_NOTE_NAME or not _inside(path, root) or real_path(path) in seen:
-                continue
-            text = _read_note(path, limit=MAX_PROJECT_NOTE_BYTES)
-            if text is None:
-                continue
-            seen.add(real_path(path))
-            for note in with_imports(NoteFile(path, text, 0), root, self.home, seen, _read_import, budget):
-                notes.append({"path": self.relative(note.path), "text": note.text})
-        return notes
+            if path.name == PROJECT_NOTE_NAME:
+                found += top_note(path, root, self.home, seen, _read_top_note, _read_import, budget)
+        return [{"path": self.relative(note.path), "text": note.text} for note in found]
 
     def _note_candidates(self, agent: AgentFile, root: Path) -> list[Path]:
         from agentctl.escalation import first_step_paths
 
-        candidates = [root / PROJECT_NOTE_NAME, root / ".claude" / PROJECT_NOTE_NAME]
+        candidates = []
         for token, _line in first_step_paths(agent.text):
             target = Path(os.path.normpath(root / token))
             candidates.append(target / PROJECT_NOTE_NAME if not token.endswith(".md") else target)
@@ -527,14 +523,15 @@ def _read_note(path: Path, limit: int, skip_large: bool = False) -> str | None:
     return text
 
 
+def _read_top_note(path: Path) -> str | None:
+    """A CLAUDE.md or CLAUDE.local.md of the team block: cut as a note is."""
+    return _read_note(path, limit=MAX_PROJECT_NOTE_BYTES)
+
+
 def _read_import(path: Path) -> str | None:
     """A file a CLAUDE.md imports: None when it cannot be read or is over bounds.PROTOCOL_BYTES
     (Claude Code skips a file over its own limit, the same 4 MiB), else cut as a note is."""
     return _read_note(path, limit=MAX_PROJECT_NOTE_BYTES, skip_large=True)
-
-
-def _inside(path: Path, root: Path) -> bool:
-    return real_path(path).is_relative_to(real_path(root))
 
 
 def prompt_builder(team: Team, memory: bool = True, home: Path | None = None) -> PromptBuilder:

@@ -1,5 +1,7 @@
-"""`@path` imports of CLAUDE.md files (agentctl/claudemd.py): what imports, in what order, what is
-skipped, and the bounds. tests/test_claudemd_binary.py checks the same reading against the binary."""
+"""A project's instructions as Claude Code loads them (agentctl/claudemd.py, agentctl/ccmarkdown.py):
+which `@path` imports count (the markdown lexer's text tokens), in what order, what is skipped; the
+rules of .claude/rules/ and CLAUDE.local.md; the text sent; the bounds and hostile files.
+tests/test_claudemd_binary.py checks the same readings against the binary."""
 
 from __future__ import annotations
 
@@ -10,9 +12,20 @@ from pathlib import Path
 import pytest
 
 from agentctl import bounds, ccmarkdown
-from agentctl.claudemd import IMPORT_DEPTH, Budget, NoteFile, import_paths, is_text_file, with_imports
+from agentctl.claudemd import (
+    IMPORT_DEPTH,
+    Budget,
+    has_scope,
+    import_paths,
+    is_text_file,
+    note_file,
+    path_patterns,
+    project_instructions,
+    rules,
+    with_imports,
+)
 from agentctl.config import load_settings
-from agentctl.prompts import PromptBuilder, _read_import
+from agentctl.prompts import PromptBuilder, _read_import, _read_top_note
 from agentctl.team import load_team
 from tests.conftest import copy_shipped_team
 
@@ -25,8 +38,15 @@ def expand(root: Path, home: Path | None = None, budget: Budget | None = None) -
     note = root / "CLAUDE.md"
     seen = {note}
     chosen = budget or Budget(bounds.PROJECT_IMPORT_CHARS, bounds.PROJECT_IMPORT_FILES)
-    found = with_imports(NoteFile(note, note.read_text(), 0), root, home, seen, _read_import, chosen)
+    found = with_imports(note_file(note, note.read_text(), 0), root, home, seen, _read_import, chosen)
     return [(note.path.relative_to(root).as_posix(), note.depth) for note in found]
+
+
+def loaded(root: Path, home: Path | None = None, budget: Budget | None = None) -> list[str]:
+    """What agentctl reads of the project at `root`, as Claude Code would load it at start-up."""
+    chosen = budget or Budget(bounds.PROJECT_IMPORT_CHARS, bounds.PROJECT_IMPORT_FILES)
+    found = project_instructions(root, home, set(), _read_top_note, _read_import, chosen)
+    return [note.path.relative_to(root).as_posix() + (" (local)" if note.local else "") for note in found]
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -139,7 +159,7 @@ def test_the_budget_cuts_the_text_and_then_stops(tmp_path: Path) -> None:
     write(tmp_path, {"CLAUDE.md": "@a.md @b.md\n", "a.md": "a" * 100, "b.md": "b\n"})
     budget = Budget(chars=40, files=10)
     note = tmp_path / "CLAUDE.md"
-    found = with_imports(NoteFile(note, note.read_text(), 0), tmp_path, None, {note}, _read_import, budget)
+    found = with_imports(note_file(note, note.read_text(), 0), tmp_path, None, {note}, _read_import, budget)
     assert [n.path.name for n in found] == ["CLAUDE.md", "a.md"]
     assert found[1].text.startswith("a" * 40 + "\n\n[cut here: the project notes reached agentctl's budget]")
 
@@ -209,7 +229,184 @@ def test_the_texts_scanned_are_claude_codes_tokens_in_tree_order() -> None:
     assert ccmarkdown.scanned_texts("```\n@x\n```\n    code\n\n<div>x</div>") == []
 
 
-# --- hostile markdown ---------------------------------------------------------------------------------
+def test_a_note_is_sent_without_frontmatter_and_top_level_comment_blocks(tmp_path: Path) -> None:
+    raw = "---\npaths: src/**\n---\n# Notes\r\n<!-- private -->\r\nkeep <!-- inline --> this\r\n<!-- x --> @a.md\r\n"
+    note = note_file(tmp_path / "CLAUDE.md", raw, 0)
+    assert note.text == "# Notes\nkeep <!-- inline --> this\n @a.md\n"  # line breaks become \\n when a block goes
+    assert note.body is not None and note.body.startswith("# Notes\r\n<!-- private -->")
+    assert not note.scoped  # a scope counts for rules only
+    assert note_file(tmp_path / "a.md", "no comment\r\n", 0).text == "no comment\r\n"
+    assert note_file(tmp_path / "a.md", "> <!-- nested -->\n", 0).text == "> <!-- nested -->\n"
+
+
+@pytest.mark.parametrize(
+    ("frontmatter", "scoped"),
+    [
+        ("paths: src/**/*.py", True),
+        ('paths: "**, src/**"', True),
+        ("paths:\n  - lib/**\n  - '**'", True),
+        ("paths: '{src,lib}/**'", True),
+        ("paths: [unclosed", True),  # read again leniently: the string "[unclosed"
+        ("Paths: src/**", False),  # the key is `paths`
+        ('paths: "**"', False),
+        ('paths: "**/**"', False),
+        ('paths: "/**"', False),  # cut to nothing
+        ('paths: "{**,**}"', False),
+        ("paths: []", False),
+        ('paths: ""', False),
+        ("paths:", False),
+        ("paths: 5", False),
+        ("paths: false", False),
+        ("paths: {a: 1}", False),
+        ("description: no paths", False),
+    ],
+)
+def test_a_rule_is_scoped_by_paths_patterns_that_are_not_all_everything(frontmatter: str, scoped: bool) -> None:
+    assert has_scope(f"---\n{frontmatter}\n---\nbody\n") is scoped
+
+
+def test_path_patterns_split_commas_outside_braces_and_expand_braces_within_bounds() -> None:
+    assert path_patterns(["a, b", ["{c,d}/x"], 3, None]) == ["a", "b", "c/x", "d/x"]
+    assert path_patterns("{a,b}{c,d}") == ["ac", "ad", "bc", "bd"]
+    assert path_patterns("x{a,{b,c}}") == ["xa}", "xb", "xc}"]  # the first `}` closes, as in Claude Code
+    assert path_patterns(["{}", "a{,b}", "{ a , b }x"]) == ["{}", "a", "ab", "ax", "bx"]
+    many = "{" + ",".join(str(n) for n in range(40)) + "}"
+    assert path_patterns(many * 2) == [many * 2]  # 1,600 patterns: over the bound, used as written
+
+
+# --- what Claude Code loads: CLAUDE.md, .claude/CLAUDE.md, rules, CLAUDE.local.md --------------------------
+
+
+def test_the_project_files_load_in_claude_codes_order_each_with_its_imports(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "CLAUDE.md": "root @shared.md\n",
+            ".claude/CLAUDE.md": "dot claude\n",
+            ".claude/rules/r.md": "rule @rule-import.md\n",
+            "CLAUDE.local.md": "mine @private.md @shared.md\n",
+            ".claude/CLAUDE.local.md": "not read\n",
+            "sub/CLAUDE.md": "not at start-up\n",
+            "shared.md": "s\n",
+            "private.md": "p\n",
+            ".claude/rules/rule-import.md": "imported by the rule, and a rule itself: once\n",
+        },
+    )
+    assert loaded(tmp_path) == [
+        "CLAUDE.md",
+        "shared.md",
+        ".claude/CLAUDE.md",
+        ".claude/rules/r.md",
+        ".claude/rules/rule-import.md",
+        "CLAUDE.local.md (local)",
+        "private.md (local)",
+    ]
+
+
+def test_an_empty_or_missing_note_is_left_out(tmp_path: Path) -> None:
+    write(tmp_path, {"CLAUDE.md": " \n", "CLAUDE.local.md": "---\nkey: v\n---\n<!-- only a comment -->\n"})
+    assert loaded(tmp_path) == []
+
+
+def test_rules_come_in_the_folders_order_depth_first_without_the_scoped_ones(tmp_path: Path) -> None:
+    folder = tmp_path / ".claude" / "rules"
+    write(
+        folder,
+        {
+            "a.md": "a\n",
+            "sub/b.md": "b\n",
+            "sub/deeper/c.md": "c\n",
+            "scoped.md": "---\npaths: src/**\n---\nscoped @../../from-scoped.md @../../scoped-import.md\n",
+            "notes.txt": "not markdown\n",
+            "UPPER.MD": "not .md\n",
+            "empty.md": "\n",
+            "folder.md/d.md": "d\n",
+        },
+    )
+    write(
+        tmp_path, {"from-scoped.md": "loaded where its rule would be\n", "scoped-import.md": "---\npaths: x\n---\nno\n"}
+    )
+    expected: list[str] = []
+
+    def listing(folder: Path, prefix: str) -> None:
+        for entry in os.scandir(folder):
+            if entry.is_dir():
+                listing(Path(entry.path), f"{prefix}{entry.name}/")
+            elif entry.name in ("a.md", "b.md", "c.md", "d.md"):
+                expected.append(f".claude/rules/{prefix}{entry.name}")
+            elif entry.name == "scoped.md":
+                expected.append("from-scoped.md")
+
+    listing(folder, "")
+    assert loaded(tmp_path) == expected
+
+
+def test_rule_symlinks_are_followed_into_the_project_only_and_loops_end(tmp_path: Path) -> None:
+    root, outside = tmp_path / "project", tmp_path / "outside"
+    write(outside, {"out.md": "outside\n", "dir/o.md": "outside\n"})
+    write(root, {"inside/in.md": "in\n", "inside/dir/d.md": "d\n", ".claude/rules/r.md": "r\n"})
+    folder = root / ".claude" / "rules"
+    (folder / "link-in.md").symlink_to(root / "inside" / "in.md")
+    (folder / "dir-in").symlink_to(root / "inside" / "dir")
+    (folder / "link-out.md").symlink_to(outside / "out.md")
+    (folder / "dir-out").symlink_to(outside / "dir")
+    (folder / "loop").symlink_to(folder)
+    (folder / "self").symlink_to(folder / "self")
+    (folder / "dangling.md").symlink_to(root / "missing.md")
+    os.mkfifo(folder / "fifo.md")
+    assert sorted(loaded(root)) == [".claude/rules/r.md", "inside/dir/d.md", "inside/in.md"]
+
+
+def test_a_rules_folder_that_leads_outside_the_project_is_not_read(tmp_path: Path) -> None:
+    root, outside = tmp_path / "project", tmp_path / "outside"
+    write(outside, {"r.md": "outside\n"})
+    (root / ".claude").mkdir(parents=True)
+    (root / ".claude" / "rules").symlink_to(outside)
+    assert loaded(root) == []
+
+
+def test_the_team_block_carries_the_rules_and_the_private_notes(tmp_path: Path) -> None:
+    copy_shipped_team(tmp_path)
+    write(
+        tmp_path,
+        {
+            "CLAUDE.md": "# Project\n",
+            ".claude/rules/style.md": "Use 4 spaces.\n",
+            ".claude/rules/python.md": "---\npaths: '**/*.py'\n---\nOnly for Python.\n",
+            "CLAUDE.local.md": "Mine.\n",
+        },
+    )
+    builder = PromptBuilder(load_team(load_settings(cwd=tmp_path, environ={})), None)
+    blocks, _ = builder.system(builder.team.resolve("db-architect"), "a task")
+    team_block = next(block.text for block in blocks if block.name == "team")
+    assert (
+        "## `CLAUDE.md`\n\n# Project\n\n## `.claude/rules/style.md`\n\nUse 4 spaces.\n\n## `CLAUDE.local.md`\n\nMine."
+        in team_block
+    )
+    assert "Only for Python" not in team_block
+
+
+# --- bounds and hostile files ------------------------------------------------------------------------------
+
+
+def test_the_file_budget_bounds_a_rules_folder_of_many_entries(tmp_path: Path) -> None:
+    folder = tmp_path / ".claude" / "rules"
+    folder.mkdir(parents=True)
+    for number in range(300):
+        (folder / f"r{number}.md").write_text("r\n")
+    found = rules(tmp_path, None, set(), _read_import, Budget(chars=1000, files=10))
+    assert 0 < len(found) <= 10
+
+
+def test_a_hostile_rule_is_skipped_or_read_without_a_crash(tmp_path: Path) -> None:
+    folder = tmp_path / ".claude" / "rules"
+    folder.mkdir(parents=True)
+    with (folder / "big.md").open("wb") as handle:
+        handle.truncate(bounds.PROTOCOL_BYTES + 1)
+    (folder / "binary.md").write_bytes(b"\x00\xff\xfe@a.md\x00*" * 1000)
+    (folder / "cycle.md").write_text("@cycle.md @../../loop1.md\n")
+    write(tmp_path, {"loop1.md": "@loop2.md\n", "loop2.md": "@loop1.md\n"})
+    assert sorted(loaded(tmp_path)) == [".claude/rules/binary.md", ".claude/rules/cycle.md", "loop1.md", "loop2.md"]
 
 
 @pytest.mark.parametrize(
