@@ -44,6 +44,7 @@ CASES: dict[str, tuple[list[str], list[str], int]] = {
     "memory prune": (["--older-than", "30", "--dry-run"], ["--older-than", "999999999"], 2),
     "runs list": ([], ["--root", "no/such/root"], 2),
     "runs show": (["last"], ["no-such-run"], 2),
+    "runs report": (["last", "-o", "report.html"], ["last", "-o", "-"], 2),
     "runs resume": (["no-such-run"], ["no-such-run"], 2),
     "export": (["-o", "team.json"], ["-o", "agents"], 2),
     "import": (["helper.json", "--into", "imported"], ["missing.json"], 2),
@@ -79,7 +80,7 @@ def test_json_on_success_and_on_error(command: str, shipped: Path, cli: RunCli) 
     good, bad, code = CASES[command]
     words = command.split()
     if command != "runs resume":  # a run to resume needs a failed run; its error path is below
-        if command == "runs show":
+        if command in ("runs show", "runs report"):
             cli("dispatch", *CASES["dispatch"][0], cwd=shipped)
         if words[0] == "batch" and command != "batch run":  # a batch to read: one that ran to its end
             with BatchesServer() as server:

@@ -1,4 +1,5 @@
-"""agentctl runs list | show: the records of past dispatches (`<root>/.agentctl/runs/<run-id>/`).
+"""agentctl runs list | show | report | resume: the records of past dispatches
+(`<root>/.agentctl/runs/<run-id>/`).
 
 Every command of the group finds the runs folder with `_runs_dir` and a run with `_resolve`
 (exact id, unique prefix, or "last"); a new command is one more function on `runs_app`.
@@ -25,13 +26,16 @@ from agentctl.cli.common import (
     settings_for,
     write_json,
 )
-from agentctl.errors import ExitCode
+from agentctl.errors import ExitCode, UsageError
 from agentctl.textlines import shorten
 
 if TYPE_CHECKING:
     from agentctl.runs import AgentTotal, CallRecord, RunRecord, RunSummary
 
-runs_app = typer.Typer(help="Records of past dispatches: list them, show one, resume one.", no_args_is_help=True)
+runs_app = typer.Typer(
+    help="Records of past dispatches: list them, show one, write one as an HTML page, resume one.",
+    no_args_is_help=True,
+)
 
 RunArgument = Annotated[str, typer.Argument(help="A run id, a unique prefix of one, or 'last'.")]
 TREE_BRANCH, TREE_LAST = "\u251c\u2500 ", "\u2514\u2500 "  # ├─  └─
@@ -99,6 +103,53 @@ def show_command(run: RunArgument, output: FormatOption = DataFormat.text, root:
     else:
         environment.current().out("\n".join(_show_lines(record)))
     return ExitCode.OK
+
+
+@runs_app.command("report")
+def report_command(
+    run: RunArgument,
+    output_file: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE|-",
+            help="Write the page to FILE (default: report-<run id>.html in the working directory); - writes it "
+            "on stdout.",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists (a regular file only).")] = False,
+    output: FormatOption = DataFormat.text,
+    root: RootOption = None,
+) -> int:
+    """Write one self-contained HTML page for a run: the tree of calls, a timeline of who waited for
+    whom, tokens and cost per agent and per model, failures, warnings, limits and the final answer.
+
+    The page loads nothing (no network, no fonts, no scripts from elsewhere): open it in any browser,
+    attach it to an issue. An existing FILE is left alone unless --force."""
+    from agentctl.report import run_report_html, write_report
+    from agentctl.runs import load_run
+    from agentctl.walk import display_path
+
+    current = environment.current()
+    if output_file == "-" and output is DataFormat.json:
+        raise UsageError("-o - writes the page on stdout, where --format json writes its document", hint=_PICK_ONE)
+    record = load_run(*_resolve(root, run))
+    page = run_report_html(record)
+    if output_file == "-":
+        current.stdout.write(page)
+        return ExitCode.OK
+    target = Path(current.cwd, output_file or f"report-{record.run_id}.html")
+    size = write_report(target, page, force=force)
+    shown = display_path(target, current.cwd)
+    if output is DataFormat.json:
+        write_json({"run_id": record.run_id, "path": shown, "bytes": size})
+    else:
+        current.out(f"wrote {shown}: run {record.run_id}, {size:,} bytes")
+    return ExitCode.OK
+
+
+_PICK_ONE = "give -o a file name with --format json, or leave --format json out"
 
 
 def _show_lines(record: "RunRecord") -> list[str]:
