@@ -55,6 +55,7 @@ _MODES = ("fresh", "handoff", "continuation")
 _USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 TREE_DEPTH_SHOWN = 24  # deeper calls (only a damaged log nests further) are drawn at this depth
 NOT_RUN = ("refused", "unknown", "depth", "budget")  # handoff statuses that made no call
+_NUMBERS = range(1, 64)  # the columns of a table that hold numbers: all but the first, unless told
 
 
 # --- text ------------------------------------------------------------------------------------------
@@ -153,19 +154,19 @@ def _section(title: str, inner: str, css: str = "") -> str:
     return f"<section{klass}>\n<h2>{_e(title)}</h2>\n{inner}\n</section>\n"
 
 
-def _table(header: list[str], rows: Iterable[str], numeric_from: int = 1, css: str = "") -> str:
-    """A table whose columns from `numeric_from` on are numbers (right-aligned); rows are <tr> markup."""
+def _table(header: list[str], rows: Iterable[str], numeric: range = _NUMBERS, css: str = "") -> str:
+    """A table whose columns in `numeric` are numbers (right-aligned); rows are <tr> markup."""
     cells = "".join(
-        f"<th{' class=num' if index >= numeric_from else ''}>{_e(name)}</th>" for index, name in enumerate(header)
+        f"<th{' class=num' if index in numeric else ''}>{_e(name)}</th>" for index, name in enumerate(header)
     )
     klass = f' class="{css}"' if css else ""
     return f"<table{klass}><thead><tr>{cells}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def _row(cells: list[str], numeric_from: int = 1, css: str = "") -> str:
+def _row(cells: list[str], numeric: range = _NUMBERS, css: str = "") -> str:
     """One <tr> of cells that are already markup."""
     klass = f' class="{css}"' if css else ""
-    tds = "".join(f"<td{' class=num' if i >= numeric_from else ''}>{cell}</td>" for i, cell in enumerate(cells))
+    tds = "".join(f"<td{' class=num' if i in numeric else ''}>{cell}</td>" for i, cell in enumerate(cells))
     return f"<tr{klass}>{tds}</tr>"
 
 
@@ -718,6 +719,7 @@ def _batch_totals(batch: Mapping[str, Any], tasks: list[Mapping[str, Any]]) -> s
 
 
 _ROUND_KEYS = ("requests", "succeeded", "errored", "expired", "canceled")
+_ROUND_NUMBERS = range(len(_ROUND_KEYS) + 2)  # the round, its counts and its cost; then its batch ids
 
 
 def _rounds(rounds: list[Mapping[str, Any]]) -> str:
@@ -729,13 +731,15 @@ def _rounds(rounds: list[Mapping[str, Any]]) -> str:
         names = ", ".join(_text(name) for name in ids) if isinstance(ids, list) else ""
         counts = [f"{_count(item.get(key)):,}" for key in _ROUND_KEYS]
         cost = _dollars(_number(item.get("cost_usd")))
-        rows.append(_row([_e(_count(item.get("round"))), *counts, f"<code>{_e(names)}</code>", _e(cost)], 0))
+        rows.append(
+            _row([_e(_count(item.get("round"))), *counts, _e(cost), f"<code>{_e(names)}</code>"], _ROUND_NUMBERS)
+        )
     totals = [f"{sum(_count(item.get(key)) for item in rounds):,}" for key in _ROUND_KEYS]
     costs = [_number(item.get("cost_usd")) for item in rounds]
     known = [cost for cost in costs if cost is not None]
     total_cost = _dollars(round(sum(known), 6) if known else None, len(known) == len(costs))
-    rows.append(_row(["total", *totals, "", _e(total_cost)], 0, css="total"))
-    return _table(["round", *_ROUND_KEYS, "batch ids", "cost_usd"], rows, numeric_from=0)
+    rows.append(_row(["total", *totals, _e(total_cost), ""], _ROUND_NUMBERS, css="total"))
+    return _table(["round", *_ROUND_KEYS, "cost_usd", "batch ids"], rows, _ROUND_NUMBERS)
 
 
 def _tasks_table(tasks: list[Mapping[str, Any]]) -> str:
@@ -888,7 +892,8 @@ rect.bar.t-muted{opacity:.6}
 .key.wait{border:1px dashed var(--muted);background:none}
 table.sortable th button{font:inherit;color:inherit;background:none;border:0;padding:0;cursor:pointer}
 th[aria-sort=ascending] button::after{content:" \\25B2"}th[aria-sort=descending] button::after{content:" \\25BC"}
-table.sortable td{border-bottom:1px solid var(--line)}
+table.sortable td{border-bottom:1px solid var(--line);white-space:nowrap}
+table.sortable td:last-child{white-space:normal}table.sortable th{white-space:nowrap}
 footer{color:var(--dim);font-size:12px;margin-top:24px}
 """
 

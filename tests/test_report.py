@@ -343,7 +343,7 @@ def test_the_batch_page_has_every_task_the_totals_and_each_round() -> None:
     assert "<dt>calls</dt><dd>44</dd>" in page and "<dt>input tokens</dt><dd>106,000</dd>" in page
     assert "<dt>cost of the tasks</dt><dd>$0.5948+</dd>" in page, "a task without a price: a lower bound"
     assert "<td class=num>total</td><td class=num>6</td><td class=num>4</td>" in page, "the rounds' total row"
-    assert "$0.5948</td></tr>" in page and "msgbatch_01, msgbatch_02" in page
+    assert "$0.5948</td><td></td></tr>" in page and "msgbatch_01, msgbatch_02" in page
     assert len(elements.named("script")) == 1 and not elements.named("img") and "<!--" not in page
     assert "&lt;/script&gt;" in page
 
