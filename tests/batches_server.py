@@ -36,6 +36,7 @@ class Outcome:
     text: str = ""
     error_type: str = "api_error"
     output_tokens: int | None = None
+    input_tokens: int | None = None
 
 
 Reply = Callable[[dict[str, Any]], "str | Outcome"]
@@ -221,7 +222,7 @@ def _result(params: dict[str, Any], outcome: str | Outcome, batch_id: str) -> di
     if outcome.kind == "errored":
         error = {"type": outcome.error_type, "message": f"scripted {outcome.error_type}"}
         return {"type": "errored", "error": {"type": "error", "error": error}}
-    input_tokens = max(1, len(prompt_text(params)) // 4)
+    input_tokens = outcome.input_tokens if outcome.input_tokens is not None else max(1, len(prompt_text(params)) // 4)
     output_tokens = outcome.output_tokens if outcome.output_tokens is not None else max(1, len(outcome.text) // 4)
     message = {
         "id": f"msg_{batch_id}",

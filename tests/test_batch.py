@@ -213,3 +213,16 @@ def test_cancel_asks_the_api_to_cancel_what_is_still_processing(team: Path, cli:
         result = cli("batch", "cancel", "last", "--format", "json", cwd=team, env=api_env(server))
     assert result.exit_code == 0, result.stderr
     assert result.json()["canceled"] == ["msgbatch_000001"] and server.cancels == 1
+
+
+def test_runs_report_draws_a_batch(team: Path, cli: RunCli) -> None:
+    tasks = write_tasks(team, 4)
+    with BatchesServer(reply=three_rounds) as server:
+        summary = cli(
+            "batch", "run", str(tasks), "--poll-interval", "0.01", "--format", "json", cwd=team, env=api_env(server)
+        ).json()
+    result = cli("runs", "report", summary["batch_id"], "-o", "batch.html", "--format", "json", cwd=team)
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["batch_id"] == summary["batch_id"]
+    page = (team / "batch.html").read_text("utf-8")
+    assert all(task["run_id"] in page for task in summary["tasks"]) and "msgbatch_000003" in page

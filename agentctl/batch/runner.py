@@ -311,6 +311,12 @@ class _Driver:
         self.models, self.prices = model_map(settings), price_table(settings).batch_prices()
         self.max_tokens = answer_tokens(settings)
         self.collector = RoundCollector(self.max_tokens)
+        # One prompt builder and one memory store for every task: the builder renders each agent's
+        # stable blocks once, so ten thousand tasks share one copy of the team block.
+        from agentctl.dispatch import _builder, _store
+
+        self.builder = _builder(team, _dispatch_like(options), environ)
+        self.store = _store(team, environ) if options.memory else None
         self.batch_id = ""
         self.spent = sum(float(r.get("cost_usd") or 0.0) for r in state.rounds)
         self.round = len(state.rounds)
@@ -342,7 +348,6 @@ class _Driver:
     def _engine(self, index: int, item: _Planned) -> tuple[Engine, RunRecorder] | None:
         """The engine of one task, with its own run record; None when an earlier run of the batch
         finished the task (a resume)."""
-        from agentctl.dispatch import _builder, _store
         from agentctl.engine import Engine
         from agentctl.runs import RunRecorder, load_run
 
@@ -372,12 +377,12 @@ class _Driver:
         engine = Engine(
             team,
             BatchProvider(self.collector, index),
-            _builder(team, _dispatch_like(self.options), self.environ),
+            self.builder,
             recorder,
             self.models,
             self.prices,
             self.limits,
-            store=_store(team, self.environ) if self.options.memory else None,
+            store=self.store,
             model_override=self.options.model,
             max_tokens=self.max_tokens,
             today=self.clock().date().isoformat(),
@@ -457,14 +462,16 @@ class _Driver:
             wait = min(wait * 2, self.options.poll_max)
 
     def _answer(self, calls: list[PendingCall], results: dict[str, dict[str, Any]], views: dict[str, Any]) -> None:
-        succeeded = failed = retried = 0
+        kinds = {"succeeded": 0, "errored": 0, "expired": 0, "canceled": 0}
+        failed = retried = 0
         cost = 0.0
         for call in calls:
             result = results.get(call.custom_id)
-            if result is not None and result.get("type") == "succeeded":
+            kind = str((result or {}).get("type", "errored"))
+            kinds[kind] = kinds.get(kind, 0) + 1
+            if kind == "succeeded" and result is not None:
                 response = response_of(result, int(call.params["max_tokens"]))
                 cost += self.prices.cost(response.model or call.request.model, response.usage) or 0.0
-                succeeded += 1
                 call.future.set_result(response)
             elif transient(result) and not call.retried:
                 retried += 1
@@ -477,13 +484,14 @@ class _Driver:
             "round",
             round=self.round,
             requests=len(calls),
-            succeeded=succeeded,
+            **kinds,
             failed=failed,
             retried=retried,
-            batches=sorted(views),
+            batch_ids=sorted(views),
             cost_usd=round(cost, 6),
         )
-        self._progress("collected", len(calls), succeeded, 0, failed, f"{retried} to retry" if retried else None)
+        note = f"{retried} to retry" if retried else None
+        self._progress("collected", len(calls), kinds["succeeded"], 0, failed + retried, note)
 
     async def _in_pool(self, work: Callable[[], Any]) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.api_pool, work)

@@ -122,7 +122,8 @@ def report_command(
     output: FormatOption = DataFormat.text,
     root: RootOption = None,
 ) -> int:
-    """Write one self-contained HTML page for a run: the tree of calls, a timeline of who waited for
+    """Write one self-contained HTML page for a run (or a batch: every task's status and cost in a
+    sortable table): the tree of calls, a timeline of who waited for
     whom, tokens and cost per agent and per model, failures, warnings, limits and the final answer.
 
     The page loads nothing (no network, no fonts, no scripts from elsewhere): open it in any browser,
@@ -134,19 +135,47 @@ def report_command(
     current = environment.current()
     if output_file == "-" and output is DataFormat.json:
         raise UsageError("-o - writes the page on stdout, where --format json writes its document", hint=_PICK_ONE)
-    record = load_run(*_resolve(root, run))
-    page = run_report_html(record)
+    batch_id = _batch_named(root, run)
+    if batch_id is not None:
+        from agentctl.batch.runner import batch_summary
+        from agentctl.report import batch_report_html
+
+        page, name, what = batch_report_html(batch_summary(settings_for(root), batch_id)), batch_id, "batch"
+    else:
+        record = load_run(*_resolve(root, run))
+        page, name, what = run_report_html(record), record.run_id, "run"
     if output_file == "-":
         current.stdout.write(page)
         return ExitCode.OK
-    target = Path(current.cwd, output_file or f"report-{record.run_id}.html")
+    target = Path(current.cwd, output_file or f"report-{name}.html")
     size = write_report(target, page, force=force)
     shown = display_path(target, current.cwd)
     if output is DataFormat.json:
-        write_json({"run_id": record.run_id, "path": shown, "bytes": size})
+        write_json({f"{what}_id": name, "path": shown, "bytes": size})
     else:
-        current.out(f"wrote {shown}: run {record.run_id}, {size:,} bytes")
+        current.out(f"wrote {shown}: {what} {name}, {size:,} bytes")
     return ExitCode.OK
+
+
+def _batch_named(root: Path | None, wanted: str) -> str | None:
+    """The batch `wanted` names, when it names no run: a batch id or a unique prefix of one (`last`
+    stays the last run)."""
+    from agentctl.batch.record import batch_ids
+
+    settings = settings_for(root)
+    ids = batch_ids(settings.root)
+    if not wanted or wanted.lower() in ("last", "latest") or not ids:
+        return None
+    if wanted in ids:  # a batch's own id (its tasks' runs start with it)
+        return wanted
+    from agentctl.runs import find_run
+
+    try:
+        find_run(settings.runs_dir, wanted)
+        return None
+    except UsageError:
+        matches = [batch_id for batch_id in ids if batch_id.startswith(wanted)]
+        return wanted if wanted in matches else matches[0] if len(matches) == 1 else None
 
 
 _PICK_ONE = "give -o a file name with --format json, or leave --format json out"
