@@ -79,6 +79,9 @@ def test_a_thousand_tasks_in_three_rounds_at_half_price(team: Path, cli: RunCli)
     assert run["result"].startswith(FINAL)
     assert abs(run["total"]["cost_usd"] - standard / 2) < 1e-5
     assert abs(summary["cost_usd"] - sum(task["cost_usd"] for task in summary["tasks"])) < 1e-4
+    agents = {item["agent"]: item for item in summary["by_agent"]}
+    assert agents["lead"]["calls"] == 2000 and agents["db-architect"]["calls"] == 1000
+    assert abs(sum(item["cost_usd"] for item in agents.values()) - summary["cost_usd"]) < 1e-4
 
 
 def test_the_dry_run_estimates_the_first_round_and_sends_nothing(team: Path, cli: RunCli) -> None:

@@ -448,16 +448,18 @@ class _Driver:
 
     async def _until_ended(self, batch: str, requests: int) -> dict[str, Any]:
         wait = self.options.poll_interval
+        shown: dict[str, Any] | None = None
         while True:
             view: dict[str, Any] = await self._in_pool(lambda: self.api.retrieve(batch))
             counts = view.get("request_counts") or {}
             if view.get("processing_status") == "ended":
                 self.log.append("ended", batch=batch, view={"request_counts": counts, "ended_at": view.get("ended_at")})
                 return view
-            failed = sum(int(counts.get(key) or 0) for key in ("errored", "expired", "canceled"))
-            self._progress(
-                "processing", requests, int(counts.get("succeeded") or 0), int(counts.get("processing") or 0), failed
-            )
+            if counts != shown:  # a line per change, not per poll
+                shown = counts
+                failed = sum(int(counts.get(key) or 0) for key in ("errored", "expired", "canceled"))
+                succeeded, processing = int(counts.get("succeeded") or 0), int(counts.get("processing") or 0)
+                self._progress("processing", requests, succeeded, processing, failed)
             await asyncio.sleep(wait)
             wait = min(wait * 2, self.options.poll_max)
 
@@ -552,13 +554,16 @@ def batch_summary(settings: Settings, batch_id: str) -> dict[str, Any]:
     state = batch_record.read_state(directory)
     tasks = []
     total = 0.0
+    by_agent: dict[str, dict[str, Any]] = {}
     for task in state.meta.get("tasks", []):
         runs = state.task_runs.get(task["id"], [])
         row = {"id": task["id"], "task": task["task"], "agent": task.get("agent"), "status": "pending", "calls": 0}
         row |= {"input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0, "run_id": runs[-1] if runs else None}
         row["error"] = None
         for run_id in runs:
-            _add_run(row, load_run(settings.runs_dir, run_id))
+            run = load_run(settings.runs_dir, run_id)
+            _add_run(row, run)
+            _add_agents(by_agent, run)
         total += row["cost_usd"] or 0.0
         tasks.append(row)
     finished = state.finished or {}
@@ -572,6 +577,7 @@ def batch_summary(settings: Settings, batch_id: str) -> dict[str, Any]:
         "max_cost_usd": state.meta.get("max_cost"),
         "limits": state.meta.get("limits"),
         "rounds": state.rounds,
+        "by_agent": sorted(by_agent.values(), key=lambda item: -float(item["cost_usd"])),
         "api_batches": state.api_batches,
         "tasks": tasks,
         "problems": state.problems,
@@ -589,6 +595,19 @@ def _add_run(row: dict[str, Any], run: Any) -> None:
     row["cost_usd"] = round((row["cost_usd"] or 0.0) + (summary.cost_usd or 0.0), 6)
     row["error"] = run.reason if run.status != "ok" else None
     row["result"] = run.result
+
+
+def _add_agents(by_agent: dict[str, dict[str, Any]], run: Any) -> None:
+    """Add a task's calls, tokens and cost per agent (every agent its handoffs reached) to the batch's."""
+    for item in run.by_agent():
+        total = by_agent.setdefault(
+            item.agent, {"agent": item.agent, "calls": 0, "input_tokens": 0, "output_tokens": 0}
+        )
+        total.setdefault("cost_usd", 0.0)
+        total["calls"] += item.calls
+        total["input_tokens"] += item.usage.input_tokens
+        total["output_tokens"] += item.usage.output_tokens
+        total["cost_usd"] = round(total["cost_usd"] + (item.cost_usd or 0.0), 6)
 
 
 def batch_results(settings: Settings, batch_id: str) -> list[dict[str, Any]]:
