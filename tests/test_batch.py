@@ -229,3 +229,23 @@ def test_runs_report_draws_a_batch(team: Path, cli: RunCli) -> None:
     assert result.json()["batch_id"] == summary["batch_id"]
     page = (team / "batch.html").read_text("utf-8")
     assert all(task["run_id"] in page for task in summary["tasks"]) and "msgbatch_000003" in page
+
+
+def test_sigterm_stops_cleanly_and_says_how_to_go_on(team: Path, cli: RunCli) -> None:
+    tasks = write_tasks(team, 3)
+    with BatchesServer(reply=three_rounds) as server:
+        server.hold_after = 0
+        environ = dict(os.environ, **api_env(server), PYTHONPATH=str(REPO))
+        command = [sys.executable, "-m", "agentctl", "batch", "run", str(tasks), "--poll-interval", "0.05"]
+        process = subprocess.Popen(command, cwd=team, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while server.retrievals < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr.decode()
+    assert b"Traceback" not in stderr and b"never retrieved" not in stderr
+    status = cli("batch", "status", "last", "--format", "json", cwd=team).json()
+    assert "terminated (SIGTERM)" in status["stopped"] and "--resume" in status["stopped"]
+    runs = [cli("runs", "show", task["run_id"], "--format", "json", cwd=team).json() for task in status["tasks"]]
+    assert {run["status"] for run in runs} == {"interrupted"}

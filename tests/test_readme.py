@@ -9,7 +9,8 @@
 - every `python bench/....py` and `python tests/....py` line names a script that exists and
   answers --help.
 
-A dispatch without --dry-run talks to the loopback Messages API (tests/messages_server.py).
+A dispatch without --dry-run talks to the loopback Messages API (tests/messages_server.py), a batch
+to the loopback Message Batches API (tests/batches_server.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.batches_server import BatchesServer
 from tests.conftest import REPO, TEAM_FOLDERS, copy_shipped_team
 from tests.messages_server import MessagesServer
 
@@ -35,6 +37,7 @@ PLACEHOLDER = re.compile(
 )
 # Command names the prose mentions, not invocations.
 MENTIONS = {
+    "agentctl batch",
     "agentctl dispatch",
     "agentctl import",
     "agentctl memory",
@@ -95,13 +98,14 @@ COMMANDS = [*sh_commands(), *example_commands(), *inline_commands()]
 def clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
     """A copy of what a fresh clone holds of the team and the docs, and the environment to run in."""
     root = copy_shipped_team(tmp_path_factory.mktemp("clone"), (*TEAM_FOLDERS, "templates", "docs"))
-    with MessagesServer() as server:
+    with MessagesServer() as server, BatchesServer() as batches:
         environ = {
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin",
             "HOME": str(root),
             "NO_COLOR": "1",
             "ANTHROPIC_API_KEY": "sk-test-readme",
             "ANTHROPIC_BASE_URL": server.url,
+            "BATCHES_URL": batches.url,  # the batch commands' API (one base URL cannot serve both)
         }
         yield root, environ
 
@@ -119,6 +123,8 @@ def test_the_readme_shows_commands_to_run() -> None:
 @pytest.mark.parametrize("shown", COMMANDS, ids=[f"{s.where}: {s.command[:60]}" for s in COMMANDS])
 def test_every_readme_command_works_as_written(shown: Shown, clone: tuple[Path, dict[str, str]]) -> None:
     root, environ = clone
+    if shown.command.startswith("agentctl batch"):
+        environ = dict(environ, ANTHROPIC_BASE_URL=environ["BATCHES_URL"])
     result = run(shown.command, root, environ)
     printed = " ".join((result.stdout + result.stderr).split())
     if shown.where == "example":

@@ -12,11 +12,13 @@ call of its task alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import secrets
+import signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +35,7 @@ from agentctl.batch.rounds import (
     transient,
 )
 from agentctl.batch.tasks import BatchTask, read_tasks
-from agentctl.errors import ExitCode
+from agentctl.errors import ExitCode, Terminated
 from agentctl.providers.base import ProviderError
 from agentctl.records import field, record
 
@@ -337,13 +339,29 @@ class _Driver:
                 started = self._engine(index, item)
                 if started is not None:
                     engines.append(asyncio.create_task(_run_task(*started, item.agent, item.task.task)))
-            await self._rounds(engines, executor)
-            results = await asyncio.gather(*engines)
+            with _sigterm_cancels(asyncio.current_task()) as received:
+                try:
+                    await self._rounds(engines, executor)
+                    results = await asyncio.gather(*engines)
+                except asyncio.CancelledError:
+                    await self._interrupted(engines, "terminated (SIGTERM)" if received else "interrupted (Ctrl-C)")
+                    if received:
+                        raise Terminated() from None
+                    raise
         finally:
             self.api_pool.shutdown(wait=False)
         code = _exit_code([result.exit_code for result in results], failed_upfront, self.stopped)
         self.log.append("finished", exit_code=code, cost_usd=round(self.spent, 6), stopped=self.stopped)
         return code
+
+    async def _interrupted(self, engines: list[asyncio.Task[RunResult]], reason: str) -> None:
+        """Ctrl-C or SIGTERM: every task records its calls in flight as interrupted, and the batch
+        says how to go on. The API's batches go on processing; a resume collects them."""
+        for task in engines:
+            task.cancel()
+        await asyncio.gather(*engines, return_exceptions=True)
+        self.stopped = f"{reason}; `agentctl batch run --resume {self.batch_id}` goes on without sending anything twice"
+        self.log.append("stopped", round=self.round, reason=self.stopped)
 
     def _engine(self, index: int, item: _Planned) -> tuple[Engine, RunRecorder] | None:
         """The engine of one task, with its own run record; None when an earlier run of the batch
@@ -516,6 +534,33 @@ async def _run_task(engine: Engine, recorder: RunRecorder, agent: AgentFile, tas
         return await engine.run(agent, task)
     finally:
         recorder.close()
+
+
+@contextlib.contextmanager
+def _sigterm_cancels(task: asyncio.Task[Any] | None) -> Iterator[list[bool]]:
+    """While the rounds run, SIGTERM cancels them as Ctrl-C does (the loop's handler, not the CLI's,
+    which would raise inside whichever task happens to run); the list says whether it came."""
+    received: list[bool] = []
+    loop = asyncio.get_running_loop()
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def stop() -> None:
+        received.append(True)
+        if task is not None:
+            task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, stop)
+        installed = True
+    except (ValueError, RuntimeError, NotImplementedError):  # not the main thread: the caller's handler stays
+        installed = False
+    try:
+        yield received
+    finally:
+        if installed:
+            loop.remove_signal_handler(signal.SIGTERM)
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
 
 def _chunks(calls: list[PendingCall]) -> list[list[PendingCall]]:
