@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
 import secrets
 import signal
 import time
@@ -31,6 +30,7 @@ from agentctl.batch.rounds import (
     PendingCall,
     RoundCollector,
     error_of,
+    params_size,
     response_of,
     transient,
 )
@@ -177,9 +177,10 @@ def _estimate(requests: list[tuple[Any, dict[str, Any]]], prices: PriceTable) ->
     expected: float | None = 0.0
     ceiling: float | None = 0.0
     size = 0
+    sizes: dict[int, int] = {}
     unpriced: set[str] = set()
     for request, params in requests:
-        size += len(json.dumps(params, ensure_ascii=False).encode())
+        size += params_size(params, sizes)
         bound = request.bound()
         guess = UsageBound(bound.input_tokens, min(EXPECTED_ANSWER_TOKENS, bound.output_tokens))
         price = prices.price_of(request.model)
@@ -568,8 +569,9 @@ def _chunks(calls: list[PendingCall]) -> list[list[PendingCall]]:
     chunks: list[list[PendingCall]] = []
     current: list[PendingCall] = []
     size = 0
+    sizes: dict[int, int] = {}
     for call in calls:
-        length = len(json.dumps(call.params, ensure_ascii=False).encode()) + 64
+        length = params_size(call.params, sizes)
         if current and (len(current) >= MAX_REQUESTS or size + length > SPLIT_BYTES):
             chunks.append(current)
             current, size = [], 0
