@@ -126,15 +126,10 @@ def batch_ids(root: Path) -> list[str]:
 
 
 def find_batch(root: Path, wanted: str) -> str:
-    """The batch id `wanted` names: an id, a unique prefix, or `last`."""
+    """The batch id `wanted` names: an id, a unique prefix, or `last` (as runs are named)."""
+    from agentctl.runs.reader import pick_id
+
     ids = batch_ids(root)
     if not ids:
         raise UsageError("no batches yet", hint="`agentctl batch run TASKS.jsonl` starts one")
-    if wanted.lower() in ("last", "latest"):
-        return ids[0]
-    matches = [batch_id for batch_id in ids if batch_id.startswith(wanted)] if wanted else []
-    if wanted in matches or len(matches) == 1:
-        return wanted if wanted in matches else matches[0]
-    if not matches:
-        raise UsageError(f"no batch {wanted!r}", hint=LIST_HINT)
-    raise UsageError(f"{wanted!r} matches {len(matches)} batches", hint="give more of the batch id")
+    return pick_id(ids, wanted, ("batch", "batches"), f"no batch {wanted!r}", LIST_HINT)

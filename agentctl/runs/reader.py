@@ -373,15 +373,22 @@ def find_run(runs_dir: Path, wanted: str) -> str:
     ids = _run_ids(runs_dir)
     if not ids:
         raise UsageError(f"no runs yet in {runs_dir}", hint="`agentctl dispatch` records one")
+    return pick_id(ids, wanted, ("run", "runs"), f"no run {wanted!r} in {runs_dir}", LIST_HINT)
+
+
+def pick_id(ids: list[str], wanted: str, noun: tuple[str, str], missing: str, hint: str) -> str:
+    """The id of `ids` (newest first) that `wanted` names: an exact id, a unique prefix, or
+    "last"/"latest"; UsageError `missing` (with `hint`) or naming the ids a short prefix matches.
+    Runs and batches are named the same way; `noun` is what an id names, singular and plural."""
     if wanted.lower() in NEWEST:
         return ids[0]
-    matches = [run_id for run_id in ids if run_id.startswith(wanted)] if wanted else []
+    matches = [known for known in ids if known.startswith(wanted)] if wanted else []
     if wanted in matches or len(matches) == 1:
         return wanted if wanted in matches else matches[0]
     if not matches:
-        raise UsageError(f"no run {wanted!r} in {runs_dir}", hint=LIST_HINT)
+        raise UsageError(missing, hint=hint)
     shown = ", ".join(matches[:8]) + (f" and {len(matches) - 8} more" if len(matches) > 8 else "")
-    raise UsageError(f"{wanted!r} matches {len(matches)} runs: {shown}", hint="give more of the run id")
+    raise UsageError(f"{wanted!r} matches {len(matches)} {noun[1]}: {shown}", hint=f"give more of the {noun[0]} id")
 
 
 def _run_ids(runs_dir: Path) -> list[str]:
