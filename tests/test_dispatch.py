@@ -337,3 +337,10 @@ def test_a_close_call_is_asked_on_a_terminal(tmp_path: Path) -> None:
     assert code == 0 and "Which agent?" not in err and "(`alpha`) would get the task" in out
     code, out, err = run(answer=b"7\n")
     assert code == 2 and "'7' is not one of 1-2" in err
+
+
+def test_a_task_with_bytes_that_are_not_utf8_is_recorded_not_a_crash(team: Path, cli: RunCli) -> None:
+    # A shell passes `$'task \xff'` on; Python reads the byte as a lone surrogate, which no file takes.
+    result = dispatch(cli, team, {"lead": ["Done."]}, task="Plan the index \udcff")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["task"] == "Plan the index \ufffd"

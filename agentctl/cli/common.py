@@ -188,7 +188,17 @@ def bounded_text(text: str, what: str) -> str:
             f"{what} is {size:,} bytes; the limit is {bounds.describe(limit)}",
             hint=f"shorten {what}, or put the material in files the agent reads",
         )
-    return text
+    # A command line's bytes that are not UTF-8 reach Python as lone surrogates, which no record,
+    # prompt or API can encode: they become U+FFFD, as in a file read with errors="replace".
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if not _encodable(text) else text
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def read_task(task: str | None, task_file: Path | None) -> str:
