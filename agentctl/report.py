@@ -36,7 +36,7 @@ from agentctl import __version__
 from agentctl.errors import UsageError
 from agentctl.lazyre import LazyPattern
 from agentctl.records import record
-from agentctl.runs import HandoffRecord
+from agentctl.runs import HandoffRecord, duration_text
 
 if TYPE_CHECKING:
     from agentctl.runs import AgentTotal, CallRecord, RunRecord
@@ -98,17 +98,6 @@ def _compact(count: int) -> str:
 def _dollars(value: float | None, complete: bool = True) -> str:
     """Dollars; "+" marks a lower bound (a call without a price), "?" no price at all."""
     return "?" if value is None else f"${value:.4f}" + ("" if complete else "+")
-
-
-def _duration(milliseconds: float | None) -> str:
-    if milliseconds is None:
-        return "-"
-    if milliseconds < 1000:
-        return f"{milliseconds:.0f} ms"
-    if milliseconds < 120_000:
-        return f"{milliseconds / 1000:.1f} s"
-    minutes, seconds = divmod(round(milliseconds / 1000), 60)
-    return f"{minutes}m{seconds:02d}s"
 
 
 def _badge(status: str | None) -> str:
@@ -298,11 +287,11 @@ def _bar(span: Span) -> dict[str, Any]:
 def _bar_title(span: Span) -> str:
     call = span.call
     head = f"{call.id} {call.agent} ({call.mode}): {call.status}"
-    took = _duration(span.end - span.start) + (" so far" if span.open else "")
+    took = duration_text(span.end - span.start) + (" so far" if span.open else "")
     usage = call.usage
     cost = _dollars(call.cost_usd) if call.cost_usd is not None else "no cost"
     work = f"{_compact(usage.input_tokens)}\u2192{_compact(usage.output_tokens)} tokens, {cost}"
-    lines = [head, f"at +{_duration(span.start)}, took {took}, {work}"]
+    lines = [head, f"at +{duration_text(span.start)}, took {took}, {work}"]
     if call.mode != "continuation" and call.task:
         lines.append(_line(call.task, 120))
     return "\n".join(lines)
@@ -323,7 +312,7 @@ def _waits(placed: list[Span]) -> list[dict[str, Any]]:
         index = bisect.bisect_right(row, span.start)
         if index and row[index - 1] < span.start:
             waited = span.start - row[index - 1]
-            title = f"{span.call.id} {span.call.agent} waited {_duration(waited)} for its handoffs"
+            title = f"{span.call.id} {span.call.agent} waited {duration_text(waited)} for its handoffs"
             start, end = round(row[index - 1], 3), round(span.start, 3)
             waits.append({"row": span.row, "start": start, "end": end, "title": _clean(title)})
     return waits
@@ -368,7 +357,7 @@ def _run_header(record: RunRecord) -> str:
         ("agent", _e(record.agent or "?")),
         ("provider", _e(record.meta.get("provider") or "?")),
         ("started", _e(_when(record.started))),
-        ("took", _e(_duration(took)) if took is not None else "-"),
+        ("took", _e(duration_text(took)) if took is not None else "-"),
         ("calls", str(sum(call.spent for call in record.calls))),
         ("tokens", _tokens(total["input_tokens"]) + " in / " + _tokens(total["output_tokens"]) + " out"),
         ("cost", _e(_dollars(total["cost_usd"], total["cost_complete"]))),
@@ -434,7 +423,7 @@ def _limit_text(value: Any, unit: str) -> str:
     if unit == "$":
         return f"${number:.4f}" if number < 1 else f"${number:,.2f}"
     if unit == "s":
-        return _duration(number * 1000)
+        return duration_text(number * 1000)
     return f"{number:,.0f}"
 
 
@@ -531,8 +520,8 @@ def _tree_item(item: CallRecord | HandoffRecord, placed: Mapping[str, Span]) -> 
 def _call_facts(call: CallRecord, span: Span | None) -> str:
     facts = [call.model or "?"]
     if span is not None:
-        facts.append(f"at +{_duration(span.start)}")
-    facts.append(f"took {_duration(call.latency_ms)}")
+        facts.append(f"at +{duration_text(span.start)}")
+    facts.append(f"took {duration_text(call.latency_ms)}")
     facts.append(f"{_compact(call.usage.input_tokens)}\u2192{_compact(call.usage.output_tokens)} tokens")
     if call.cost_usd is not None:
         facts.append(_dollars(call.cost_usd))

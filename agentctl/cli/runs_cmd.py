@@ -202,10 +202,12 @@ def _header(record: "RunRecord") -> list[str]:
 
 
 def _finished(record: "RunRecord") -> str | None:
+    from agentctl.runs import duration_text
+
     if not record.finished:
         return None
     took = _seconds_between(record.started, record.finished)
-    return _when(record.finished, seconds=True) + (f" (took {_duration(took * 1000)})" if took is not None else "")
+    return _when(record.finished, seconds=True) + (f" (took {duration_text(took * 1000)})" if took is not None else "")
 
 
 def _calls(record: "RunRecord") -> list[str]:
@@ -238,6 +240,8 @@ def _says(call: "CallRecord") -> bool:
 
 
 def _call_cells(call: "CallRecord") -> list[str]:
+    from agentctl.runs import duration_text
+
     usage = call.usage
     kind = (call.error or {}).get("kind")
     kind = kind if kind != call.status else None
@@ -251,7 +255,7 @@ def _call_cells(call: "CallRecord") -> list[str]:
         f"{usage.cache_read_input_tokens:,}",
         f"{usage.cache_creation_input_tokens:,}",
         cost,
-        _duration(call.latency_ms),
+        duration_text(call.latency_ms),
     ]
 
 
@@ -399,17 +403,6 @@ def _seconds_between(start: str | None, end: str | None) -> float | None:
         return (last - first).total_seconds() if first and last else None
     except TypeError:  # one time has a zone and the other not
         return None
-
-
-def _duration(milliseconds: float | None) -> str:
-    if milliseconds is None:
-        return "-"
-    if milliseconds < 1000:
-        return f"{milliseconds:.0f} ms"
-    if milliseconds < 60_000:
-        return f"{milliseconds / 1000:.1f} s"
-    minutes, rest = divmod(round(milliseconds / 1000), 60)
-    return f"{minutes}m{rest:02d}s"
 
 
 def _cost(value: float | None, complete: bool) -> str:

@@ -357,6 +357,19 @@ def first_line(text: str, width: int = 100) -> str:
     return line if len(line) <= width else line[: width - 1] + "\u2026"
 
 
+def duration_text(milliseconds: float | None) -> str:
+    """A call's or a run's time as people read it: `840 ms`, `1.2 s`, `4m12s`; `-` when unknown
+    (`runs show` and the report page)."""
+    if milliseconds is None:
+        return "-"
+    if milliseconds < 1000:
+        return f"{milliseconds:.0f} ms"
+    if milliseconds < 60_000:
+        return f"{milliseconds / 1000:.1f} s"
+    minutes, rest = divmod(round(milliseconds / 1000), 60)
+    return f"{minutes}m{rest:02d}s"
+
+
 def load_run(runs_dir: Path, run_id: str) -> RunRecord:
     """Read one run. Damaged files or lines become `problems`; only a missing run is an error."""
     return read_run(run_directory(runs_dir, run_id))
