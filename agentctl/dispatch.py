@@ -191,12 +191,12 @@ def _dispatch(
         engine = Engine(
             team,
             provider,
-            _builder(team, options, environ),
+            team_prompts(team, options.memory, environ),
             recorder,
             model_map(settings),
             price_table(settings),
             limits,
-            store=_store(team, environ) if options.memory else None,
+            store=memory_store(team, environ) if options.memory else None,
             model_override=options.model,
             max_tokens=answer_tokens(settings),
             today=clock().date().isoformat(),
@@ -358,13 +358,15 @@ def _team_and_agent(settings: Settings, wanted: str) -> tuple[Team, AgentFile]:
     return team, agent
 
 
-def _builder(team: Team, options: DispatchOptions, environ: Mapping[str, str] | None = None) -> PromptBuilder:
+def team_prompts(team: Team, memory: bool, environ: Mapping[str, str] | None = None) -> PromptBuilder:
+    """The prompt builder of a run (dispatch's, or every task of a batch): `memory` puts relevant
+    notes into prompts; the environment's HOME holds the `user` memory scope."""
     from agentctl.prompts import home_of, prompt_builder
 
-    return prompt_builder(team, memory=options.memory, home=home_of(environ or {}))
+    return prompt_builder(team, memory=memory, home=home_of(environ or {}))
 
 
-def _store(team: Team, environ: Mapping[str, str]) -> MemoryStore:
+def memory_store(team: Team, environ: Mapping[str, str]) -> MemoryStore:
     """The store a dispatch saves notes in; the environment's HOME holds the `user` memory scope."""
     from agentctl.memory import MemoryStore
     from agentctl.prompts import home_of
@@ -478,7 +480,8 @@ def plan_dispatch(settings: Settings, options: DispatchOptions, today: dt.date |
     team, agent = _team_and_agent(settings, options.agent)
     name = agent.team_name
     model = options.model or model_map(settings).resolve(agent.spec.model)
-    prompt = _builder(team, options).fresh(agent, options.task, (today or _now().date()).isoformat(), options.context)
+    day = (today or _now().date()).isoformat()
+    prompt = team_prompts(team, options.memory).fresh(agent, options.task, day, options.context)
     cached = _cached_prefix_tokens(prompt)
     input_tokens = sum(_tokens(block.text) for block in prompt.system) + _tokens(prompt.user)
     prices = price_table(settings)

@@ -139,7 +139,7 @@ def _plan(team: Team, tasks: list[BatchTask]) -> list[_Planned]:
 
 def dry_run(settings: Settings, options: BatchOptions, environ: Mapping[str, str]) -> dict[str, Any]:
     """The first round as it would be sent, and its cost at batch prices: nothing is sent or written."""
-    from agentctl.dispatch import _builder, answer_tokens, model_map, price_table
+    from agentctl.dispatch import answer_tokens, model_map, price_table, team_prompts
     from agentctl.providers.anthropic import build_params
     from agentctl.providers.base import CallRequest
     from agentctl.team import load_team
@@ -147,7 +147,7 @@ def dry_run(settings: Settings, options: BatchOptions, environ: Mapping[str, str
     assert options.tasks_file is not None
     team = load_team(settings)
     planned = _plan(team, read_tasks(options.tasks_file))
-    builder = _builder(team, _dispatch_like(options), environ)
+    builder = team_prompts(team, options.memory, environ)
     models, prices = model_map(settings), price_table(settings).batch_prices()
     max_tokens, today = answer_tokens(settings), _today()
     requests = []
@@ -211,12 +211,6 @@ def _cap(settings: Settings, options: BatchOptions) -> float:
         return DEFAULT_BATCH_MAX_COST
     check_limit("max_cost", options.max_cost, "--max-cost")
     return options.max_cost
-
-
-def _dispatch_like(options: BatchOptions) -> Any:
-    from agentctl.dispatch import DispatchOptions
-
-    return DispatchOptions("", "", model=options.model, memory=options.memory)
 
 
 def _today() -> str:
@@ -316,10 +310,10 @@ class _Driver:
         self.collector = RoundCollector(self.max_tokens)
         # One prompt builder and one memory store for every task: the builder renders each agent's
         # stable blocks once, so ten thousand tasks share one copy of the team block.
-        from agentctl.dispatch import _builder, _store
+        from agentctl.dispatch import memory_store, team_prompts
 
-        self.builder = _builder(team, _dispatch_like(options), environ)
-        self.store = _store(team, environ) if options.memory else None
+        self.builder = team_prompts(team, options.memory, environ)
+        self.store = memory_store(team, environ) if options.memory else None
         self.batch_id = ""
         self.spent = sum(float(r.get("cost_usd") or 0.0) for r in state.rounds)
         self.round = len(state.rounds)
