@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,22 +18,15 @@ import pytest
 from agentctl.providers.base import Usage
 from agentctl.providers.pricing import PriceTable
 from tests.batches_server import BatchesServer, Outcome, prompt_text
-from tests.conftest import REPO, RunCli, agent_text, make_team
-from tests.test_dispatch import PROTOCOL, handoffs, request
+from tests.conftest import REPO, RunCli
+from tests.test_dispatch import handoffs, lead_team, request
 
 FINAL = "The final answer: index words on (transcription_id, start_ms)."
 
 
 @pytest.fixture
 def team(tmp_path: Path) -> Path:
-    agents = {
-        "lead.md": agent_text("lead", "Coordinates the team.", body="You lead.\n"),
-        "db-architect.md": agent_text(
-            "db-architect", "Designs schemas.", "model: opus\n", body="You design schemas.\n"
-        ),
-        "backend-architect.md": agent_text("backend-architect", "Designs APIs.", body="You design APIs.\n"),
-    }
-    return make_team(tmp_path / "team", agents, protocol=PROTOCOL)
+    return lead_team(tmp_path)
 
 
 def three_rounds(params: dict[str, Any]) -> str | Outcome:
@@ -169,21 +163,34 @@ def submitted(root: Path) -> int:
     return sum(line.count('"event":"submitted"') for log in logs for line in log.read_text("utf-8").splitlines())
 
 
+def start_batch(tasks: Path, root: Path, server: BatchesServer) -> subprocess.Popen[bytes]:
+    """`agentctl batch run TASKS` as a process of its own, which a test can kill or signal."""
+    environ = dict(os.environ, **api_env(server), PYTHONPATH=str(REPO))
+    command = [sys.executable, "-m", "agentctl", "batch", "run", str(tasks), "--poll-interval", "0.05"]
+    return subprocess.Popen(command, cwd=root, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def wait_until(condition: Callable[[], bool], process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while not condition() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+
+
+def killed(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+
+
 def test_a_killed_batch_resumes_without_sending_anything_twice(team: Path, cli: RunCli) -> None:
     tasks = write_tasks(team, 30)
     with BatchesServer(reply=three_rounds) as server:
         server.hold_after = 1  # the second round's batch stays in progress until released
-        environ = dict(os.environ, **api_env(server), PYTHONPATH=str(REPO))
-        command = [sys.executable, "-m", "agentctl", "batch", "run", str(tasks), "--poll-interval", "0.05"]
-        process = subprocess.Popen(command, cwd=team, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            deadline = time.monotonic() + 60
-            while submitted(team) < 2 and time.monotonic() < deadline and process.poll() is None:
-                time.sleep(0.05)  # killed once the record holds the second round's batch id, as a crash could
+        process = start_batch(tasks, team, server)
+        try:  # killed once the record holds the second round's batch id, as a crash could
+            wait_until(lambda: submitted(team) >= 2, process)
             assert server.creates == 2, process.stderr.read() if process.stderr else ""
         finally:
-            process.send_signal(signal.SIGKILL)
-            process.wait()
+            killed(process)
         server.hold_after = None  # the API goes on processing the batch while nobody watches
         result = cli(
             "batch",
@@ -208,16 +215,11 @@ def test_cancel_asks_the_api_to_cancel_what_is_still_processing(team: Path, cli:
     tasks = write_tasks(team, 3)
     with BatchesServer(reply=three_rounds) as server:
         server.hold_after = 0
-        environ = dict(os.environ, **api_env(server), PYTHONPATH=str(REPO))
-        command = [sys.executable, "-m", "agentctl", "batch", "run", str(tasks), "--poll-interval", "0.05"]
-        process = subprocess.Popen(command, cwd=team, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = start_batch(tasks, team, server)
         try:
-            deadline = time.monotonic() + 60
-            while submitted(team) < 1 and time.monotonic() < deadline:
-                time.sleep(0.05)
+            wait_until(lambda: submitted(team) >= 1, process)
         finally:
-            process.send_signal(signal.SIGKILL)
-            process.wait()
+            killed(process)
         result = cli("batch", "cancel", "last", "--format", "json", cwd=team, env=api_env(server))
     assert result.exit_code == 0, result.stderr
     assert result.json()["canceled"] == ["msgbatch_000001"] and server.cancels == 1
@@ -240,12 +242,8 @@ def test_sigterm_stops_cleanly_and_says_how_to_go_on(team: Path, cli: RunCli) ->
     tasks = write_tasks(team, 3)
     with BatchesServer(reply=three_rounds) as server:
         server.hold_after = 0
-        environ = dict(os.environ, **api_env(server), PYTHONPATH=str(REPO))
-        command = [sys.executable, "-m", "agentctl", "batch", "run", str(tasks), "--poll-interval", "0.05"]
-        process = subprocess.Popen(command, cwd=team, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while server.retrievals < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        process = start_batch(tasks, team, server)
+        wait_until(lambda: server.retrievals >= 2, process)
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=60)
     assert process.returncode == 143, stderr.decode()

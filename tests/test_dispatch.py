@@ -34,6 +34,11 @@ def handoffs(*blocks: str) -> str:
 
 @pytest.fixture
 def team(tmp_path: Path) -> Path:
+    return lead_team(tmp_path)
+
+
+def lead_team(tmp_path: Path) -> Path:
+    """The lead, the DB Architect and the Backend Architect, with the roster above."""
     agents = {
         "lead.md": agent_text("lead", "Coordinates the team.", body="You lead.\n"),
         "db-architect.md": agent_text(

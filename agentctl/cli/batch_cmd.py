@@ -70,7 +70,7 @@ def run_command(
         else:
             _print_plan(planned)
         return ExitCode.OK
-    progress = _ProgressView(output is DataFormat.json)
+    progress = _ProgressView()
     outcome = run_batch(settings, options, current.environ, on_progress=progress)
     progress.close()
     if output is DataFormat.json:
@@ -143,11 +143,9 @@ class _ProgressView:
     """On a terminal, one line per round that updates in place; elsewhere one line per change. Always
     on stderr: stdout holds the result (or the JSON document)."""
 
-    def __init__(self, quiet_stdout: bool) -> None:
-        current = environment.current()
-        self.terminal = current.stderr.isatty()
+    def __init__(self) -> None:
+        self.terminal = environment.current().stderr.isatty()
         self.open_line = False
-        del quiet_stdout
 
     def __call__(self, progress: BatchProgress) -> None:
         current = environment.current()
