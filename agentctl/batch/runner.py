@@ -240,9 +240,9 @@ def run_batch(
     tasks = read_tasks(options.tasks_file) if options.tasks_file is not None else []
     resumed = batch_record.find_batch(settings.root, options.resume) if options.resume is not None else None
     if api is None:
-        from agentctl.batch.api import api_from
+        from agentctl.providers.anthropic import batch_api_from
 
-        api = api_from(settings.anthropic, environ)
+        api = batch_api_from(settings.anthropic, environ)
     root = batch_record.batches_dir(settings.root)
     if resumed is not None:
         batch_id = resumed
@@ -666,9 +666,9 @@ def cancel_batch(
     state = batch_record.read_state(directory)
     open_batches = [batch for batch in state.api_batches if batch not in state.ended]
     if api is None and open_batches:
-        from agentctl.batch.api import api_from
+        from agentctl.providers.anthropic import batch_api_from
 
-        api = api_from(settings.anthropic, environ)
+        api = batch_api_from(settings.anthropic, environ)
     for batch in open_batches:
         assert api is not None
         api.cancel(batch)
