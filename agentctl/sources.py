@@ -248,14 +248,22 @@ def plugin_agents(plugin: Plugin) -> list[AgentFile]:
     """The plugin's agents, each with the verdict of Claude Code's plugin loader. The manifest's
     `agents` (a file or a list of files) replaces the `agents/` folder; subfolders of `agents/`
     add their names to the agent's."""
-    listed = _json_object(_manifest_path(plugin.root)).get("agents")
+    listed = _manifest_agents(plugin.root)
     if listed is None:
         folder = plugin.root / "agents"
         files = markdown_files(folder) if folder.is_dir() else []
         return [plugin_agent(plugin, path, list(path.relative_to(folder).parts[:-1])) for path in files]
-    paths = [listed] if isinstance(listed, str) else listed if isinstance(listed, list) else []
-    chosen = [plugin.root / entry for entry in paths if isinstance(entry, str) and entry.endswith(".md")]
-    return [plugin_agent(plugin, path, []) for path in chosen if path.is_file()]
+    return [plugin_agent(plugin, path, []) for path in listed if path.is_file()]
+
+
+def _manifest_agents(root: Path) -> list[Path] | None:
+    """The agent files the manifest's `agents` names (a `.md` file or a list of them; Claude Code
+    2.1.332 takes no folder there); None when it names none, and `agents/` holds them."""
+    listed = _json_object(_manifest_path(root)).get("agents")
+    if listed is None:
+        return None
+    entries = [listed] if isinstance(listed, str) else listed if isinstance(listed, list) else []
+    return [root / entry for entry in entries if isinstance(entry, str) and entry.endswith(".md")]
 
 
 def plugin_agent(plugin: Plugin, path: Path, namespace: list[str]) -> AgentFile:
@@ -288,11 +296,9 @@ def plugin_containing(path: Path) -> tuple[Plugin, list[str]] | None:
     if folder is None:
         return None
     plugin = _plugin(folder, "folder")
-    listed = _json_object(_manifest_path(folder)).get("agents")
+    listed = _manifest_agents(folder)
     if listed is not None:
-        entries = [listed] if isinstance(listed, str) else listed if isinstance(listed, list) else []
-        chosen = {(folder / entry).resolve() for entry in entries if isinstance(entry, str)}
-        return (plugin, []) if path.resolve() in chosen else None
+        return (plugin, []) if path.resolve() in {entry.resolve() for entry in listed} else None
     try:
         inside = path.relative_to(folder / "agents")
     except ValueError:
