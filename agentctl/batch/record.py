@@ -116,9 +116,16 @@ def _apply(state: BatchState, event: dict[str, Any]) -> None:
         state.finished = event
 
 
+def batch_directory(root: Path, batch_id: str) -> Path:
+    """The record of a batch under the team's `root` (read, never created: batches_dir creates)."""
+    from agentctl.statedir import STATE_DIR
+
+    return root / STATE_DIR / "batches" / batch_id
+
+
 def batch_ids(root: Path) -> list[str]:
     """The batches recorded under `root`, newest first."""
-    folder = root / ".agentctl" / "batches"
+    folder = batch_directory(root, "")
     try:
         return sorted((entry.name for entry in os.scandir(folder) if entry.is_dir()), reverse=True)
     except OSError:

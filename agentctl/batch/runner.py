@@ -272,7 +272,6 @@ def run_batch(
         log = batch_record.BatchLog(directory)
         try:
             driver = _Driver(settings, team, options, environ, api, log, state, limits, cap, on_progress, clock)
-            driver.batch_id = batch_id
             exit_code = asyncio.run(driver.run(_plan(team, tasks)))
         finally:
             log.close()
@@ -314,7 +313,7 @@ class _Driver:
 
         self.builder = team_prompts(team, options.memory, environ)
         self.store = memory_store(team, environ) if options.memory else None
-        self.batch_id = ""
+        self.batch_id = str(state.meta["batch_id"])
         self.spent = sum(float(r.get("cost_usd") or 0.0) for r in state.rounds)
         self.round = len(state.rounds)
         self.started = time.monotonic()
@@ -591,7 +590,7 @@ def batch_summary(settings: Settings, batch_id: str) -> dict[str, Any]:
     """The batch as one document: its rounds, its cost, and every task's status, calls and cost."""
     from agentctl.runs import load_run
 
-    directory = settings.root / ".agentctl" / "batches" / batch_id
+    directory = batch_record.batch_directory(settings.root, batch_id)
     state = batch_record.read_state(directory)
     tasks = []
     total = 0.0
@@ -662,7 +661,7 @@ def cancel_batch(
     settings: Settings, batch_id: str, environ: Mapping[str, str], api: BatchApi | None = None
 ) -> list[str]:
     """Ask the API to cancel the batch's API batches that have not ended; their ids."""
-    directory = settings.root / ".agentctl" / "batches" / batch_id
+    directory = batch_record.batch_directory(settings.root, batch_id)
     state = batch_record.read_state(directory)
     open_batches = [batch for batch in state.api_batches if batch not in state.ended]
     if api is None and open_batches:
