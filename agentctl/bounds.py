@@ -65,3 +65,29 @@ def describe(size: int) -> str:
     if size >= KIB and size % KIB == 0:
         return f"{size // KIB} KiB"
     return f"{size} bytes"
+
+
+def bounded_text(text: str, what: str, limit: int = TASK_BYTES) -> str:
+    """`text` (a task, a context, a query) if it is within `limit` bytes; UsageError (exit 2) otherwise.
+
+    Every parser and prompt downstream is linear, but a 50 MB task still costs memory and time for
+    nothing a model could take."""
+    from agentctl.errors import UsageError
+
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise UsageError(
+            f"{what} is {size:,} bytes; the limit is {describe(limit)}",
+            hint=f"shorten {what}, or put the material in files the agent reads",
+        )
+    # A command line's bytes that are not UTF-8 reach Python as lone surrogates, which no record,
+    # prompt or API can encode: they become U+FFFD, as in a file read with errors="replace".
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if not _encodable(text) else text
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

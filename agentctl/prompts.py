@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.config import Settings
-from agentctl.errors import AgentctlError, ExitCode
+from agentctl.errors import AgentctlError, ExitCode, UsageError
 from agentctl.providers.base import SystemBlock
 from agentctl.records import field, record
 from agentctl.templating import Template as FastTemplate
@@ -556,6 +556,51 @@ def prompt_builder(team: Team, memory: bool = True, home: Path | None = None) ->
     if store is not None:
         store.use_agents(team.agents)  # read once: the store needs their `memory:` scopes
     return PromptBuilder(team, store, budget if memory else 0, home=home)
+
+
+def continuation_prompt(
+    builder: PromptBuilder,
+    target: AgentFile,
+    task: str,
+    previous: str,
+    answers: Sequence[tuple[str, str]],
+    today: str,
+) -> Prompt:
+    """`target`'s continuation turn after its `previous` answer, with each delegate's answer
+    (`(agent, answer)`: the agent by any name the team resolves), each under the task its request in
+    `previous` gave it (`agentctl prompt --continuation`, and the MCP server's `prompt`)."""
+    from agentctl.handoff import parse_output, resolve_targets
+
+    team = builder.team
+    requests = resolve_targets(parse_output(previous), team)
+    results = []
+    for name, answer in answers:
+        agent_name = team.resolve(name).name or name
+        asked = next((r.task for r in requests if r.agent == agent_name), "(the request in your previous answer)")
+        results.append(HandoffResult(agent_name, team.display_name(agent_name) or agent_name, asked, "ok", answer))
+    return builder.continuation(target, task, previous, results, today)
+
+
+def handoff_prompt(
+    builder: PromptBuilder,
+    target: AgentFile,
+    requester: AgentFile,
+    parent_task: str,
+    answer: str,
+    today: str,
+    where: str = "the requester's answer",
+) -> Prompt:
+    """The brief `target` gets for the first handoff request to it in `requester`'s `answer`;
+    UsageError (naming `where`) when the answer holds none."""
+    from agentctl.handoff import parse_output, resolve_targets
+
+    requests = [r for r in resolve_targets(parse_output(answer), builder.team) if r.agent == target.name]
+    if not requests:
+        raise UsageError(
+            f"{where} holds no handoff request to {target.name}",
+            hint="`agentctl handoffs parse` shows the requests an answer holds",
+        )
+    return builder.handoff(target, requester.team_name, parent_task, requests[0], today)
 
 
 def home_of(environ: Mapping[str, str]) -> Path | None:

@@ -16,13 +16,12 @@ from agentctl.cli.common import (
     write_json,
 )
 from agentctl.errors import ExitCode
+from agentctl.views import agent_details, agent_summary, relative_to_root, roster_kind, source_fields
 
 if TYPE_CHECKING:  # `agentctl --help` imports this module; only list and show load the team
     from pathlib import Path
 
-    from agentctl.sources import SourcedAgent, SourceOptions
-    from agentctl.spec import AgentFile
-    from agentctl.team import Team
+    from agentctl.sources import SourceOptions
 
 
 def list_command(
@@ -37,9 +36,9 @@ def list_command(
     from agentctl.sources import team_sources
 
     team, sources = team_sources(settings_for(root), _options(no_user, agents_json, plugin_dir))
-    rows = [agent_summary(team, item.agent) | _source_fields(team, item) for item in sources]
+    rows = [agent_summary(team, item.agent) | source_fields(team, item) for item in sources]
     if output is DataFormat.json:
-        write_json({"root": str(team.settings.root), "roster": _roster_kind(team), "agents": rows})
+        write_json({"root": str(team.settings.root), "roster": roster_kind(team), "agents": rows})
         return ExitCode.OK
     _print_table(rows, team.roster_derived)
     return ExitCode.OK
@@ -59,8 +58,8 @@ def show_command(
 
     team, sources = team_sources(settings_for(root), _options(no_user, agents_json, plugin_dir))
     item = resolve_source(team, sources, name)
-    details = agent_details(team, item.agent) | _source_fields(team, item) | {"roster": _roster_kind(team)}
-    details["hides"] = [_relative(team, agent) for agent in item.hides]
+    details = agent_details(team, item.agent) | source_fields(team, item) | {"roster": roster_kind(team)}
+    details["hides"] = [relative_to_root(team, agent) for agent in item.hides]
     if output is DataFormat.json:
         write_json(details)
         return ExitCode.OK
@@ -76,60 +75,6 @@ def _options(no_user: bool, agents_json: "Path | None", plugin_dirs: "list[Path]
     if agents_json is not None and not agents_json.is_absolute():
         agents_json = current.cwd / agents_json
     return SourceOptions(current.environ, no_user, agents_json, absolute)
-
-
-def _roster_kind(team: "Team") -> str:
-    """ "table": the protocol's roster; "derived": made from the agent files (no roster table)."""
-    return "derived" if team.roster_derived else "table"
-
-
-def _source_fields(team: "Team", item: "SourcedAgent") -> dict[str, Any]:
-    """Where Claude Code reads the agent, and the file of the agent that wins over it (or None)."""
-    hidden_by = _relative(team, item.hidden_by) if item.hidden_by is not None else None
-    return {
-        "source": item.source,
-        "plugin": item.plugin,
-        "hidden_by": hidden_by,
-        "hides_builtin": item.hides_builtin,
-        "ignored_keys": item.ignored_keys,
-    }
-
-
-def agent_summary(team: "Team", agent: "AgentFile") -> dict[str, Any]:
-    verdict = agent.verdict
-    description = (verdict.description if verdict.loads else agent.spec.description) or ""
-    return {
-        "name": agent.name,
-        "display_name": team.display_name(agent.name or ""),
-        "path": _relative(team, agent),
-        "model": agent.spec.model,
-        "tools": verdict.tools if verdict.loads else agent.spec.tools,
-        "description": description.strip().split("\n", 1)[0],
-        "claude_code": verdict.to_json() | {"tools_display": verdict.tools_display},
-    }
-
-
-def agent_details(team: "Team", agent: "AgentFile") -> dict[str, Any]:
-    spec = agent.spec
-    summary = agent_summary(team, agent)
-    summary["description"] = (agent.verdict.description if agent.verdict.loads else spec.description) or ""
-    return summary | {
-        "frontmatter": spec.raw,
-        "disallowed_tools": spec.disallowed_tools,
-        "examples": [
-            {"context": e.context, "user": e.user, "assistant": e.assistant, "commentary": e.commentary}
-            for e in spec.examples
-        ],
-        "body": spec.body,
-        "body_line": spec.body_line,
-    }
-
-
-def _relative(team: "Team", agent: "AgentFile") -> str:
-    try:
-        return agent.path.relative_to(team.settings.root).as_posix()
-    except ValueError:
-        return str(agent.path)
 
 
 def _verdict_text(claude_code: dict[str, Any]) -> str:

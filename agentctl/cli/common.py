@@ -10,11 +10,13 @@ from typing import Annotated
 
 import typer
 
+from agentctl.bounds import bounded_text as bounded_text  # commands import it from here
 from agentctl.cli import env as environment
 from agentctl.config import Settings, load_settings
 from agentctl.providers import PROVIDERS, provider_names
 from agentctl.records import field, record
 from agentctl.textlines import shorten
+from agentctl.views import JSON_VERSION  # one number for the CLI and the MCP server
 
 
 class DataFormat(StrEnum):
@@ -168,37 +170,6 @@ def _read_bounded_input(source: str, what: str) -> bytes:
         f"{where} is larger than {bounds.describe(limit)}, the most agentctl reads as input",
         hint=f"pass {what} of at most {bounds.describe(limit)}",
     )
-
-
-JSON_VERSION = 1  # of every command's --format json document; keys are only ever added
-
-
-def bounded_text(text: str, what: str) -> str:
-    """`text` (a task, a context, a query) if it is within bounds.TASK_BYTES; exit 2 otherwise.
-
-    Every parser and prompt downstream is linear, but a 50 MB task still costs memory and time for
-    nothing a model could take."""
-    from agentctl import bounds
-    from agentctl.errors import UsageError
-
-    limit = bounds.TASK_BYTES
-    size = len(text.encode("utf-8", "surrogatepass"))
-    if size > limit:
-        raise UsageError(
-            f"{what} is {size:,} bytes; the limit is {bounds.describe(limit)}",
-            hint=f"shorten {what}, or put the material in files the agent reads",
-        )
-    # A command line's bytes that are not UTF-8 reach Python as lone surrogates, which no record,
-    # prompt or API can encode: they become U+FFFD, as in a file read with errors="replace".
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if not _encodable(text) else text
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def read_task(task: str | None, task_file: Path | None) -> str:

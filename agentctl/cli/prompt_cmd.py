@@ -6,7 +6,7 @@ Prints what dispatch would send an agent, for orchestrators that run the agents 
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,12 +21,12 @@ from agentctl.cli.common import (
     write_json,
 )
 from agentctl.errors import ExitCode, UsageError
+from agentctl.views import prompt_request
 
 if TYPE_CHECKING:
     from agentctl.config import Settings
-    from agentctl.prompts import HandoffResult, Prompt, PromptBuilder
+    from agentctl.prompts import Prompt
     from agentctl.spec import AgentFile
-    from agentctl.team import Team
 
 
 class Part(StrEnum):
@@ -61,7 +61,7 @@ def prompt_command(
     root: RootOption = None,
 ) -> int:
     """Print the prompt dispatch would send AGENT (fresh, continuation or handoff), calling nothing."""
-    from agentctl.prompts import home_of, prompt_builder
+    from agentctl.prompts import continuation_prompt, handoff_prompt, home_of, prompt_builder
     from agentctl.team import load_team
 
     settings = settings_for(root)
@@ -73,19 +73,20 @@ def prompt_command(
         if requester is None:
             raise UsageError("--handoff needs --from AGENT: the agent that wrote the request")
         parent_task = _task(task, task_file) if task or task_file else "(not given)"
-        prompt = _handoff_prompt(builder, team, target, handoff, team.resolve(requester), parent_task, today)
+        answer = read_input(str(handoff))
+        prompt = handoff_prompt(builder, target, team.resolve(requester), parent_task, answer, today, str(handoff))
         mode = "handoff"
     else:
         text = _task(task, task_file)
         if continuation is not None:
             previous = read_input(str(continuation))
-            done = _results(team, previous, results or [])
-            prompt, mode = builder.continuation(target, text, previous, done, today), "continuation"
+            answers = [(name, read_input(file)) for name, file in _pairs(results or [])]
+            prompt, mode = continuation_prompt(builder, target, text, previous, answers, today), "continuation"
         else:
             extra = None if context is None else bounded_text(context, "--context")
             prompt, mode = builder.fresh(target, text, today, extra), "fresh"
     if output is DataFormat.json:
-        write_json(_api_request(prompt, target.name or agent, mode, _model(settings, target), part))
+        write_json(prompt_request(prompt, target.name or agent, mode, _model(settings, target), part.value))
     else:
         _print(prompt, mode, part)
     return ExitCode.OK
@@ -111,44 +112,15 @@ def _today() -> str:
     return dt.date.today().isoformat()
 
 
-def _results(team: "Team", previous: str, pairs: list[str]) -> "list[HandoffResult]":
-    """Each AGENT=FILE as a handoff result, its task taken from the previous answer's request."""
-    from agentctl.handoff import parse_output, resolve_targets
-    from agentctl.prompts import HandoffResult
-
-    requests = resolve_targets(parse_output(previous), team)
+def _pairs(pairs: list[str]) -> list[tuple[str, str]]:
+    """Each --result AGENT=FILE as (agent, file)."""
     found = []
     for pair in pairs:
         name, separator, file = pair.partition("=")
         if not separator or not file:
             raise UsageError(f"--result {pair!r} is not AGENT=FILE", hint="e.g. --result db-architect=answer.md")
-        agent = team.resolve(name)
-        agent_name = agent.name or name
-        task = next((r.task for r in requests if r.agent == agent_name), "(the request in your previous answer)")
-        display = team.display_name(agent_name) or agent_name
-        found.append(HandoffResult(agent_name, display, task, "ok", read_input(file)))
+        found.append((name, file))
     return found
-
-
-def _handoff_prompt(
-    builder: "PromptBuilder",
-    team: "Team",
-    target: "AgentFile",
-    path: Path,
-    requester: "AgentFile",
-    parent: str,
-    today: str,
-) -> "Prompt":
-    from agentctl.handoff import parse_output, resolve_targets
-
-    text = read_input(str(path))
-    requests = [r for r in resolve_targets(parse_output(text), team) if r.agent == target.name]
-    if not requests:
-        raise UsageError(
-            f"{path} holds no handoff request to {target.name}",
-            hint="`agentctl handoffs parse FILE` shows the requests it holds",
-        )
-    return builder.handoff(target, requester.team_name, parent, requests[0], today)
 
 
 def _print(prompt: "Prompt", mode: str, part: Part) -> None:
@@ -162,21 +134,6 @@ def _print(prompt: "Prompt", mode: str, part: Part) -> None:
             mark = ", cache breakpoint after it" if block.cache else ""
             current.out(f"=== system block `{block.name}`{mark} ===\n{block.text.rstrip()}\n")
         current.out(f"=== user turn ({mode}) ===\n{prompt.user}")
-
-
-def _api_request(prompt: "Prompt", agent: str, mode: str, model: str, part: Part) -> dict[str, Any]:
-    system: list[dict[str, Any]] = []
-    for block in prompt.system:
-        entry: dict[str, Any] = {"type": "text", "text": block.text}
-        if block.cache:
-            entry["cache_control"] = {"type": "ephemeral"}
-        system.append(entry)
-    data: dict[str, Any] = {"agent": agent, "mode": mode, "model": model, "memories": prompt.memories}
-    if part is not Part.user:
-        data["system"] = system
-    if part is not Part.system:
-        data["messages"] = [{"role": "user", "content": prompt.user}]
-    return data
 
 
 def register(app: typer.Typer) -> None:

@@ -10,9 +10,10 @@ from collections.abc import Callable
 
 from agentctl import __version__
 from agentctl.cli import env as environment
-from agentctl.cli.common import JSON_VERSION, painter
+from agentctl.cli.common import painter
 from agentctl.validate.model import Diagnostic, FileReport, Report
 from agentctl.validate.rules import RULES
+from agentctl.views import report_json, summary_line
 
 # ANSI styles; rich's per-line rendering costs ~0.5 ms a line, too slow for thousands of findings.
 
@@ -37,62 +38,8 @@ def render_text(report: Report, strict: bool) -> None:
             lines.append(f"  {where:<8} {severity} {paint('dim', diagnostic.rule)}  {diagnostic.message}")
             if diagnostic.hint:
                 lines.append(f"  {'':<8} {'':<7} {'':<5}  {paint('dim', 'hint: ' + diagnostic.hint)}")
-    lines.append(_summary_line(report, strict))
+    lines.append(summary_line(report, strict))
     current.out("\n".join(lines))
-
-
-def _summary_line(report: Report, strict: bool) -> str:
-    counts = report.summary()
-    agents = sum(1 for file in report.files if file.kind == "agent")
-    skipped = sum(1 for file in report.files if file.agent is not None and not file.agent.verdict.loads)
-    verdict = "failed" if report.failed(strict) else "passed"
-    return (
-        f"{counts['files']} files checked ({agents} agents, {skipped} that Claude Code skips{_other_kinds(report)}): "
-        f"{counts['errors']} errors, {counts['warnings']} warnings, {counts['infos']} infos; {verdict}"
-        + (" (--strict)" if strict else "")
-    )
-
-
-# The kinds the summary counts besides agents, in the order a `.claude/` folder lists them.
-_COUNTED_KINDS = (
-    ("command", "commands"),
-    ("skill", "skills"),
-    ("skill-file", "skill files"),
-    ("rule", "rules files"),
-    ("output-style", "output styles"),
-    ("agent-memory", "agent memory files"),
-    ("claude-md", "CLAUDE.md files"),
-)
-
-
-def _other_kinds(report: Report) -> str:
-    """`; 3 commands, 1 skills` for the files of `.claude/` that are not agents, if any."""
-    counts = {kind: 0 for kind, _ in _COUNTED_KINDS}
-    for file in report.files:
-        if file.kind in counts:
-            counts[file.kind] += 1
-    parts = [f"{counts[kind]} {plural}" for kind, plural in _COUNTED_KINDS if counts[kind]]
-    return "; " + ", ".join(parts) if parts else ""
-
-
-def report_json(report: Report) -> dict[str, object]:
-    """The stable JSON contract of DESIGN.md."""
-    from agentctl.claude_code import CLAUDE_CODE_VERSION
-
-    return {
-        "version": JSON_VERSION,
-        "claude_code_version": CLAUDE_CODE_VERSION,  # the release whose loader the verdicts model
-        "files": [_file_json(file) for file in report.files],
-        "summary": report.summary(),
-    }
-
-
-def _file_json(file: FileReport) -> dict[str, object]:
-    entry: dict[str, object] = {"path": file.display_path, "kind": file.kind}
-    if file.agent is not None:
-        entry["claude_code"] = file.agent.verdict.to_json()
-    entry["diagnostics"] = [diagnostic.to_json() for diagnostic in file.diagnostics]
-    return entry
 
 
 def render_json(report: Report, strict: bool) -> None:
@@ -100,7 +47,7 @@ def render_json(report: Report, strict: bool) -> None:
 
     current = environment.current()
     current.out_json(json.dumps(report_json(report), indent=2, ensure_ascii=False))
-    current.err(_summary_line(report, strict))
+    current.err(summary_line(report, strict))
 
 
 _GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
@@ -125,7 +72,7 @@ def render_github(report: Report, strict: bool) -> None:
             )
             message = diagnostic.message + (f"\nhint: {diagnostic.hint}" if diagnostic.hint else "")
             current.out(f"::{_GITHUB_LEVEL[diagnostic.severity]} {properties}::{_escape_data(message)}")
-    current.err(_summary_line(report, strict))
+    current.err(summary_line(report, strict))
 
 
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -199,7 +146,7 @@ def render_sarif(report: Report, strict: bool) -> None:
 
     current = environment.current()
     current.out_json(json.dumps(report_sarif(report), indent=2, ensure_ascii=False))
-    current.err(_summary_line(report, strict))
+    current.err(summary_line(report, strict))
 
 
 RENDERERS: dict[str, Callable[[Report, bool], None]] = {
