@@ -89,6 +89,7 @@ COMMAND_MODULES = {
     "export": "agentctl.cli.export_cmd",
     "import": "agentctl.cli.export_cmd",
     "batch": "agentctl.cli.batch_cmd",
+    "mcp": "agentctl.cli.mcp_cmd",
 }
 _registered: set[str] = set()
 

@@ -46,6 +46,7 @@ COMMANDS: dict[str, tuple[tuple[int, str], ...]] = {
     ),
 }
 COMMANDS["runs resume"] = COMMANDS["dispatch"]
+COMMANDS["mcp"] = ((0, "the client closed the connection"),)
 COMMANDS["batch run"] = (
     (0, "every task finished"),
     (1, "a task failed (the others ran on)"),
