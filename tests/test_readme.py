@@ -7,7 +7,9 @@
 - every inline `agentctl ...` command without a placeholder (TASK, [PATH…], …) runs and exits 0,
   except the bare command names prose mentions;
 - every `python bench/....py` and `python tests/....py` line names a script that exists and
-  answers --help.
+  answers --help;
+- every `claude mcp add ...` line of a ```sh block runs with the real claude binary (skipped without
+  it) and registers a server that starts in the team's folder and lists agentctl's tools.
 
 A dispatch without --dry-run talks to the loopback Messages API (tests/messages_server.py), a batch
 to the loopback Message Batches API (tests/batches_server.py).
@@ -15,17 +17,21 @@ to the loopback Message Batches API (tests/batches_server.py).
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 import pytest
 
 from tests.batches_server import BatchesServer
+from tests.claude_binary import find_claude
 from tests.conftest import REPO, TEAM_FOLDERS, copy_shipped_team
 from tests.messages_server import MessagesServer
 
@@ -61,8 +67,17 @@ def sh_commands() -> Iterator[Shown]:
             continue
         for line in body.replace("\\\n", " ").splitlines():
             command = line.split("  #", 1)[0].strip()
-            if "agentctl " in command and not command.startswith(("python ", "pytest", "ruff")):
+            if "agentctl " in command and not command.startswith(("python ", "pytest", "ruff", "claude ")):
                 yield Shown(command[command.index("agentctl ") :], [], "sh block")
+
+
+def claude_mcp_commands() -> Iterator[Shown]:
+    for info, body in FENCE.findall(README):
+        if info.strip() == "sh":
+            for line in body.splitlines():
+                command = line.split("  #", 1)[0].strip()
+                if command.startswith("claude mcp add "):
+                    yield Shown(command, [], "claude")
 
 
 def example_commands() -> Iterator[Shown]:
@@ -111,7 +126,16 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict
 
 
 def run(command: str, cwd: Path, environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", "-c", command], cwd=cwd, env=environ, capture_output=True, text=True, timeout=120)
+    # No input: `agentctl mcp` serves until its client closes stdin, here at once.
+    return subprocess.run(
+        ["bash", "-c", command],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_the_readme_shows_commands_to_run() -> None:
@@ -140,3 +164,33 @@ def test_every_script_the_readme_names_exists_and_answers_help(script: str) -> N
     assert (REPO / script).is_file(), script
     result = subprocess.run([sys.executable, script, "--help"], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("shown", list(claude_mcp_commands()), ids=lambda shown: shown.command)
+def test_the_claude_mcp_add_line_registers_a_server_that_serves_the_team(
+    shown: Shown, clone: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """Run as written with the real claude binary, then start what Claude Code recorded, as it would
+    (`claude mcp list` would too, after a 20-second wait of its own), and list its tools."""
+    claude = find_claude()
+    if claude is None:
+        pytest.skip('no claude binary: pip install "agentctl[claude-code]"')
+    mcp = pytest.importorskip("mcp")
+    root, environ = clone
+    environ = dict(environ, HOME=str(tmp_path), PATH=f"{Path(claude).parent}{os.pathsep}{environ['PATH']}")
+    environ["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
+    result = run(shown.command, root, environ)
+    assert result.returncode == 0, result.stderr
+    projects = json.loads((tmp_path / ".claude.json").read_text())["projects"]
+    server = projects[str(root)]["mcpServers"]["agentctl"]
+    assert (server["command"], server["args"]) == ("agentctl", ["mcp"])
+    command = shutil.which(server["command"], path=environ["PATH"])
+    assert command is not None
+    parameters = mcp.StdioServerParameters(command=command, args=server["args"], cwd=root, env=environ)
+
+    async def tools() -> set[str]:
+        async with mcp.stdio_client(parameters) as (read, write), mcp.ClientSession(read, write) as session:
+            await session.initialize()
+            return {tool.name for tool in (await session.list_tools()).tools}
+
+    assert {"memory_search", "validate", "dispatch"} <= anyio.run(tools)
