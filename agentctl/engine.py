@@ -24,6 +24,7 @@ Answers are parsed in a worker thread, so that one long answer does not stall th
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -130,7 +131,9 @@ class Budget:
     held_cost: float = 0.0
     holders: int = 0
     reason: str | None = None
-    _released: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set when a call ends, for the calls waiting for room; made only when one waits (a batch runs
+    # ten thousand runs at once, and most never wait).
+    _released: asyncio.Event | None = None
 
     async def admit(self, tokens: int, cost: float | None) -> Claim | None:
         """Hold `tokens` and `cost` (None: no price) for one call, or None when the run may start no more."""
@@ -162,8 +165,9 @@ class Budget:
             if not self.holders:
                 self.reason = over
                 break
-            released = self._released
-            await released.wait()
+            if self._released is None:
+                self._released = asyncio.Event()
+            await self._released.wait()
         return None
 
     def _session_share(self) -> float | None:
@@ -190,8 +194,9 @@ class Budget:
         self.holders -= 1
         self.held_tokens -= claim.tokens
         self.held_cost = self.held_cost - claim.cost if self.holders else 0.0  # no float dust left over
-        self._released.set()  # wakes every waiting call; each checks again
-        self._released = asyncio.Event()
+        if self._released is not None:
+            self._released.set()  # wakes every waiting call; each checks again
+            self._released = None
 
     def _hold(self, tokens: int, cost: float) -> Claim:
         self.calls += 1
@@ -376,6 +381,7 @@ class Engine:
 
     async def _work(self, work: Work, prompt: Prompt, mode: CallMode) -> Outcome:
         call_id, text, error = await self._call(work, prompt, mode, work.parent_call, work.key)
+        del prompt  # sent: not held while the handoffs run (a batch keeps ten thousand runs waiting)
         first_call = call_id
         if text is None:
             return Outcome("budget" if error is None else "failed", None, first_call, error)
@@ -450,8 +456,9 @@ class Engine:
         self, call_id: str, request: CallRequest, bound: UsageBound
     ) -> tuple[str | None, str | None, ProviderError | None]:
         request.call_id = call_id
-        request.on_wait = lambda wait: self._waiting(call_id, wait)
-        request.on_activity = lambda activity: self._activity(call_id, request.model, activity)
+        # partial, not a closure: the smaller object, and a batch holds one per waiting call.
+        request.on_wait = functools.partial(self._waiting, call_id)
+        request.on_activity = functools.partial(self._activity, call_id, request.model)
         started = time.perf_counter()
         try:
             async with self.slots:
@@ -600,6 +607,10 @@ class Engine:
                 assert delegate is not None
                 results.append(None)
                 delegates.append((index - 1, delegate, request))
+        if len(delegates) == 1:  # no group to cancel: the common case, without a task and a group per run
+            slot, delegate, request = delegates[0]
+            results[slot] = await self._delegate(work, delegate, request, from_call)
+            return [result for result in results if result is not None]
         try:
             async with asyncio.TaskGroup() as group:  # an error that stops the run cancels the siblings
                 running = [(slot, group.create_task(self._delegate(work, d, r, from_call))) for slot, d, r in delegates]
