@@ -163,14 +163,15 @@ class RunRecorder:
     def __init__(
         self,
         directory: Path,
-        fd: int,
+        fd: int | None,
         clock: Clock,
         secrets: Sequence[str],
         last_seq: int = 0,
         lock: RunLock | None = None,
     ) -> None:
         self.directory = directory
-        self._fd: int | None = fd
+        self._fd = fd  # None: the log is opened for each write (RunRecorder.create's keep_open)
+        self._closed = False
         self._run_lock = lock  # held until close: no other process writes or resumes this run meanwhile
         self._clock = clock
         self.filter = SecretFilter(secrets)  # the engine redacts memory notes with it too
@@ -186,10 +187,12 @@ class RunRecorder:
         clock: Clock,
         secrets: Sequence[str] = (),
         lock: bool = True,
+        keep_open: bool = True,
     ) -> RunRecorder:
         """Start the record of a new run; RunExistsError if `run_id` is taken. `lock` False: the
         caller holds a lock that covers the run (a batch holds one for all its tasks' runs, which
-        would otherwise take a descriptor each)."""
+        would otherwise take a descriptor each). `keep_open` False: the log is opened for each
+        event, not held open (a batch's ten thousand runs would pass the limit on open files)."""
         if not is_plain_name(run_id):
             raise ValueError(f"a run id is a plain folder name, not {run_id!r}")
         directory = runs_dir / run_id
@@ -202,7 +205,10 @@ class RunRecorder:
             raise _write_error(directory, error) from None
         run_lock = RunLock.acquire(directory) if lock else RunLock(directory, None)
         try:
-            recorder = cls(directory, _open_log(directory / EVENTS_FILE, create=True), clock, secrets, lock=run_lock)
+            fd = _open_log(directory / EVENTS_FILE, create=True)
+            if not keep_open:
+                os.close(fd)
+            recorder = cls(directory, fd if keep_open else None, clock, secrets, lock=run_lock)
         except BaseException:
             run_lock.release()
             raise
@@ -253,10 +259,13 @@ class RunRecorder:
     def close(self) -> None:
         """Flush the log to disk and close it; then cache the summary. Safe to call twice."""
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             fd, self._fd = self._fd, None
-        if fd is None:
-            return
         try:
+            if fd is None:
+                fd = _open_log(self.directory / EVENTS_FILE, create=False)
             with contextlib.suppress(OSError):  # some file systems cannot fsync; the data is written all the same
                 os.fsync(fd)
             size = os.fstat(fd).st_size
@@ -279,14 +288,18 @@ class RunRecorder:
         return (self.filter.redact_encoded(line) + "\n").encode("utf-8")
 
     def _write(self, data: bytes) -> None:
-        if self._fd is None:
+        if self._closed:
             raise ValueError(f"the run record {self.directory} is closed")
+        fd = self._fd if self._fd is not None else _open_log(self.directory / EVENTS_FILE, create=False)
         view = memoryview(data)
         try:
             while view:  # a regular file takes it all in one write; loop only on a short write
-                view = view[os.write(self._fd, view) :]
+                view = view[os.write(fd, view) :]
         except OSError as error:
             raise _write_error(self.directory / EVENTS_FILE, error) from None
+        finally:
+            if fd != self._fd:
+                os.close(fd)
 
     def _write_json_file(self, name: str, data: dict[str, Any]) -> None:
         text = json.dumps(_clean(data, self.filter), ensure_ascii=False, indent=2) + "\n"
