@@ -431,3 +431,37 @@ def test_the_server_ends_when_its_client_closes_stdin(team: Path) -> None:
     )
     assert result.returncode == 0 and result.stdout == "", result.stderr
     assert f"serving {team}" in result.stderr and "$2, 40 calls" in result.stderr
+
+
+# --- the caps, in process --------------------------------------------------------------------------
+
+
+def test_the_allowance_grants_what_neither_spent_nor_held_and_refuses_when_none_is_left() -> None:
+    from agentctl.errors import AgentctlError
+    from agentctl.mcp_server.spending import Allowance
+
+    allowance = Allowance(1.0, 10)
+    first = allowance.reserve(0.8, 6)
+    second = allowance.reserve(0.8, 6)  # a dispatch running beside the first: only what the first does not hold
+    assert (second.cost, second.calls) == (pytest.approx(0.2), 4) and len(second.lowered) == 2
+    with pytest.raises(AgentctlError) as refused:
+        allowance.reserve(0.5, 1)
+    assert refused.value.exit_code == 5 and "held by dispatches still running" in refused.value.message
+    allowance.settle(first, 0.1, 2)  # it spent less than it held: the rest is free again
+    third = allowance.reserve(2.0, 10)
+    assert (third.cost, third.calls) == (pytest.approx(0.7), 4)
+    assert allowance.to_json()["spent_calls"] == 2
+
+
+def test_a_call_whose_cost_is_unknown_is_charged_all_that_its_dispatch_held() -> None:
+    from agentctl.events import CallFinished, CallStarted
+    from agentctl.mcp_server.calls import _Spent
+    from agentctl.providers.base import Usage
+
+    spent = _Spent(None)
+    spent.event(CallStarted("c1", None, None, "lead", "fresh", "m", 0, None, "t"))
+    spent.event(CallFinished("c1", "ok", Usage(input_tokens=10, output_tokens=5), 0.01, 5, "x", None))
+    assert (spent.calls, spent.cost_or(0.5)) == (1, pytest.approx(0.01))
+    spent.event(CallStarted("c2", None, None, "lead", "fresh", "unpriced", 0, None, "t"))
+    spent.event(CallFinished("c2", "ok", Usage(input_tokens=10, output_tokens=5), None, 5, "x", None))
+    assert (spent.calls, spent.cost_or(0.5)) == (2, 0.5)
