@@ -10,7 +10,9 @@
 
     python bench/batch.py [--tasks 1000] [--dispatch-tasks 50]
 
-The shipped team, the real anthropic SDK, real sockets (tests/batches_server.py, tests/messages_server.py).
+The shipped team and real sockets: `batch run` speaks the Batches API with the standard library's
+HTTP client (providers/anthropic_batches.py), `dispatch` the Messages API through the real anthropic
+SDK (tests/batches_server.py, tests/messages_server.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A loopback Anthropic Message Batches API: a real socket, as the anthropic SDK talks to the real one.
+"""A loopback Anthropic Message Batches API: a real socket, spoken to as the real one is.
 
 It answers the four endpoints `agentctl batch` uses, as the API documents them:
 
@@ -7,14 +7,17 @@ It answers the four endpoints `agentctl batch` uses, as the API documents them:
     GET  /v1/messages/batches/{id}/results      the results, one JSON object per line
     POST /v1/messages/batches/{id}/cancel       cancel: the requests not yet done end `canceled`
 
-A batch ends after `polls` retrievals (0: at once) or `delay` seconds. What each request gets comes
+A batch ends after `polls` retrievals (0: at once) or `delay` seconds. `create_failures` scripts the
+next create calls: an HTTP status (the API refuses the batch: nothing is made), or "drop" (the body
+is read, its requests counted as sent, and the connection closed without an answer, as when a
+connection breaks after the API took a batch). What each request gets comes
 from `reply(params) -> str | Outcome`: a string is a succeeded message with that text; an Outcome can
 be `errored` (with an error type) or `expired`. `route()` picks a reply by a substring of the system
 prompt or the user turn. The server counts every custom_id it was sent (`submissions`), so a test can
 prove that nothing was submitted twice.
 
     with BatchesServer(reply=route({"DB Architect": "schema ok"}, default="done")) as server:
-        client = Anthropic(api_key="k", base_url=server.url)
+        environ = {"ANTHROPIC_API_KEY": "k", "ANTHROPIC_BASE_URL": server.url}
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import collections
 import itertools
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -80,6 +84,10 @@ class BatchesServer:
         self.creates = 0
         self.cancels = 0
         self.hold_after: int | None = None  # batches created after this many stay in progress until it is None
+        self.create_failures: list[int | str] = []  # what the next create calls get instead of a batch
+        self.create_attempts = 0
+        self.bodies: list[bytes] = []  # every create body as received
+        self.results_url_base: str | None = None  # where results_url points, if not here
         self.retrievals = 0
         self.lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -173,7 +181,9 @@ class BatchesServer:
             "ended_at": stamp if batch.ended else None,
             "cancel_initiated_at": stamp if batch.canceled else None,
             "archived_at": None,
-            "results_url": f"{self.url}/v1/messages/batches/{batch.id}/results" if batch.ended else None,
+            "results_url": f"{self.results_url_base or self.url}/v1/messages/batches/{batch.id}/results"
+            if batch.ended
+            else None,
         }
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -194,18 +204,36 @@ class BatchesServer:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
-                body = json.loads(self.rfile.read(length) or b"{}")
+                data = self.rfile.read(length)
                 parts = self.path.split("?", 1)[0].strip("/").split("/")
                 if parts[-1] == "cancel":
                     self._json(server.cancel(parts[-2]))
+                    return
+                with server.lock:
+                    server.create_attempts += 1
+                    server.bodies.append(data)
+                    failure = server.create_failures.pop(0) if server.create_failures else None
+                body = json.loads(data or b"{}")
+                if failure == "drop":
+                    with server.lock:
+                        server.submissions.update(request["custom_id"] for request in body["requests"])
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                elif isinstance(failure, int):
+                    kind = {401: "authentication_error", 429: "rate_limit_error", 529: "overloaded_error"}
+                    error = {"type": kind.get(failure, "api_error"), "message": f"scripted {failure}"}
+                    data = json.dumps({"type": "error", "error": error}).encode()
+                    self._send(failure, data, "application/json", {"retry-after-ms": "10"})
                 else:
                     self._json(server.create(body))
 
             def _json(self, payload: dict[str, Any]) -> None:
                 self._send(200, json.dumps(payload).encode(), "application/json")
 
-            def _send(self, status: int, data: bytes, kind: str) -> None:
+            def _send(self, status: int, data: bytes, kind: str, headers: dict[str, str] | None = None) -> None:
                 self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("content-type", kind)
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()

@@ -1,5 +1,5 @@
 """agentctl batch: many tasks through the team on the Message Batches API, against a loopback server
-that speaks its endpoints through the real anthropic SDK (tests/batches_server.py)."""
+that speaks its endpoints over a real socket (tests/batches_server.py)."""
 
 from __future__ import annotations
 
@@ -252,3 +252,127 @@ def test_sigterm_stops_cleanly_and_says_how_to_go_on(team: Path, cli: RunCli) ->
     assert "terminated (SIGTERM)" in status["stopped"] and "--resume" in status["stopped"]
     runs = [cli("runs", "show", task["run_id"], "--format", "json", cwd=team).json() for task in status["tasks"]]
     assert {run["status"] for run in runs} == {"interrupted"}
+
+
+# --- the wire: bodies, failures of the API --------------------------------------------------------------
+
+
+def test_a_request_is_the_messages_body_as_one_call_sends_it() -> None:
+    from agentctl.batch.body import RequestEncoder
+    from agentctl.providers.anthropic import build_params
+    from agentctl.providers.base import CallRequest, SystemBlock
+
+    team_block = SystemBlock("team", "The team: Lead, DB Architect — «ünïcode»", cache=True)
+    request = CallRequest(
+        "", "lead", "fresh", "claude-sonnet-4-5", [SystemBlock("agent", "You lead."), team_block], "Plan \ud800 it", 0
+    )
+    pieces = RequestEncoder(4096).encode("t1-abc", request)
+    assert json.loads(b"".join(pieces)) == {"custom_id": "t1-abc", "params": dict(build_params(request, 4096))}
+    other = CallRequest("", "lead", "fresh", "claude-sonnet-4-5", request.system, "Another task", 100)
+    encoder = RequestEncoder(4096)
+    assert encoder.encode("a", request)[1] is encoder.encode("b", other)[1]  # the shared blocks, encoded once
+
+
+def test_a_round_larger_than_a_batch_is_split_and_each_request_sent_once(
+    team: Path, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tasks = write_tasks(team, 30)
+    dry = cli("batch", "run", str(tasks), "--dry-run", "--format", "json", cwd=team).json()["first_round"]
+    limit = 4 * dry["bytes"] // 30  # about four requests a batch
+    monkeypatch.setattr("agentctl.batch.body.SPLIT_BYTES", limit)
+    with BatchesServer(reply=three_rounds) as server:
+        result = cli(
+            "batch", "run", str(tasks), "--poll-interval", "0.01", "--format", "json", cwd=team, env=api_env(server)
+        )
+    assert result.exit_code == 0, result.stderr
+    rounds = result.json()["rounds"]
+    first = [json.loads(body) for body in server.bodies[: len(rounds[0]["batch_ids"])]]
+    assert len(first) >= 7 and all(len(body) <= limit for body in server.bodies)
+    assert sum(len(body["requests"]) for body in first) == 30
+    # The dry run's size is what the first round sent: every byte but the bodies' envelopes.
+    envelopes = sum(len(b'{"requests":[]}') + len(body["requests"]) - 1 for body in first)
+    assert sum(len(raw) for raw in server.bodies[: len(first)]) == dry["bytes"] + envelopes
+    assert len(server.submissions) == 90 and set(server.submissions.values()) == {1}
+
+
+def test_a_refused_key_is_one_line_and_exit_4_without_the_key(team: Path, cli: RunCli) -> None:
+    with BatchesServer(reply=three_rounds) as server:
+        server.create_failures = [401]
+        result = cli("batch", "run", str(write_tasks(team, 3)), "--format", "json", cwd=team, env=api_env(server))
+    assert result.exit_code == 4
+    error = result.json()["error"]
+    assert error["message"].startswith("anthropic batches: HTTP 401: authentication_error: scripted 401")
+    assert "ANTHROPIC_API_KEY" in error["hint"]
+    assert "sk-ant-test" not in result.stdout + result.stderr
+    assert server.creates == 0 and server.create_attempts == 1  # refused for good: not asked again
+
+
+def test_an_overloaded_api_is_asked_again_and_nothing_runs_twice(team: Path, cli: RunCli) -> None:
+    with BatchesServer(reply=three_rounds) as server:
+        server.create_failures = [529, 429]  # each with retry-after-ms: the wait the API asks for
+        result = cli(
+            "batch",
+            "run",
+            str(write_tasks(team, 5)),
+            "--poll-interval",
+            "0.01",
+            "--format",
+            "json",
+            cwd=team,
+            env=api_env(server),
+        )
+    assert result.exit_code == 0, result.stderr
+    assert server.create_attempts == server.creates + 2
+    assert set(server.submissions.values()) == {1}
+
+
+def test_a_create_whose_answer_is_lost_is_not_sent_again(team: Path, cli: RunCli) -> None:
+    """The API may have made the batch: sending it again could run (and bill) every request twice."""
+    with BatchesServer(reply=three_rounds) as server:
+        server.create_failures = ["drop"]
+        result = cli("batch", "run", str(write_tasks(team, 5)), "--format", "json", cwd=team, env=api_env(server))
+    assert result.exit_code == 4
+    assert "may have been made" in result.json()["error"]["message"]
+    assert server.create_attempts == 1 and set(server.submissions.values()) == {1}
+
+
+def test_results_are_read_from_the_api_whatever_results_url_says(team: Path, cli: RunCli) -> None:
+    """The key goes only to the API's own address, never where a batch's results_url points."""
+    with BatchesServer(reply=three_rounds) as server:
+        server.results_url_base = "http://127.0.0.1:1"  # nothing listens there
+        result = cli(
+            "batch",
+            "run",
+            str(write_tasks(team, 3)),
+            "--poll-interval",
+            "0.01",
+            "--format",
+            "json",
+            cwd=team,
+            env=api_env(server),
+        )
+    assert result.exit_code == 0, result.stderr
+    assert {task["status"] for task in result.json()["tasks"]} == {"succeeded"}
+
+
+def test_more_tasks_than_the_process_may_open_files(team: Path) -> None:
+    """Each task has a run record; none holds a descriptor while it waits (macOS allows 256 by default)."""
+    import resource
+
+    def few_files() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (128, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
+    tasks = write_tasks(team, 300)
+    with BatchesServer(reply=three_rounds) as server:
+        environ = dict(os.environ, **api_env(server), PYTHONPATH=str(REPO))
+        command = [sys.executable, "-m", "agentctl", "batch", "run", str(tasks), "--poll-interval", "0.01"]
+        done = subprocess.run(
+            [*command, "--format", "json"],
+            cwd=team,
+            env=environ,
+            capture_output=True,
+            preexec_fn=few_files,
+            timeout=300,
+        )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert {task["status"] for task in json.loads(done.stdout)["tasks"]} == {"succeeded"}

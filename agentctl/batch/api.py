@@ -1,6 +1,6 @@
 """What the batch runner needs of the Message Batches endpoints (create, retrieve, results,
-cancel), and the API's limits. The SDK's client is providers.anthropic.AnthropicBatchApi, where
-the anthropic package is imported, as for every other call; tests may pass their own.
+cancel), and the API's limits. The client is providers.anthropic_batches.HttpBatchApi; tests may
+pass their own.
 
 The API takes up to 100,000 requests or 256 MB a batch; agentctl splits a round below both.
 """
@@ -8,21 +8,24 @@ The API takes up to 100,000 requests or 256 MB a batch; agentctl splits a round 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from agentctl.batch.body import BatchBody
 
 MAX_REQUESTS = 100_000
 MAX_BYTES = 256 * 1024 * 1024
-# agentctl sends a round in batches of at most this many bytes, far below the API's 256 MB: the body
-# is built in memory (the SDK holds several copies of it while it sends), and a round of 10,000
-# requests of 50 KB (a team block each) would be 500 MB.
-# Smaller batches also start processing sooner; the round still ends when its last batch does.
-SPLIT_BYTES = 8 * 1024 * 1024
+# agentctl sends a round in batches of at most this many bytes, well below the API's 256 MB: a body
+# is written as it is sent (batch.body), so its size costs no memory, but a smaller batch starts
+# processing sooner and a failed create loses less; a round of 10,000 requests of 50 KB (a team
+# block each) is 16 batches. The round still ends when its last batch does.
+SPLIT_BYTES = 32 * 1024 * 1024
 
 
 class BatchApi(Protocol):
     """What agentctl needs of the API. Every method blocks (the runner calls them in a thread)."""
 
-    def create(self, requests: list[dict[str, Any]]) -> dict[str, Any]: ...
+    def create(self, body: BatchBody) -> dict[str, Any]: ...
 
     def retrieve(self, batch_id: str) -> dict[str, Any]: ...
 

@@ -15,7 +15,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from agentctl.providers.base import CallRequest, CallResponse, ProviderError, Usage, utf8_length
+from agentctl.providers.base import CallRequest, CallResponse, ProviderError, Usage
 from agentctl.records import field, fields_of, record
 
 # Errors the API names for a request that may well succeed if sent again.
@@ -34,7 +34,7 @@ class PendingCall:
     task_index: int
     key: str
     request: CallRequest
-    params: dict[str, Any]
+    max_tokens: int  # as sent: the request's, else the default
     future: asyncio.Future[CallResponse] = field(repr=False)
     retried: bool = False
 
@@ -44,7 +44,9 @@ class CountingExecutor(ThreadPoolExecutor):
     worker thread is not waiting for the round yet."""
 
     def __init__(self) -> None:
-        super().__init__(max_workers=4, thread_name_prefix="agentctl-batch")
+        # One worker: what runs here is Python under the GIL (parsing answers), so more would not be
+        # faster, and each would keep an allocator arena of its own.
+        super().__init__(max_workers=1, thread_name_prefix="agentctl-batch")
         self.busy = 0
         self._count = threading.Lock()
 
@@ -66,16 +68,15 @@ class RoundCollector:
         self.pending: list[PendingCall] = []
         self.arrivals = 0
 
-    async def call(self, task_index: int, request: CallRequest) -> CallResponse:
-        from agentctl.providers.anthropic import build_params
-
-        params = dict(build_params(request, self.default_max_tokens))
+    def queue(self, task_index: int, request: CallRequest) -> asyncio.Future[CallResponse]:
+        """Queue a call for the next round; its answer comes through the future."""
+        max_tokens = request.max_tokens if request.max_tokens > 0 else self.default_max_tokens
         future: asyncio.Future[CallResponse] = asyncio.get_running_loop().create_future()
         self.pending.append(
-            PendingCall(custom_id(task_index, request.key), task_index, request.key, request, params, future)
+            PendingCall(custom_id(task_index, request.key), task_index, request.key, request, max_tokens, future)
         )
         self.arrivals += 1
-        return await future
+        return future
 
     def take(self) -> list[PendingCall]:
         calls, self.pending = self.pending, []
@@ -110,28 +111,10 @@ class BatchProvider:
         self.task_index = task_index
 
     async def complete(self, request: CallRequest) -> CallResponse:
-        return await self.collector.call(self.task_index, request)
+        return await self.collector.queue(self.task_index, request)
 
     async def aclose(self) -> None:
         return None
-
-
-def params_size(params: dict[str, Any], sizes: dict[int, int]) -> int:
-    """The bytes `params` takes in a batch's JSON body, near enough to split by, without writing it:
-    serialising every request of a round only to measure it churned the allocator (hundreds of MB
-    of RSS for ten thousand tasks). `sizes` remembers each text's size by its identity: the tasks of
-    a round share their agents' system blocks, one string each."""
-
-    def size(text: str) -> int:
-        known = sizes.get(id(text))
-        if known is None:
-            # JSON escapes make a text longer than its UTF-8 bytes; a tenth more is a safe bound for prose.
-            known = sizes[id(text)] = utf8_length(text) * 11 // 10 + 16
-        return known
-
-    system = sum(size(block["text"]) for block in params["system"])
-    user = sum(size(message["content"]) for message in params["messages"] if isinstance(message["content"], str))
-    return system + user + 256
 
 
 def response_of(result: dict[str, Any], max_tokens: int) -> CallResponse:

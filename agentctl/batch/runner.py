@@ -23,14 +23,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.batch import record as batch_record
-from agentctl.batch.api import MAX_REQUESTS, SPLIT_BYTES, BatchApi
+from agentctl.batch.api import BatchApi
+from agentctl.batch.body import BatchBody, RequestEncoder, split, total_size
 from agentctl.batch.rounds import (
     BatchProvider,
     CountingExecutor,
     PendingCall,
     RoundCollector,
+    custom_id,
     error_of,
-    params_size,
     response_of,
     transient,
 )
@@ -42,6 +43,7 @@ from agentctl.records import field, record
 if TYPE_CHECKING:
     from agentctl.config import Settings
     from agentctl.engine import Engine, Limits, RunResult
+    from agentctl.providers.base import CallRequest
     from agentctl.providers.pricing import PriceTable
     from agentctl.runs import RunRecorder
     from agentctl.spec import AgentFile
@@ -106,6 +108,18 @@ class BatchOutcome:
 Progress = Callable[[BatchProgress], None]
 
 
+@record
+class _RoundTally:
+    """What a round's results came to, counted as they are read."""
+
+    kinds: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(("succeeded", "errored", "expired", "canceled"), 0)
+    )
+    failed: int = 0
+    retried: int = 0
+    cost: float = 0.0
+
+
 # --- planning --------------------------------------------------------------------------------------
 
 
@@ -140,7 +154,6 @@ def _plan(team: Team, tasks: list[BatchTask]) -> list[_Planned]:
 def dry_run(settings: Settings, options: BatchOptions, environ: Mapping[str, str]) -> dict[str, Any]:
     """The first round as it would be sent, and its cost at batch prices: nothing is sent or written."""
     from agentctl.dispatch import answer_tokens, model_map, price_table, team_prompts
-    from agentctl.providers.anthropic import build_params
     from agentctl.providers.base import CallRequest
     from agentctl.team import load_team
 
@@ -151,14 +164,14 @@ def dry_run(settings: Settings, options: BatchOptions, environ: Mapping[str, str
     models, prices = model_map(settings), price_table(settings).batch_prices()
     max_tokens, today = answer_tokens(settings), _today()
     requests = []
-    for item in planned:
+    for index, item in enumerate(planned):
         if item.agent is None:
             continue
         prompt = builder.fresh(item.agent, item.task.task, today)
         model = options.model or models.resolve(item.agent.spec.model, None)
         request = CallRequest("", item.agent.team_name, "fresh", model, prompt.system, prompt.user, max_tokens)
-        requests.append((request, dict(build_params(request, max_tokens))))
-    estimate = _estimate(requests, prices)
+        requests.append((custom_id(index, ""), request))  # a first call's id is as long as this one
+    estimate = _estimate(requests, prices, RequestEncoder(max_tokens))
     return {
         "dry_run": True,
         "tasks": len(planned),
@@ -171,16 +184,14 @@ def dry_run(settings: Settings, options: BatchOptions, environ: Mapping[str, str
     }
 
 
-def _estimate(requests: list[tuple[Any, dict[str, Any]]], prices: PriceTable) -> Estimate:
+def _estimate(requests: list[tuple[str, CallRequest]], prices: PriceTable, encoder: RequestEncoder) -> Estimate:
+    """The requests' size as sent (custom id, request) and their cost at batch prices."""
     from agentctl.providers.base import UsageBound
 
     expected: float | None = 0.0
     ceiling: float | None = 0.0
-    size = 0
-    sizes: dict[int, int] = {}
     unpriced: set[str] = set()
-    for request, params in requests:
-        size += params_size(params, sizes)
+    for _, request in requests:
         bound = request.bound()
         guess = UsageBound(bound.input_tokens, min(EXPECTED_ANSWER_TOKENS, bound.output_tokens))
         price = prices.price_of(request.model)
@@ -189,6 +200,7 @@ def _estimate(requests: list[tuple[Any, dict[str, Any]]], prices: PriceTable) ->
             continue
         expected = (expected or 0.0) + price.ceiling(guess)
         ceiling = (ceiling or 0.0) + price.ceiling(bound)
+    size = total_size(encoder, requests)
     return Estimate(len(requests), size, _money(expected), _money(ceiling), sorted(unpriced))
 
 
@@ -240,7 +252,7 @@ def run_batch(
     tasks = read_tasks(options.tasks_file) if options.tasks_file is not None else []
     resumed = batch_record.find_batch(settings.root, options.resume) if options.resume is not None else None
     if api is None:
-        from agentctl.providers.anthropic import batch_api_from
+        from agentctl.providers.anthropic_batches import batch_api_from
 
         api = batch_api_from(settings.anthropic, environ)
     root = batch_record.batches_dir(settings.root)
@@ -318,7 +330,8 @@ class _Driver:
         self.round = len(state.rounds)
         self.started = time.monotonic()
         self.stopped: str | None = None
-        self.api_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="agentctl-batch-api")
+        # One thread: the API's calls go one after another, and each thread would keep an allocator arena.
+        self.api_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentctl-batch-api")
 
     async def run(self, planned: list[_Planned]) -> int:
         executor = CountingExecutor()
@@ -383,7 +396,7 @@ class _Driver:
             "memory": self.options.memory,
             "resumed_from": earlier[-1] if earlier else None,
         }
-        recorder = RunRecorder.create(self.settings.runs_dir, run_id, meta, self.clock, lock=False)
+        recorder = RunRecorder.create(self.settings.runs_dir, run_id, meta, self.clock, lock=False, keep_open=False)
         self.log.append("task_run", task=item.task.id, run=run_id)
         team = self.team
         engine = Engine(
@@ -417,7 +430,9 @@ class _Driver:
             await self._send_round(calls)
 
     def _over_cap(self, calls: list[PendingCall]) -> bool:
-        estimate = _estimate([(call.request, call.params) for call in calls], self.prices)
+        estimate = _estimate(
+            [(call.custom_id, call.request) for call in calls], self.prices, RequestEncoder(self.max_tokens)
+        )
         expected = estimate.cost_usd or 0.0
         if self.spent + expected <= self.cap:
             return False
@@ -438,24 +453,53 @@ class _Driver:
         self._progress("stopped", len(calls), 0, 0, len(calls), self.stopped)
 
     async def _send_round(self, calls: list[PendingCall]) -> None:
-        fresh = [call for call in calls if call.retried or call.custom_id not in self.state.submitted]
-        earlier = {self.state.submitted[call.custom_id] for call in calls if call not in fresh}
-        batches = [*sorted(earlier), *[await self._submit(chunk) for chunk in _chunks(fresh)]]
+        # A call an earlier run of this batch submitted (a resume) is collected from its batch, not sent again.
+        fresh: list[PendingCall] = []
+        earlier: set[str] = set()
+        for call in calls:
+            sent_in = None if call.retried else self.state.submitted.get(call.custom_id)
+            if sent_in is None:
+                fresh.append(call)
+            else:
+                earlier.add(sent_in)
+        encoder = RequestEncoder(self.max_tokens)  # for this round only: it holds the texts it encoded
+        bodies = split(encoder, [(call.custom_id, call.request) for call in fresh])
+        batches = [*sorted(earlier), *[await self._submit(body) for body in bodies]]
         self._progress("submitted", len(calls), 0, len(calls), 0)
-        views = {batch: await self._until_ended(batch, len(calls)) for batch in batches}
-        results: dict[str, dict[str, Any]] = {}
+        waiting = {call.custom_id: call for call in calls}
+        tally = _RoundTally()
         for batch in batches:
-            for item in await self._in_pool(lambda batch=batch: list(self.api.results(batch))):  # type: ignore[misc]
-                results[str(item["custom_id"])] = item["result"]
-        self._answer(calls, results, views)
+            await self._until_ended(batch, len(calls))
+            # A batch's calls are answered as soon as its results are in: one batch's results are
+            # held at a time, and its tasks go on while the next batch is read.
+            for request_id, result in await self._in_pool(lambda batch=batch: self._results(batch)):  # type: ignore[misc]
+                if request_id in waiting:  # a resumed batch may hold another round's calls
+                    self._settle(waiting.pop(request_id), result, tally)
+        for unanswered in waiting.values():
+            self._settle(unanswered, None, tally)  # its batch ended without a result for it
+        self.spent += tally.cost
+        self.log.append(
+            "round",
+            round=self.round,
+            requests=len(calls),
+            **tally.kinds,
+            failed=tally.failed,
+            retried=tally.retried,
+            batch_ids=sorted(batches),
+            cost_usd=round(tally.cost, 6),
+        )
+        note = f"{tally.retried} to retry" if tally.retried else None
+        self._progress("collected", len(calls), tally.kinds["succeeded"], 0, tally.failed + tally.retried, note)
 
-    async def _submit(self, chunk: list[PendingCall]) -> str:
-        requests = [{"custom_id": call.custom_id, "params": call.params} for call in chunk]
-        view = await self._in_pool(lambda: self.api.create(requests))
+    def _results(self, batch: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(str(item["custom_id"]), item["result"]) for item in self.api.results(batch)]
+
+    async def _submit(self, body: BatchBody) -> str:
+        view = await self._in_pool(lambda: self.api.create(body))
         batch = str(view["id"])
-        self.log.append("submitted", batch=batch, round=self.round, requests=[call.custom_id for call in chunk])
-        for call in chunk:
-            self.state.submitted[call.custom_id] = batch
+        custom_ids = body.custom_ids
+        self.log.append("submitted", batch=batch, round=self.round, requests=custom_ids)
+        self.state.submitted.update(dict.fromkeys(custom_ids, batch))
         return batch
 
     async def _until_ended(self, batch: str, requests: int) -> dict[str, Any]:
@@ -475,37 +519,21 @@ class _Driver:
             await asyncio.sleep(wait)
             wait = min(wait * 2, self.options.poll_max)
 
-    def _answer(self, calls: list[PendingCall], results: dict[str, dict[str, Any]], views: dict[str, Any]) -> None:
-        kinds = {"succeeded": 0, "errored": 0, "expired": 0, "canceled": 0}
-        failed = retried = 0
-        cost = 0.0
-        for call in calls:
-            result = results.get(call.custom_id)
-            kind = str((result or {}).get("type", "errored"))
-            kinds[kind] = kinds.get(kind, 0) + 1
-            if kind == "succeeded" and result is not None:
-                response = response_of(result, int(call.params["max_tokens"]))
-                cost += self.prices.cost(response.model or call.request.model, response.usage) or 0.0
-                call.future.set_result(response)
-            elif transient(result) and not call.retried:
-                retried += 1
-                self.collector.requeue(call)
-            else:
-                failed += 1
-                call.future.set_exception(error_of(result))
-        self.spent += cost
-        self.log.append(
-            "round",
-            round=self.round,
-            requests=len(calls),
-            **kinds,
-            failed=failed,
-            retried=retried,
-            batch_ids=sorted(views),
-            cost_usd=round(cost, 6),
-        )
-        note = f"{retried} to retry" if retried else None
-        self._progress("collected", len(calls), kinds["succeeded"], 0, failed + retried, note)
+    def _settle(self, call: PendingCall, result: dict[str, Any] | None, tally: _RoundTally) -> None:
+        """Answer a call from its result: the answer, or the failure (sent once more in the next round
+        when the failure may pass)."""
+        kind = str((result or {}).get("type", "errored"))
+        tally.kinds[kind] = tally.kinds.get(kind, 0) + 1
+        if kind == "succeeded" and result is not None:
+            response = response_of(result, call.max_tokens)
+            tally.cost += self.prices.cost(response.model or call.request.model, response.usage) or 0.0
+            call.future.set_result(response)
+        elif transient(result) and not call.retried:
+            tally.retried += 1
+            self.collector.requeue(call)
+        else:
+            tally.failed += 1
+            call.future.set_exception(error_of(result))
 
     async def _in_pool(self, work: Callable[[], Any]) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.api_pool, work)
@@ -555,24 +583,6 @@ def _sigterm_cancels(task: asyncio.Task[Any] | None) -> Iterator[list[bool]]:
             loop.remove_signal_handler(signal.SIGTERM)
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
-
-
-def _chunks(calls: list[PendingCall]) -> list[list[PendingCall]]:
-    """The calls in batches the API takes: at most MAX_REQUESTS and SPLIT_BYTES each."""
-    chunks: list[list[PendingCall]] = []
-    current: list[PendingCall] = []
-    size = 0
-    sizes: dict[int, int] = {}
-    for call in calls:
-        length = params_size(call.params, sizes)
-        if current and (len(current) >= MAX_REQUESTS or size + length > SPLIT_BYTES):
-            chunks.append(current)
-            current, size = [], 0
-        current.append(call)
-        size += length
-    if current:
-        chunks.append(current)
-    return chunks
 
 
 def _exit_code(codes: list[int], failed_upfront: int, stopped: str | None) -> int:
@@ -665,7 +675,7 @@ def cancel_batch(
     state = batch_record.read_state(directory)
     open_batches = [batch for batch in state.api_batches if batch not in state.ended]
     if api is None and open_batches:
-        from agentctl.providers.anthropic import batch_api_from
+        from agentctl.providers.anthropic_batches import batch_api_from
 
         api = batch_api_from(settings.anthropic, environ)
     for batch in open_batches:

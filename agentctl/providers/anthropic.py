@@ -24,10 +24,9 @@ rides along as context.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.utils
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from agentctl.bounds import ANSWER_CHARS
@@ -509,57 +508,3 @@ def _cause_line(exc: BaseException) -> str:
 def _one_line(text: str, limit: int = 300) -> str:
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-# --- the Message Batches endpoints (agentctl batch; batch.api.BatchApi says what the runner needs) ---------
-
-
-class AnthropicBatchApi:
-    """create, retrieve, results and cancel through the SDK's blocking client (the batch runner calls
-    them in a thread); the SDK's errors become ProviderError."""
-
-    def __init__(self, api_key: str, base_url: str | None, timeout: float) -> None:
-        from anthropic import Anthropic  # paid only by a real batch
-
-        self._client = Anthropic(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=3)
-
-    def create(self, requests: list[dict[str, Any]]) -> dict[str, Any]:
-        with _as_provider_errors():
-            return self._client.messages.batches.create(requests=requests).model_dump(mode="json")  # type: ignore[arg-type]
-
-    def retrieve(self, batch_id: str) -> dict[str, Any]:
-        with _as_provider_errors():
-            return self._client.messages.batches.retrieve(batch_id).model_dump(mode="json")
-
-    def results(self, batch_id: str) -> Iterator[dict[str, Any]]:
-        with _as_provider_errors():
-            for item in self._client.messages.batches.results(batch_id):
-                yield item.model_dump(mode="json")
-
-    def cancel(self, batch_id: str) -> dict[str, Any]:
-        with _as_provider_errors():
-            return self._client.messages.batches.cancel(batch_id).model_dump(mode="json")
-
-
-@contextlib.contextmanager
-def _as_provider_errors() -> Iterator[None]:
-    """The SDK's errors (after its own retries) as ProviderError: exit 4, one clear line, never the
-    key (the SDK's exception holds the request, and the request the key)."""
-    from anthropic import APIError
-
-    failure: tuple[ErrorKind, str] | None = None
-    try:
-        yield
-    except APIError as error:
-        failure = describe_error(error)
-    if failure is not None:
-        kind, line = failure
-        raise ProviderError(line.replace("anthropic:", "anthropic batches:", 1), kind=kind)
-
-
-def batch_api_from(settings: Mapping[str, Any], environ: Mapping[str, str]) -> AnthropicBatchApi:
-    """The batch API as [anthropic] settings and the environment name it; ProviderError without a key."""
-    config = AnthropicConfig.from_settings(settings, environ)
-    if not config.api_key:
-        raise ProviderError("no Anthropic API key", kind="auth", hint=MISSING_KEY_HINT)
-    return AnthropicBatchApi(config.api_key, config.base_url, config.timeout)
