@@ -27,6 +27,7 @@ TEMPLATE_BYTES = MIB  # a prompt template under templates/
 CONFIG_BYTES = MIB  # agentctl.toml, pyproject.toml
 RUN_FILE_BYTES = 256 * MIB  # events.jsonl of one run (a run of thousands of calls stays far below)
 RULES_DOC_BYTES = 512 * KIB  # agentctl/data/rules.md, shipped in the wheel (`agentctl rules RULE`)
+MCP_CATALOG_BYTES = 256 * KIB  # agentctl/data/mcp_servers.json, shipped in the wheel (TL009, `agentctl init`)
 
 # Text handed to commands, and text from models.
 TASK_BYTES = 512 * KIB  # a task or its --context (about 128k tokens: more than one call can take)
