@@ -83,10 +83,11 @@ def bounded_text(text: str, what: str, limit: int = TASK_BYTES) -> str:
         )
     # A command line's bytes that are not UTF-8 reach Python as lone surrogates, which no record,
     # prompt or API can encode: they become U+FFFD, as in a file read with errors="replace".
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if not _encodable(text) else text
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if not encodable(text) else text
 
 
-def _encodable(text: str) -> bool:
+def encodable(text: str) -> bool:
+    """Whether `text` is valid Unicode (no lone surrogate), so that it encodes as UTF-8."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

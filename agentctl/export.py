@@ -599,17 +599,9 @@ def _nesting_problem(name: str, entry: dict[str, Any]) -> str | None:
             stack += [(item, depth + 1) for pair in value.items() for item in pair]
         elif isinstance(value, list):
             stack += [(item, depth + 1) for item in value]
-        elif isinstance(value, str) and not _encodable(value):
+        elif isinstance(value, str) and not bounds.encodable(value):
             return f"{name}: holds text that is not valid Unicode (a lone surrogate)"
     return None
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def canonical_entry(entry: dict[str, Any]) -> dict[str, Any]:
