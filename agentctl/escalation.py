@@ -154,6 +154,24 @@ def _cells(line: str) -> list[str]:
     return [cell.strip() for cell in stripped.strip("|").split("|")]
 
 
+# What a path that stands for many (`agents-memory/<agent-name>/`, `.../*.md`) holds: never a real path.
+_PATH_PLACEHOLDER = ("<", ">", "{", "}", "*", "...", "…", "$")
+
+
+def named_paths(lines: list[str], first_line: int, prefixes: tuple[str, ...]) -> list[tuple[str, int, int]]:
+    """(path, line, column) of every backticked path in `lines` (the file's lines from `first_line`,
+    1-based) that starts with one of `prefixes`, placeholders (`agents-memory/<agent-name>/`) left out."""
+    found = []
+    for offset, line in enumerate(lines):
+        if "`" not in line:
+            continue
+        for match in _BACKTICKED.finditer(line):
+            token = match.group(1)
+            if token.startswith(prefixes) and not any(mark in token for mark in _PATH_PLACEHOLDER):
+                found.append((token, first_line + offset, match.start() + 1))
+    return found
+
+
 def first_step_paths(text: str) -> list[tuple[str, int]]:
     """Backticked paths (with a `/`) that the `# First Step` section tells the agent to read."""
     section = _section(text, "First Step")

@@ -52,6 +52,11 @@ def api_env(server: BatchesServer) -> dict[str, str]:
     return {"ANTHROPIC_API_KEY": "sk-ant-test", "ANTHROPIC_BASE_URL": server.url}
 
 
+def batch_run(cli: RunCli, team: Path, server: BatchesServer, *args: str) -> Any:
+    """`agentctl batch run ARGS --format json` against `server`, polling at once."""
+    return cli("batch", "run", *args, "--poll-interval", "0.01", "--format", "json", cwd=team, env=api_env(server))
+
+
 def test_a_thousand_tasks_in_three_rounds_at_half_price(team: Path, cli: RunCli) -> None:
     tasks = write_tasks(team, 1000)
     with BatchesServer(reply=three_rounds) as server:
@@ -118,9 +123,7 @@ def test_expired_requests_are_sent_once_more_then_fail_their_requester_alone(tea
         return Outcome("expired") if "You design schemas." in prompt_text(params) else three_rounds(params)
 
     with BatchesServer(reply=reply) as server:
-        result = cli(
-            "batch", "run", str(path), "--poll-interval", "0.01", "--format", "json", cwd=team, env=api_env(server)
-        )
+        result = batch_run(cli, team, server, str(path))
     summary = result.json()
     assert result.exit_code == 1
     statuses = {task["id"]: task["status"] for task in summary["tasks"]}
@@ -136,19 +139,7 @@ def test_a_cost_cap_stops_between_rounds(team: Path, cli: RunCli) -> None:
     plan = cli("batch", "run", str(tasks), "--dry-run", "--format", "json", cwd=team).json()
     cap = plan["first_round"]["cost_usd"] * 1.05  # the first round fits; the DB Architect's (opus) round does not
     with BatchesServer(reply=three_rounds) as server:
-        result = cli(
-            "batch",
-            "run",
-            str(tasks),
-            "--max-cost",
-            f"{cap:.6f}",
-            "--poll-interval",
-            "0.01",
-            "--format",
-            "json",
-            cwd=team,
-            env=api_env(server),
-        )
+        result = batch_run(cli, team, server, str(tasks), "--max-cost", f"{cap:.6f}")
     assert result.exit_code == 5, result.stderr
     summary = result.json()
     assert server.creates == 1 and summary["stopped"] and "--max-cost" in summary["stopped"]
@@ -192,18 +183,7 @@ def test_a_killed_batch_resumes_without_sending_anything_twice(team: Path, cli: 
         finally:
             killed(process)
         server.hold_after = None  # the API goes on processing the batch while nobody watches
-        result = cli(
-            "batch",
-            "run",
-            "--resume",
-            "last",
-            "--poll-interval",
-            "0.01",
-            "--format",
-            "json",
-            cwd=team,
-            env=api_env(server),
-        )
+        result = batch_run(cli, team, server, "--resume", "last")
     assert result.exit_code == 0, result.stderr
     summary = result.json()
     assert set(server.submissions.values()) == {1} and server.creates == 3
@@ -228,9 +208,7 @@ def test_cancel_asks_the_api_to_cancel_what_is_still_processing(team: Path, cli:
 def test_runs_report_draws_a_batch(team: Path, cli: RunCli) -> None:
     tasks = write_tasks(team, 4)
     with BatchesServer(reply=three_rounds) as server:
-        summary = cli(
-            "batch", "run", str(tasks), "--poll-interval", "0.01", "--format", "json", cwd=team, env=api_env(server)
-        ).json()
+        summary = batch_run(cli, team, server, str(tasks)).json()
     result = cli("runs", "report", summary["batch_id"], "-o", "batch.html", "--format", "json", cwd=team)
     assert result.exit_code == 0, result.stderr
     assert result.json()["batch_id"] == summary["batch_id"]
@@ -281,9 +259,7 @@ def test_a_round_larger_than_a_batch_is_split_and_each_request_sent_once(
     limit = 4 * dry["bytes"] // 30  # about four requests a batch
     monkeypatch.setattr("agentctl.batch.body.SPLIT_BYTES", limit)
     with BatchesServer(reply=three_rounds) as server:
-        result = cli(
-            "batch", "run", str(tasks), "--poll-interval", "0.01", "--format", "json", cwd=team, env=api_env(server)
-        )
+        result = batch_run(cli, team, server, str(tasks))
     assert result.exit_code == 0, result.stderr
     rounds = result.json()["rounds"]
     first = [json.loads(body) for body in server.bodies[: len(rounds[0]["batch_ids"])]]
@@ -310,17 +286,7 @@ def test_a_refused_key_is_one_line_and_exit_4_without_the_key(team: Path, cli: R
 def test_an_overloaded_api_is_asked_again_and_nothing_runs_twice(team: Path, cli: RunCli) -> None:
     with BatchesServer(reply=three_rounds) as server:
         server.create_failures = [529, 429]  # each with retry-after-ms: the wait the API asks for
-        result = cli(
-            "batch",
-            "run",
-            str(write_tasks(team, 5)),
-            "--poll-interval",
-            "0.01",
-            "--format",
-            "json",
-            cwd=team,
-            env=api_env(server),
-        )
+        result = batch_run(cli, team, server, str(write_tasks(team, 5)))
     assert result.exit_code == 0, result.stderr
     assert server.create_attempts == server.creates + 2
     assert set(server.submissions.values()) == {1}
@@ -340,17 +306,7 @@ def test_results_are_read_from_the_api_whatever_results_url_says(team: Path, cli
     """The key goes only to the API's own address, never where a batch's results_url points."""
     with BatchesServer(reply=three_rounds) as server:
         server.results_url_base = "http://127.0.0.1:1"  # nothing listens there
-        result = cli(
-            "batch",
-            "run",
-            str(write_tasks(team, 3)),
-            "--poll-interval",
-            "0.01",
-            "--format",
-            "json",
-            cwd=team,
-            env=api_env(server),
-        )
+        result = batch_run(cli, team, server, str(write_tasks(team, 3)))
     assert result.exit_code == 0, result.stderr
     assert {task["status"] for task in result.json()["tasks"]} == {"succeeded"}
 

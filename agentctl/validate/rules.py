@@ -131,6 +131,13 @@ _CATALOGUE: tuple[tuple[str, str, Severity, str, str], ...] = (
         "a memory note that is empty, binary, not UTF-8, or not 5-15 lines",
         "team",
     ),
+    (
+        "TM010",
+        "team-path-not-found",
+        "warning",
+        "an agent names a team path that is not there from the project root, where Claude Code runs it",
+        "team",
+    ),
     # Commands, skills and output styles: the other files of `.claude/` that Claude Code reads.
     (
         "SK001",

@@ -7,6 +7,7 @@ have nothing to compare.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -37,7 +38,8 @@ def check_team(reports: list[FileReport], team_agents: Iterable[FileReport], set
     for report in reports:
         if report.agent is not None and report.kind == "agent" and report.is_below(settings.agents_dir):
             _check_targets(report, report.agent.text, known)
-            _check_first_step(report, report.agent, settings, prefixes)
+            missing = _check_first_step(report, report.agent, settings, prefixes)
+            _check_team_paths(report, report.agent, settings, missing)
         elif has_protocol and report.kind == "memory" and report.is_below(settings.memory_dir):
             # Memory notes are checked here in a team with a protocol, as before teams without one
             # had team rules; `agentctl memory lint` checks every store.
@@ -139,12 +141,15 @@ def _check_targets(report: FileReport, text: str, known: set[str]) -> None:
             )
 
 
-def _check_first_step(report: FileReport, agent: AgentFile, settings: Settings, prefixes: list[str]) -> None:
+def _check_first_step(report: FileReport, agent: AgentFile, settings: Settings, prefixes: list[str]) -> set[str]:
+    """TM004 on each First Step path that is the team's and is nowhere in it; returns those paths."""
+    missing: set[str] = set()
     for path, line in escalation.first_step_paths(agent.text):
         if any(path.startswith(prefix) for prefix in prefixes if prefix):
             continue  # the project's, not the team's
         if _team_path_exists(path, agent, settings):
             continue
+        missing.add(path)
         report.diagnostics.append(
             finding(
                 "TM004",
@@ -154,6 +159,65 @@ def _check_first_step(report: FileReport, agent: AgentFile, settings: Settings, 
                 "fix the path, or list its folder under 'Project paths' in the protocol's Paths section",
             )
         )
+    return missing
+
+
+def _check_team_paths(report: FileReport, agent: AgentFile, settings: Settings, reported: set[str]) -> None:
+    """TM010 on each path of the team (its folders, Claude Code's memory folders) that the agent's
+    body names and that is not there when read from the root, where Claude Code runs the agent.
+    First Step paths TM004 already reported as missing are left to it."""
+    own = _own_memory_folders(agent, settings)
+    body = agent.lines[agent.spec.body_line - 1 :] if agent.lines else []
+    for path, line, column in escalation.named_paths(body, agent.spec.body_line, _team_prefixes(settings)):
+        if path in reported or path.rstrip("/") in own or os.path.lexists(settings.root / path):
+            continue
+        if _team_path_exists(path, agent, settings):
+            where = _in_team(path, settings)
+            message = f"`{path}` is not in the project root, where Claude Code runs the agent: the team has it at `{where}`"
+            hint = f"write the path as `{where}`, from the project root (`agentctl init` writes a team's paths so)"
+        else:
+            message = f"`{path}` does not exist (read from the project root, where Claude Code runs the agent)"
+            hint = "fix the path, or create what it names"
+        report.diagnostics.append(finding("TM010", line, column, message, hint))
+
+
+def _team_prefixes(settings: Settings) -> tuple[str, ...]:
+    """How a path that names the team's files begins: the short forms, each team folder as the
+    layout places it below the root, and Claude Code's own agent memory folders."""
+    folders = {"agents-shared/", "agents-memory/", ".claude/agent-memory/", ".claude/agent-memory-local/"}
+    for folder in (settings.agents_dir, settings.shared_dir, settings.memory_dir):
+        relative = _relative(settings.root, folder)
+        if relative:
+            folders.add(relative + "/")
+    return tuple(sorted(folders))
+
+
+def _own_memory_folders(agent: AgentFile, settings: Settings) -> set[str]:
+    """The agent's own memory folders, from the root: they appear with its first note."""
+    if not agent.name:
+        return set()
+    folders = {f"agents-memory/{agent.name}", f".claude/agent-memory/{agent.name}"}
+    folders.add(f".claude/agent-memory-local/{agent.name}")
+    relative = _relative(settings.root, settings.memory_dir)
+    if relative:
+        folders.add(f"{relative}/{agent.name}")
+    return folders
+
+
+def _relative(root: Path, folder: Path) -> str:
+    try:
+        return folder.relative_to(root).as_posix() if folder != root else ""
+    except ValueError:
+        return ""
+
+
+def _in_team(path: str, settings: Settings) -> str:
+    """Where the team keeps what a short-form path names, from the root."""
+    for prefix, folder in (("agents-shared/", settings.shared_dir), ("agents-memory/", settings.memory_dir)):
+        if path.startswith(prefix):
+            relative = _relative(settings.root, folder)
+            return f"{relative}/{path[len(prefix) :]}" if relative else path
+    return path
 
 
 def _team_path_exists(path: str, agent: AgentFile, settings: Settings) -> bool:
