@@ -173,7 +173,9 @@ def _check_team_paths(report: FileReport, agent: AgentFile, settings: Settings, 
             continue
         if _team_path_exists(path, agent, settings):
             where = _in_team(path, settings)
-            message = f"`{path}` is not in the project root, where Claude Code runs the agent: the team has it at `{where}`"
+            message = (
+                f"`{path}` is not in the project root, where Claude Code runs the agent: the team has it at `{where}`"
+            )
             hint = f"write the path as `{where}`, from the project root (`agentctl init` writes a team's paths so)"
         else:
             message = f"`{path}` does not exist (read from the project root, where Claude Code runs the agent)"
