@@ -80,13 +80,14 @@ class HttpBatchApi:
         return self._json("POST", f"/v1/messages/batches/{_plain(batch_id)}/cancel", b"", 0)
 
     def results(self, batch_id: str) -> Iterator[dict[str, Any]]:
-        """The batch's results, one per line as they arrive. Always read from the API's own address:
-        a results_url elsewhere would take the key with it."""
+        """The batch's results (one batch's: the runner splits a round at SPLIT_BYTES), read whole so
+        that a broken download is tried again from the start. Always from the API's own address: a
+        results_url elsewhere would take the key with it."""
         path = f"/v1/messages/batches/{_plain(batch_id)}/results"
         return iter(self._request("GET", path, None, None, True, self._result_lines))
 
     def _result_lines(self, response: HTTPResponse) -> list[dict[str, Any]]:
-        """Every line of a results file, read one at a time and each bounded (a broken read is tried again whole)."""
+        """Every line of a results file, read one at a time, each bounded."""
         items = []
         number = 0
         while line := response.readline(RESULT_LINE_BYTES + 1):
