@@ -87,21 +87,22 @@ def _values(name: str, entry: dict[str, Any]) -> list[str]:
     return values
 
 
-def unknown_tool(server: str, tool: str) -> tuple[McpServer, str] | None:
+def unknown_tool(server: str, tool: str, suggest: bool = True) -> tuple[McpServer, str] | None:
     """The catalogued server and a hint when `tool` is not one of `server`'s tools; None when the
-    server is not catalogued, or has the tool. A `*` in the tool (a wildcard) is never judged."""
+    server is not catalogued, or has the tool. A `*` in the tool (a wildcard) is never judged.
+    `suggest=False` spares difflib (a file can name thousands of tools): the hint lists the tools."""
     known = load_mcp_servers().get(server)
     if known is None or tool in known.tools or "*" in tool:
         return None
-    return known, _hint(server, tool, known)
+    return known, _hint(server, tool, known, suggest)
 
 
-def _hint(server: str, tool: str, known: McpServer) -> str:
+def _hint(server: str, tool: str, known: McpServer, suggest: bool) -> str:
     import difflib  # only a finding pays for it
 
-    close = difflib.get_close_matches(tool, known.tools, n=3, cutoff=0.6)
+    close = difflib.get_close_matches(tool, known.tools, n=3, cutoff=0.6) if suggest else []
     # `logs` is far from `fetch_container_logs` by ratio but plainly inside it.
-    inside = [name for name in known.tools if tool.lower() in name.lower() and name not in close][:3]
+    inside = [name for name in known.tools if suggest and tool.lower() in name.lower() and name not in close]
     names = [f"mcp__{server}__{name}" for name in (close + inside)[:3]]
     if names:
         return "did you mean " + " or ".join(f"`{name}`" for name in names) + "?"

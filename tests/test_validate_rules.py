@@ -87,6 +87,11 @@ CASES: dict[str, tuple[str, str | bytes, tuple[int, int]]] = {
     ),
     "TL007": ("list.md", "---\nname: list\ndescription: YAML list.\ntools:\n  - Read\n  - Grep\n---\n" + BODY, (4, 1)),
     "TL008": ("empty.md", "---\nname: empty\ndescription: Empty tools.\ntools:\n---\n" + BODY, (4, 1)),
+    "TL009": (
+        "mcp-typo.md",
+        "---\nname: mcp-typo\ndescription: A misspelt MCP tool.\ntools: Read, mcp__redis__hgetal\n---\n" + BODY,
+        (4, 14),
+    ),
     "CQ001": ("long.md", "---\nname: long\ndescription: " + "Reviews code carefully. " * 50 + "\n---\n" + BODY, (3, 1)),
     "CQ002": (
         "examples.md",

@@ -115,6 +115,13 @@ _CATALOGUE: tuple[tuple[str, str, Severity, str, str], ...] = (
     ("TL006", "allowed-and-disallowed", "warning", "a tool both allowed and disallowed", "tools"),
     ("TL007", "tools-yaml-list", "warning", "tools written as a YAML list (reported Claude Code bugs)", "tools"),
     ("TL008", "empty-tools", "warning", "an empty tools field: Claude Code lists 'All tools'", "tools"),
+    (
+        "TL009",
+        "unknown-mcp-tool",
+        "warning",
+        "an MCP tool its server does not have (for the servers agentctl knows the tools of)",
+        "tools",
+    ),
     # Team wiring: the roster, escalations, First Step paths and memory agree.
     ("TM001", "agent-not-in-roster", "error", "an agent file the team protocol's roster does not list", "team"),
     ("TM002", "roster-without-file", "error", "a roster row with no agent file", "team"),

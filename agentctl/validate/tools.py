@@ -60,6 +60,8 @@ def _name_problems(tool: str, position: tuple[int, int], suggest: bool) -> Itera
     base = tool.split("(", 1)[0].strip()
     problem = tool_name_problem(base, suggest)
     if problem is None:
+        if base.startswith("mcp__"):
+            yield from _mcp_tool_problems(base, position, suggest)
         return
     kind, hint = problem
     if kind == "malformed-mcp":
@@ -71,6 +73,26 @@ def _name_problems(tool: str, position: tuple[int, int], suggest: bool) -> Itera
         yield finding("TL003", *position, f"`{base}` no longer exists in Claude Code; the agent will not get it", hint)
     else:
         yield finding("TL001", *position, f"`{base}` is not a Claude Code tool; the agent will not get it", hint)
+
+
+def _mcp_tool_problems(name: str, position: tuple[int, int], suggest: bool) -> Iterator[Diagnostic]:
+    """TL009: a well-formed `mcp__<server>__<tool>` whose server agentctl knows the tools of
+    (data/mcp_servers.json, read from the servers' packages) and whose tool is not one of them."""
+    server, _, tool = name[5:].partition("__")
+    if not tool:
+        return  # `mcp__server`: every tool of the server
+    from agentctl.mcp_catalog import unknown_tool
+
+    found = unknown_tool(server, tool, suggest)
+    if found is not None:
+        known, hint = found
+        yield finding(
+            "TL009",
+            *position,
+            f"`{name}`: the {server} MCP server ({known.package} {known.version}) has no tool `{tool}`;"
+            " the agent will not get it",
+            hint,
+        )
 
 
 def tool_name_problem(base: str, suggest: bool) -> tuple[str, str] | None:
