@@ -88,6 +88,7 @@ class BatchesServer:
         self.create_attempts = 0
         self.bodies: list[bytes] = []  # every create body as received
         self.results_url_base: str | None = None  # where results_url points, if not here
+        self.garbled_retrievals = 0  # the next retrievals answer with bytes that are not HTTP
         self.retrievals = 0
         self.lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -197,6 +198,12 @@ class BatchesServer:
 
             def do_GET(self) -> None:
                 parts = self.path.split("?", 1)[0].strip("/").split("/")
+                with server.lock:
+                    garbled, server.garbled_retrievals = server.garbled_retrievals > 0, server.garbled_retrievals - 1
+                if garbled:
+                    self.wfile.write(b"NOT HTTP AT ALL\r\n\r\n")
+                    self.close_connection = True
+                    return
                 if parts[-1] == "results":
                     self._send(200, server.results_jsonl(parts[-2]), "application/binary")
                 else:

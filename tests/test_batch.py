@@ -332,3 +332,15 @@ def test_more_tasks_than_the_process_may_open_files(team: Path) -> None:
         )
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     assert {task["status"] for task in json.loads(done.stdout)["tasks"]} == {"succeeded"}
+
+
+def test_an_answer_that_is_not_http_is_one_line_and_exit_4(team: Path, cli: RunCli) -> None:
+    with BatchesServer(reply=three_rounds) as server:
+        server.garbled_retrievals = 100  # every try
+        result = batch_run(cli, team, server, str(write_tasks(team, 2)))
+        assert result.exit_code == 4, result.stderr
+        assert result.json()["error"]["message"].startswith("anthropic batches: the connection failed (BadStatusLine")
+        server.garbled_retrievals = 0
+        resumed = batch_run(cli, team, server, "--resume", "last")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert set(server.submissions.values()) == {1}

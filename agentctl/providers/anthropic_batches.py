@@ -17,6 +17,7 @@ key never in a message.
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import time
@@ -24,7 +25,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
-from http.client import HTTPResponse
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentctl.bounds import ANSWER_CHARS, MIB
@@ -86,7 +86,7 @@ class HttpBatchApi:
         path = f"/v1/messages/batches/{_plain(batch_id)}/results"
         return iter(self._request("GET", path, None, None, True, self._result_lines))
 
-    def _result_lines(self, response: HTTPResponse) -> list[dict[str, Any]]:
+    def _result_lines(self, response: http.client.HTTPResponse) -> list[dict[str, Any]]:
         """Every line of a results file, read one at a time, each bounded."""
         items = []
         number = 0
@@ -120,7 +120,13 @@ class HttpBatchApi:
         return view
 
     def _request(
-        self, method: str, path: str, body: Any, length: int | None, resend: bool, read: Callable[[HTTPResponse], T]
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        length: int | None,
+        resend: bool,
+        read: Callable[[http.client.HTTPResponse], T],
     ) -> T:
         """What `read` makes of the response, after the retries [anthropic] allows. `resend` False: a
         request the API may have received whole is not sent again (a create)."""
@@ -136,7 +142,7 @@ class HttpBatchApi:
             except urllib.error.HTTPError as error:
                 kind, line, wait = self._status_failure(error, attempt)
                 again = True  # the API answered: it did not take the request
-            except OSError as error:
+            except (OSError, http.client.HTTPException) as error:  # HTTPException: a malformed answer
                 kind, line, wait = self._transport_failure(error, attempt)
                 # urllib wraps (URLError) only what fails before the body is sent whole; after
                 # that, the API may have acted on the request.
@@ -164,7 +170,9 @@ class HttpBatchApi:
         headers = {key.lower(): value for key, value in (error.headers.items() if error.headers else [])}
         return kind, line, retry_after(headers) or self._backoff(attempt)
 
-    def _transport_failure(self, error: OSError, attempt: int) -> tuple[ErrorKind, str, float]:
+    def _transport_failure(
+        self, error: OSError | http.client.HTTPException, attempt: int
+    ) -> tuple[ErrorKind, str, float]:
         cause = error.reason if isinstance(error, urllib.error.URLError) else error
         timed_out = isinstance(cause, TimeoutError)
         what = "timed out" if timed_out else "failed"
