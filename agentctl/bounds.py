@@ -48,9 +48,13 @@ TOOL_SUMMARY_CHARS = 120  # a tool use's summary (its path, command, query) in t
 # call on an opus-class model). The cost cap holds up to ~$0.40 for each such call while it runs (its whole
 # prompt at the cache-write price and a full 8,192-token answer), so $2 lets a task of 10-20 calls
 # finish, and stops a team whose answers keep handing off (9,424 calls, about $445, before there
-# were defaults) within a couple of dollars. 40 calls is depth 3 x 3 rounds with a few handoffs each.
+# were defaults) within a couple of dollars. 40 calls is depth 3 x 2 continuation rounds with a few handoffs each.
 DISPATCH_MAX_CALLS = 40
 DISPATCH_MAX_COST = 2.0  # USD
+# Continuation calls per agent and task (--max-rounds): what the team protocol tells agents and the
+# Orchestrator ("at most 2 continuation rounds per specialist per task"); tests/test_protocol_limits.py
+# holds the two together.
+DISPATCH_MAX_ROUNDS = 2
 
 # Parsing budgets.
 YAML_NODES = 10_000  # nodes a YAML document may expand to through aliases (*a)

@@ -87,7 +87,7 @@ DEFAULT_MAX_COST = bounds.DISPATCH_MAX_COST  # USD
 @record
 class Limits:
     max_depth: int = 3  # how deep delegates may hand off further (the first agent is depth 0)
-    max_rounds: int = 3  # continuation calls per agent and task: an agent that keeps asking stops
+    max_rounds: int = bounds.DISPATCH_MAX_ROUNDS  # continuation calls per agent and task (the protocol's limit)
     max_calls: int | None = DEFAULT_MAX_CALLS  # None (library callers only): no cap
     max_tokens: int | None = None  # every token billed in the run, cached or not
     max_cost: float | None = DEFAULT_MAX_COST  # USD; None (library callers only): no cap

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from agentctl.bounds import DISPATCH_MAX_CALLS, DISPATCH_MAX_COST
+from agentctl.bounds import DISPATCH_MAX_CALLS, DISPATCH_MAX_COST, DISPATCH_MAX_ROUNDS
 from agentctl.cli import env as environment
 from agentctl.cli.callview import dollars, plural, printable, tokens_text, tool_text, work_text
 from agentctl.cli.common import (
@@ -85,7 +85,7 @@ def dispatch_command(
     ] = None,
     max_depth: Annotated[int | None, typer.Option("--max-depth", help="How deep handoffs may nest [3].")] = None,
     max_rounds: Annotated[
-        int | None, typer.Option("--max-rounds", help="Continuation calls per agent and task [3].")
+        int | None, typer.Option("--max-rounds", help=f"Continuation calls per agent and task [{DISPATCH_MAX_ROUNDS}].")
     ] = None,
     max_calls: Annotated[
         int | None,
