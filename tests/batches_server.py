@@ -36,11 +36,12 @@ from typing import Any
 
 @dataclass
 class Outcome:
-    kind: str  # "succeeded", "errored", "expired"
+    kind: str  # "succeeded", "errored", "expired", or "raw": `raw` as the result, whatever it is
     text: str = ""
     error_type: str = "api_error"
     output_tokens: int | None = None
     input_tokens: int | None = None
+    raw: Any = None
 
 
 Reply = Callable[[dict[str, Any]], "str | Outcome"]
@@ -168,7 +169,9 @@ class BatchesServer:
         counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
         if batch.ended:
             for result in batch.results.values():
-                counts[result["type"]] += 1
+                kind = result.get("type") if isinstance(result, dict) else None
+                if kind in counts:
+                    counts[kind] += 1
         else:
             counts["processing"] = len(batch.requests)
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(batch.created))
@@ -252,6 +255,8 @@ class BatchesServer:
 def _result(params: dict[str, Any], outcome: str | Outcome, batch_id: str) -> dict[str, Any]:
     if isinstance(outcome, str):
         outcome = Outcome("succeeded", outcome)
+    if outcome.kind == "raw":
+        return outcome.raw  # type: ignore[no-any-return]
     if outcome.kind == "expired":
         return {"type": "expired"}
     if outcome.kind == "errored":

@@ -344,3 +344,25 @@ def test_an_answer_that_is_not_http_is_one_line_and_exit_4(team: Path, cli: RunC
         resumed = batch_run(cli, team, server, "--resume", "last")
     assert resumed.exit_code == 0, resumed.stderr
     assert set(server.submissions.values()) == {1}
+
+
+def test_results_that_cannot_be_read_fail_their_task_alone(team: Path, cli: RunCli) -> None:
+    """A result is the API's text: whatever it holds fails its own call, never the batch (exit 3)."""
+    hostile = [
+        {"type": "succeeded", "message": {"content": "not blocks", "usage": {"input_tokens": "many"}}},
+        {"type": "requests"},  # a type that is no kind (and a keyword of the round's record)
+        "not an object",
+        {"type": "errored", "error": "not an object"},
+    ]
+
+    def reply(params: dict[str, Any]) -> str | Outcome:
+        for number, result in enumerate(hostile):
+            if f"part {number}\n" in prompt_text(params) + "\n" and "You lead." in prompt_text(params):
+                return Outcome("raw", raw=result)
+        return three_rounds(params)
+
+    with BatchesServer(reply=reply) as server:
+        result = batch_run(cli, team, server, str(write_tasks(team, 6)))
+    assert result.exit_code == 1, result.stderr
+    statuses = [task["status"] for task in result.json()["tasks"]]
+    assert statuses == ["failed"] * 4 + ["succeeded"] * 2

@@ -15,7 +15,9 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from agentctl.providers.base import CallRequest, CallResponse, ProviderError, Usage
+from agentctl.bounds import ANSWER_CHARS
+from agentctl.providers.anthropic import _one_line
+from agentctl.providers.base import BadUsage, CallRequest, CallResponse, ProviderError, Usage
 from agentctl.records import field, fields_of, record
 
 # Errors the API names for a request that may well succeed if sent again.
@@ -118,15 +120,28 @@ class BatchProvider:
 
 
 def response_of(result: dict[str, Any], max_tokens: int) -> CallResponse:
-    """A `succeeded` result's message as the engine takes an answer."""
-    message = result["message"]
-    text = "".join(block.get("text", "") for block in message.get("content", []) if block.get("type") == "text")
-    counts = message.get("usage") or {}
-    usage = Usage.from_counts({key: counts.get(key) or 0 for key in fields_of(Usage)})
-    warnings = [f"the answer was cut at max_tokens={max_tokens}"] if message.get("stop_reason") == "max_tokens" else []
-    return CallResponse(
-        text, usage, str(message.get("model", "")), message.get("stop_reason"), message.get("id"), warnings
+    """A `succeeded` result's message as the engine takes an answer; ProviderError (bad_response) for
+    one that cannot be read, which fails its call alone."""
+    message = result.get("message")
+    if not isinstance(message, dict):
+        raise _unreadable("it has no message")
+    content = message.get("content")
+    blocks = content if isinstance(content, list) else []
+    text = "".join(
+        block["text"]
+        for block in blocks
+        if isinstance(block, dict) and isinstance(block.get("text"), str) and block.get("type") == "text"
     )
+    if len(text) > ANSWER_CHARS:
+        raise _unreadable(f"its answer is longer than {ANSWER_CHARS:,} characters (bounds.ANSWER_CHARS)")
+    counts = message.get("usage")
+    try:
+        usage = Usage.from_counts({key: _of(counts, key) for key in fields_of(Usage)})
+    except BadUsage as error:
+        raise _unreadable(f"its usage cannot be read ({error})") from None
+    stop_reason = _text(message.get("stop_reason"))
+    warnings = [f"the answer was cut at max_tokens={max_tokens}"] if stop_reason == "max_tokens" else []
+    return CallResponse(text, usage, _text(message.get("model")) or "", stop_reason, _text(message.get("id")), warnings)
 
 
 def error_of(result: dict[str, Any] | None) -> ProviderError:
@@ -135,23 +150,43 @@ def error_of(result: dict[str, Any] | None) -> ProviderError:
         return ProviderError("anthropic batch: the batch ended without a result for this request", kind="bad_response")
     kind = result.get("type")
     if kind == "errored":
-        error = (result.get("error") or {}).get("error") or {}
-        error_type = str(error.get("type", "api_error"))
-        message = f"anthropic batch: errored: {error_type}: {error.get('message', '')}".rstrip(": ")
+        error_type, text = _api_error(result)
+        message = f"anthropic batch: errored: {error_type}: {_one_line(text)}".rstrip(": ")
         return ProviderError(message, kind=_KINDS.get(error_type, "server"))
     if kind == "expired":
         return ProviderError("anthropic batch: the request expired before it was processed", kind="timeout")
-    return ProviderError(
-        "anthropic batch: the request was canceled", kind="limit", hint="`agentctl batch cancel` ended it"
-    )
+    if kind == "canceled":
+        return ProviderError(
+            "anthropic batch: the request was canceled", kind="limit", hint="`agentctl batch cancel` ended it"
+        )
+    return _unreadable(f"its type is {_one_line(str(kind), 40)!r}")
 
 
 def transient(result: dict[str, Any] | None) -> bool:
     """Whether a failed result is worth one more try: it expired, or the API had a passing trouble."""
     if result is None or result.get("type") == "expired":
         return True
-    error = ((result.get("error") or {}).get("error") or {}) if result.get("type") == "errored" else {}
-    return str(error.get("type")) in TRANSIENT
+    return result.get("type") == "errored" and _api_error(result)[0] in TRANSIENT
+
+
+def _api_error(result: dict[str, Any]) -> tuple[str, str]:
+    """An errored result's error type and message (`{"error": {"error": {"type", "message"}}}`)."""
+    outer = result.get("error")
+    inner = outer.get("error") if isinstance(outer, dict) else None
+    error = inner if isinstance(inner, dict) else {}
+    return _text(error.get("type")) or "api_error", _text(error.get("message")) or ""
+
+
+def _unreadable(why: str) -> ProviderError:
+    return ProviderError(f"anthropic batch: the result cannot be read: {why}", kind="bad_response")
+
+
+def _of(counts: object, key: str) -> object:
+    return counts.get(key) if isinstance(counts, dict) else None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 _KINDS: dict[str, Any] = {

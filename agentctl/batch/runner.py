@@ -491,8 +491,12 @@ class _Driver:
         note = f"{tally.retried} to retry" if tally.retried else None
         self._progress("collected", len(calls), tally.kinds["succeeded"], 0, tally.failed + tally.retried, note)
 
-    def _results(self, batch: str) -> list[tuple[str, dict[str, Any]]]:
-        return [(str(item["custom_id"]), item["result"]) for item in self.api.results(batch)]
+    def _results(self, batch: str) -> list[tuple[str, dict[str, Any] | None]]:
+        """(custom_id, result) of a batch; a result that is not an object is no result."""
+        return [
+            (str(item["custom_id"]), item.get("result") if isinstance(item.get("result"), dict) else None)
+            for item in self.api.results(batch)
+        ]
 
     async def _submit(self, body: BatchBody) -> str:
         view = await self._in_pool(lambda: self.api.create(body))
@@ -507,14 +511,15 @@ class _Driver:
         shown: dict[str, Any] | None = None
         while True:
             view: dict[str, Any] = await self._in_pool(lambda: self.api.retrieve(batch))
-            counts = view.get("request_counts") or {}
+            counts = view.get("request_counts")
+            counts = counts if isinstance(counts, dict) else {}
             if view.get("processing_status") == "ended":
                 self.log.append("ended", batch=batch, view={"request_counts": counts, "ended_at": view.get("ended_at")})
                 return view
             if counts != shown:  # a line per change, not per poll
                 shown = counts
-                failed = sum(int(counts.get(key) or 0) for key in ("errored", "expired", "canceled"))
-                succeeded, processing = int(counts.get("succeeded") or 0), int(counts.get("processing") or 0)
+                failed = sum(_count(counts, key) for key in ("errored", "expired", "canceled"))
+                succeeded, processing = _count(counts, "succeeded"), _count(counts, "processing")
                 self._progress("processing", requests, succeeded, processing, failed)
             await asyncio.sleep(wait)
             wait = min(wait * 2, self.options.poll_max)
@@ -522,10 +527,16 @@ class _Driver:
     def _settle(self, call: PendingCall, result: dict[str, Any] | None, tally: _RoundTally) -> None:
         """Answer a call from its result: the answer, or the failure (sent once more in the next round
         when the failure may pass)."""
-        kind = str((result or {}).get("type", "errored"))
-        tally.kinds[kind] = tally.kinds.get(kind, 0) + 1
+        kind = str((result or {}).get("type"))
+        kind = kind if kind in tally.kinds else "errored"  # the API's four kinds; anything else fails the call
+        tally.kinds[kind] += 1
         if kind == "succeeded" and result is not None:
-            response = response_of(result, call.max_tokens)
+            try:
+                response = response_of(result, call.max_tokens)
+            except ProviderError as unreadable:
+                tally.failed += 1
+                call.future.set_exception(unreadable)
+                return
             tally.cost += self.prices.cost(response.model or call.request.model, response.usage) or 0.0
             call.future.set_result(response)
         elif transient(result) and not call.retried:
@@ -583,6 +594,12 @@ def _sigterm_cancels(task: asyncio.Task[Any] | None) -> Iterator[list[bool]]:
             loop.remove_signal_handler(signal.SIGTERM)
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
+
+
+def _count(counts: dict[str, Any], key: str) -> int:
+    """One of a batch's request_counts (0 for anything but a whole number: the view is the API's)."""
+    value = counts.get(key)
+    return value if isinstance(value, int) and value >= 0 else 0
 
 
 def _exit_code(codes: list[int], failed_upfront: int, stopped: str | None) -> int:
