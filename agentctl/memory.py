@@ -698,10 +698,8 @@ class MemoryStore:
                 "a note needs a topic with letters or digits and a body", hint="say what was learned"
             )
         folder = _native_folder(self.native_root(scope), agent)
-        front = f"name: {name}\ndescription: {applies_when or topic}\nmetadata:\n  type: project"
-        text = f"---\n{front}\n---\n\n{body.strip()}\n"
-        file = create_numbered(folder, name, text)
-        _add_pointer(folder / MEMORY_INDEX, f"- [{topic}]({file.name}) — {applies_when}")
+        file = create_numbered(folder, name, native_topic_text(name, topic, applies_when, body))
+        _add_pointer(folder / MEMORY_INDEX, native_pointer(topic, file.name, applies_when))
         return parse_native(agent, scope, str(file))
 
     # upkeep
@@ -1085,6 +1083,17 @@ class NativeMemory:
     folder: str
     text: str
     warning: str
+
+
+def native_topic_text(name: str, topic: str, applies_when: str, body: str) -> str:
+    """A topic file of Claude Code's agent memory, in the shape its own instructions ask of an agent."""
+    front = f"name: {name}\ndescription: {applies_when or topic}\nmetadata:\n  type: project"
+    return f"---\n{front}\n---\n\n{body.strip()}\n"
+
+
+def native_pointer(topic: str, file_name: str, applies_when: str) -> str:
+    """The line of MEMORY.md that points at a topic file."""
+    return f"- [{topic}]({file_name}) — {applies_when}"
 
 
 def _kilobytes(size: int) -> str:

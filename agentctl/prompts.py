@@ -46,6 +46,9 @@ TEMPLATES = {
     "handoff": "handoff.md.j2",
     "memory_notes": "memory_notes.md.j2",
     "agent": "agent.md.j2",
+    # `agentctl init --memory native`: an agent's `# Memory` section and the protocol's Memory Protocol.
+    "native_memory": "native_memory.md.j2",
+    "native_memory_protocol": "native_memory_protocol.md.j2",
 }
 
 

@@ -118,6 +118,8 @@ CONTEXTS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
             "memory": LEAF,
         }
     ),
+    "native_memory": st.fixed_dictionaries({"folder": LEAF, "write_added": st.booleans() | LEAF, "keep": LEAF}),
+    "native_memory_protocol": st.fixed_dictionaries({"folder": LEAF}),
 }
 
 
