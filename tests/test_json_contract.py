@@ -22,6 +22,7 @@ ANSWER = "Done.\n\n## Handoff Requests\n\n### -> DB Architect\n**Task:** add an 
 
 # command -> (arguments that succeed, arguments that fail, the failing exit code)
 CASES: dict[str, tuple[list[str], list[str], int]] = {
+    "init": (["project", "--dry-run"], ["project", "--agents", "db-architekt"], 2),
     "validate": (["agents/db-architect.md"], ["no/such/path"], 2),
     "fmt": (["--check", "agents/db-architect.md"], ["no/such/path"], 2),
     "list": ([], ["--root", "no/such/root"], 2),

@@ -46,6 +46,7 @@ MENTIONS = {
     "agentctl batch",
     "agentctl dispatch",
     "agentctl import",
+    "agentctl init",
     "agentctl memory",
     "agentctl memory search",
     "agentctl new",

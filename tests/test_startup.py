@@ -19,7 +19,7 @@ heavy = sorted(m for m in ("anthropic", "pydantic", "git", "jinja2", "mcp") if m
 print(f"\\nEXIT={code}", "IMPORTED=" + ",".join(heavy), file=sys.stderr)
 """
 
-TEAM_COMMANDS = ("list", "show", "graph", "route", "memory", "prompt", "dispatch")
+TEAM_COMMANDS = ("list", "show", "graph", "route", "memory", "prompt", "dispatch", "init")
 
 
 @pytest.mark.parametrize(
@@ -41,6 +41,8 @@ TEAM_COMMANDS = ("list", "show", "graph", "route", "memory", "prompt", "dispatch
         ["prompt", "db-architect", "--task", "add an index", "--format", "json"],
         ["dispatch", "db-architect", "add an index to the users table", "--dry-run"],
         ["dispatch", "db-architect", "add an index", "--dry-run", "--show-prompt", "--format", "json"],
+        # Plans the shipped team's install into a folder it does not create (a dry run writes nothing).
+        ["init", "tests/no-such-project", "--dry-run", "--format", "json"],
         ["--help"],  # builds every command, `mcp` included
         ["mcp", "--help"],
     ],

@@ -108,7 +108,7 @@ CROSS_FILE = {
     "NM006",
     "NM007",
 }  # tested below with two files; NM005-NM007 in tests/test_agent_sources.py
-TEAM_RULES = {f"TM00{n}" for n in range(1, 10)}  # tests/test_team_rules.py, on broken fixture teams
+TEAM_RULES = {f"TM0{n:02}" for n in range(1, 11)}  # tests/test_team_rules.py, on broken fixture teams and copies
 SKILL_RULES = {f"SK00{n}" for n in range(1, 7)}  # tests/test_claude_folder.py, in a `.claude/` folder
 SKILL_VALUE_RULES = {"SK007", "SK008", "SK009", "SK010"}  # tests/test_claude_folder.py too
 NATIVE_MEMORY_RULES = {f"MM00{n}" for n in range(1, 8)}  # tests/test_memory_native.py, in `.claude/agent-memory*/`

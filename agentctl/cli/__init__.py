@@ -73,6 +73,7 @@ def _global(
 # Each command's module, imported only when that command runs (or for --help): building every
 # command costs typer ~15 ms and imports modules the command does not need.
 COMMAND_MODULES = {
+    "init": "agentctl.cli.init_cmd",
     "validate": "agentctl.cli.validate_cmd",
     "fmt": "agentctl.cli.fmt_cmd",
     "list": "agentctl.cli.agents_cmd",

@@ -17,6 +17,10 @@ _OK = ((0, "done"),)
 _LOOKUP = ((0, "found"),)
 
 COMMANDS: dict[str, tuple[tuple[int, str], ...]] = {
+    "init": (
+        (0, "written, or nothing to do"),
+        (1, "a file differs from what init writes: nothing written (--force overwrites)"),
+    ),
     "validate": ((0, "no errors (no warnings either, with --strict)"), (1, "errors found")),
     "fmt": ((0, "nothing left to do"), (1, "a file would change (--check) or could not be formatted")),
     "list": _OK,

@@ -223,8 +223,10 @@ def _in_team(path: str, settings: Settings) -> str:
 
 
 def _team_path_exists(path: str, agent: AgentFile, settings: Settings) -> bool:
-    if agent.name and (settings.root / path.rstrip("/")) == settings.memory_dir / agent.name:
+    if path.rstrip("/") in _own_memory_folders(agent, settings):
         return True  # an agent's own memory folder appears with its first note, wherever the layout puts it
+    if agent.name and (settings.root / path.rstrip("/")) == settings.memory_dir / agent.name:
+        return True
     folders = {
         "agents-shared/": settings.shared_dir,
         "agents-memory/": settings.memory_dir,
