@@ -15,6 +15,7 @@ import pytest
 
 from agentctl.cli import main
 from agentctl.cli.env import Environment
+from agentctl.install import shipped_team_root
 from tests.messages_server import MessagesServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -132,6 +133,17 @@ def git(cwd: Path, *args: str, when: str | None = None) -> None:
     if when:
         environ |= {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, env=environ)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """An empty git project for `agentctl init` to install the shipped team into."""
+    if shipped_team_root() is None:
+        pytest.skip("the team's agents are not in this checkout")
+    folder = tmp_path / "project"
+    folder.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=folder, check=True)
+    return folder
 
 
 @pytest.fixture

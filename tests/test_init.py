@@ -30,16 +30,6 @@ SHORT_FORM = re.compile(r"(?<![\w./-])(agents-shared|agents-memory)/")
 CATALOGUE_AGENTS = ("ab-test-analysis", "security-engineer", "email-deliverability-engineer")
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    if shipped_team_root() is None:
-        pytest.skip("the team's agents are not in this checkout")
-    folder = tmp_path / "project"
-    folder.mkdir()
-    subprocess.run(["git", "init", "-q"], cwd=folder, check=True)
-    return folder
-
-
 def files_of(folder: Path) -> dict[str, bytes]:
     return {
         path.relative_to(folder).as_posix(): path.read_bytes()

@@ -5,12 +5,10 @@ records what Claude Code sends, tests/claude_binary.py). Skipped without the bin
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from agentctl.install import shipped_team_root
 from agentctl.spec import load_agent_file
 from tests.claude_binary import agent_listing, entry, find_claude, unexplained
 from tests.conftest import CORPUS, RunCli, needs_corpus
@@ -38,16 +36,6 @@ def assert_claude_lists_what_agentctl_predicts(project: Path, count: int) -> Non
     missing, rest = unexplained(listing, expected)
     assert missing == [], "agentctl predicts agents (or descriptions, or tools) that Claude Code did not list"
     assert rest == "", "Claude Code listed agents agentctl does not predict"
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    if shipped_team_root() is None:
-        pytest.skip("the team's agents are not in this checkout")
-    folder = tmp_path / "project"
-    folder.mkdir()
-    subprocess.run(["git", "init", "-q"], cwd=folder, check=True)
-    return folder
 
 
 @pytest.mark.parametrize("memory", ["dated", "native"])
