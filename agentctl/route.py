@@ -233,16 +233,17 @@ def routable(agents: Iterable[AgentFile]) -> list[AgentFile]:
 
 def build_profiles(agents: Iterable[AgentFile], roster: Sequence[RosterEntry] = ()) -> list[Profile]:
     """One profile per routable agent, with the evidence the other agents' files give about it."""
-    from agentctl.team import normalise_name
+    from agentctl.team import name_index, normalise_name
 
     team = routable(agents)
     rows = {entry.agent: entry for entry in roster}
-    lookup = _name_lookup(team, roster)
+    names = name_index(team, roster)
     requests = {agent.name or "": _requests(agent) for agent in team}
     profiles = {name: _profile(agent, rows.get(name), requests[name]) for agent in team if (name := agent.name or "")}
     for origin, made in requests.items():
         for request in made:
-            wanted = lookup.get(normalise_name(request.target), "")
+            agent = names.get(normalise_name(request.target))
+            wanted = agent.name or "" if agent else ""
             if wanted in profiles and wanted != origin and request.text.strip(" ."):
                 profiles[wanted].evidence.append(Evidence(wanted, request.text, request.kind, origin))
     return [profiles[name] for name in sorted(profiles)]
@@ -315,20 +316,6 @@ def _body_without(agent: AgentFile, requests: list[_Request]) -> str:
     dropped = {index for request in requests for index in request.lines}
     start = max(agent.spec.body_line - 1, 0)
     return "\n".join(line for index, line in enumerate(lines[start:], start) if index not in dropped)
-
-
-def _name_lookup(team: Sequence[AgentFile], roster: Sequence[RosterEntry]) -> dict[str, str]:
-    """Every way the team names an agent (name, file name, roster display name) -> its name."""
-    from agentctl.team import normalise_name
-
-    lookup: dict[str, str] = {}
-    for agent in team:
-        lookup[normalise_name(agent.path.stem)] = agent.name or ""
-        lookup[normalise_name(agent.name or "")] = agent.name or ""
-    for entry in roster:
-        if normalise_name(entry.agent) in lookup:
-            lookup[normalise_name(entry.display_name)] = lookup[normalise_name(entry.agent)]
-    return lookup
 
 
 # --- the index ---------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from agentctl.config import Settings
@@ -45,9 +46,9 @@ class Team:
     agents: list[AgentFile]
     roster: list[RosterEntry]
     roster_derived: bool = False  # no roster table: the roster was made from the agent files
-    # Normalised names -> roster agent names and -> agent files, built on the first lookup: validate
-    # resolves every escalation row and handoff heading of the team through them.
-    _names: tuple[dict[str, str], dict[str, AgentFile]] | None = field(default=None, repr=False, compare=False)
+    # Every name of an agent -> its file (name_index), built on the first lookup: validate resolves
+    # every escalation row and handoff heading of the team through it.
+    _names: dict[str, AgentFile | None] | None = field(default=None, repr=False, compare=False)
 
     def dispatchers(self) -> list[str]:
         """Agents that hold the Agent tool: work enters the team through them."""
@@ -58,31 +59,14 @@ class Team:
 
     def resolve(self, wanted: str) -> AgentFile:
         """The agent called `wanted`: its name, roster display name, or file name, any case."""
-        roster, agents = self._lookups()
-        key = _normalise(wanted)
-        if key in roster:
-            wanted = roster[key]
-            key = _normalise(wanted)
-        if key in agents:
-            return agents[key]
+        if self._names is None:
+            self._names = name_index(self.agents, self.roster)
+        agent = self._names.get(_normalise(wanted))
+        if agent is not None:
+            return agent
         raise UnknownAgentError(
             f"no agent called {wanted!r} in {self.settings.agents_dir}", hint=self._suggestion(wanted)
         )
-
-    def _lookups(self) -> tuple[dict[str, str], dict[str, AgentFile]]:
-        """The first roster row and the first agent file under each normalised name, as the
-        resolution in file and roster order finds them."""
-        if self._names is None:
-            roster: dict[str, str] = {}
-            for entry in self.roster:
-                for name in (entry.agent, entry.display_name):
-                    roster.setdefault(_normalise(name), entry.agent)
-            agents: dict[str, AgentFile] = {}
-            for agent in self.agents:
-                for name in (agent.name or "", agent.path.stem):  # both resolve, not just team_name
-                    agents.setdefault(_normalise(name), agent)
-            self._names = (roster, agents)
-        return self._names
 
     def _suggestion(self, wanted: str) -> str:
         import difflib  # only a failed lookup pays for it
@@ -244,6 +228,26 @@ def _cells(line: str) -> list[str]:
     if not stripped.startswith("|"):
         return []
     return [cell.strip() for cell in stripped.strip("|").split("|")]
+
+
+def name_index(agents: Sequence[AgentFile], roster: Sequence[RosterEntry]) -> dict[str, AgentFile | None]:
+    """Every way a team names an agent, normalised (normalise_name), -> the agent file it means: an
+    agent's name and file name, and a roster row's agent and display names. A roster name means its
+    row's agent (None when no file defines it), before an agent file of that name; the first file
+    and the first row of a name win, as Claude Code and the roster are read in order."""
+    files: dict[str, AgentFile] = {}
+    for agent in agents:
+        for name in (agent.name or "", agent.path.stem):
+            files.setdefault(_normalise(name), agent)
+    index: dict[str, AgentFile | None] = dict(files)
+    named_by_roster: set[str] = set()
+    for entry in roster:
+        for name in (entry.agent, entry.display_name):
+            key = _normalise(name)
+            if key not in named_by_roster:
+                named_by_roster.add(key)
+                index[key] = files.get(_normalise(entry.agent))
+    return index
 
 
 def normalise_name(name: str) -> str:
