@@ -34,9 +34,10 @@ from typing import TYPE_CHECKING, Any
 
 from agentctl import __version__
 from agentctl.errors import UsageError
+from agentctl.events import Handoff
 from agentctl.lazyre import LazyPattern
 from agentctl.records import record
-from agentctl.runs import HandoffRecord, duration_text
+from agentctl.runs import duration_text
 
 if TYPE_CHECKING:
     from agentctl.runs import AgentTotal, CallRecord, RunRecord
@@ -459,26 +460,26 @@ def _tree(record: RunRecord, placed: Mapping[str, Span]) -> str:
     return _nested(items)
 
 
-def _tree_order(record: RunRecord) -> list[tuple[int, CallRecord | HandoffRecord]]:
+def _tree_order(record: RunRecord) -> list[tuple[int, CallRecord | Handoff]]:
     """Calls in start order below their parents (iterative: a damaged log may nest deep or loop)."""
     ids = {call.id for call in record.calls}
-    below: dict[str | None, list[CallRecord | HandoffRecord]] = {}
+    below: dict[str | None, list[CallRecord | Handoff]] = {}
     for call in record.calls:
         parent = call.parent if call.parent in ids and call.parent != call.id else None
         below.setdefault(parent, []).append(call)
     for handoff in record.handoffs:
         if handoff.status in NOT_RUN:
             below.setdefault(handoff.from_call if handoff.from_call in ids else None, []).append(handoff)
-    order: list[tuple[int, CallRecord | HandoffRecord]] = []
+    order: list[tuple[int, CallRecord | Handoff]] = []
     seen: set[int] = set()
-    stack: list[tuple[int, CallRecord | HandoffRecord]] = [(0, item) for item in reversed(below.get(None, []))]
+    stack: list[tuple[int, CallRecord | Handoff]] = [(0, item) for item in reversed(below.get(None, []))]
     while stack:
         depth, item = stack.pop()
         if id(item) in seen:
             continue
         seen.add(id(item))
         order.append((depth, item))
-        kids = [] if isinstance(item, HandoffRecord) else below.get(item.id, [])
+        kids = [] if isinstance(item, Handoff) else below.get(item.id, [])
         stack += [(depth + 1, kid) for kid in reversed(kids)]
     # Calls whose parents form a loop (only a damaged log has one) are still listed.
     return order + [(0, call) for call in record.calls if id(call) not in seen]
@@ -501,8 +502,8 @@ def _nested(items: list[tuple[int, str]]) -> str:
     return "".join([*parts, "</ul>"])
 
 
-def _tree_item(item: CallRecord | HandoffRecord, placed: Mapping[str, Span]) -> str:
-    if isinstance(item, HandoffRecord):
+def _tree_item(item: CallRecord | Handoff, placed: Mapping[str, Span]) -> str:
+    if isinstance(item, Handoff):
         return _handoff_item(item)
     call = item
     span = placed.get(call.id)
@@ -530,7 +531,7 @@ def _call_facts(call: CallRecord, span: Span | None) -> str:
     return " \u00b7 ".join(facts)
 
 
-def _handoff_item(handoff: HandoffRecord) -> str:
+def _handoff_item(handoff: Handoff) -> str:
     target = handoff.to or handoff.target
     why = f": {handoff.reason}" if handoff.reason else ""
     return (

@@ -7,6 +7,7 @@ as agentctl.events (parse_event); a kind this version does not know is skipped.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Iterable
@@ -108,28 +109,9 @@ class CallRecord:
         }
 
 
-@record
-class HandoffRecord:
-    from_call: str | None
-    from_agent: str | None
-    target: str
-    to: str | None  # the agent the target resolved to; None when the roster does not know it
-    task: str
-    status: str
-    reason: str | None
-    call_id: str | None  # the delegate's first call
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "from": self.from_agent,
-            "to": self.to,
-            "task": self.task,
-            "status": self.status,
-            "call_id": self.call_id,
-            "from_call": self.from_call,
-            "target": self.target,
-            "reason": self.reason,
-        }
+def handoff_json(handoff: Handoff) -> dict[str, Any]:
+    """A handoff in a run's JSON: its event's fields, as its last event left them."""
+    return {key: value for key, value in handoff.to_json().items() if key != "event"}
 
 
 @record
@@ -236,7 +218,7 @@ class RunRecord:
     directory: Path
     meta: dict[str, Any]  # run.json
     calls: list[CallRecord] = field(default_factory=list)
-    handoffs: list[HandoffRecord] = field(default_factory=list)
+    handoffs: list[Handoff] = field(default_factory=list)  # each request as its last event left it
     status: str = "incomplete"
     result: str | None = None
     exit_code: int | None = None
@@ -320,7 +302,7 @@ class RunRecord:
             "agent": self.agent,
             "result": self.result,
             "calls": [call.to_json() for call in self.calls],
-            "handoffs": [handoff.to_json() for handoff in self.handoffs],
+            "handoffs": [handoff_json(handoff) for handoff in self.handoffs],
             "total": self.total(),
             "by_agent": [total.to_json() for total in self.by_agent()],
             "by_model": [total.to_json() for total in self.by_model()],
@@ -479,7 +461,7 @@ class _Builder:
     def __init__(self, record: RunRecord) -> None:
         self.record = record
         self.calls: dict[str, CallRecord] = {}
-        self.handoffs: dict[tuple[str | None, str, str], HandoffRecord] = {}
+        self.handoffs: dict[tuple[str | None, str, str], Handoff] = {}
 
     def apply(self, data: dict[str, Any], line: int) -> None:
         try:
@@ -561,16 +543,7 @@ class _Builder:
             call.tools.append(event.summary or event.tool)
 
     def handoff(self, event: Handoff) -> None:
-        new = HandoffRecord(
-            event.from_call,
-            event.from_agent,
-            event.target,
-            event.to,
-            event.task,
-            event.status,
-            event.reason,
-            event.call_id,
-        )
+        new = copy.copy(event)  # the record's entry moves on with later events; the event stays as read
         known = self.handoffs.get((new.from_call, new.target, new.task))
         if known is None:
             self.handoffs[(new.from_call, new.target, new.task)] = new
