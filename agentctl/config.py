@@ -41,6 +41,7 @@ class Settings:
     templates_dir: Path
     runs_dir: Path
     ignore: tuple[str, ...] = ()
+    select: tuple[str, ...] = ()  # validate reports only these rules (ids, names, families); all when empty
     config_file: Path | None = None
     origins: Mapping[str, str] = field(default_factory=dict)
     models: Mapping[str, str] = field(default_factory=dict)  # [models]: alias -> id
@@ -84,6 +85,14 @@ def find_root(start: Path) -> tuple[Path, Layout]:
     )
 
 
+def _rule_list(key: str, file_values: dict[str, Any], environ: Mapping[str, str]) -> tuple[str, ...]:
+    """`ignore` or `select`: AGENTCTL_IGNORE / AGENTCTL_SELECT (comma-separated) over the file's list."""
+    from_environment = environ.get(f"AGENTCTL_{key.upper()}")
+    if from_environment:
+        return tuple(part.strip() for part in from_environment.split(",") if part.strip())
+    return tuple(file_values.get(key) or ())
+
+
 def load_settings(
     cwd: Path | None = None,
     root: Path | None = None,
@@ -102,14 +111,11 @@ def load_settings(
         value, origin = _pick(name, defaults[layout], file_values, environ, overrides or {})
         values[f"{name}_dir"] = real_path(root / value)
         origins[name] = origin
-    ignore = file_values.get("ignore", [])
-    env_ignore = environ.get("AGENTCTL_IGNORE")
-    if env_ignore:
-        ignore = [part.strip() for part in env_ignore.split(",") if part.strip()]
     return Settings(
         root=root,
         layout=layout,
-        ignore=tuple(ignore),
+        ignore=_rule_list("ignore", file_values, environ),
+        select=_rule_list("select", file_values, environ),
         config_file=config_file,
         origins=origins,
         models=file_values.get("models") or {},

@@ -127,6 +127,7 @@ class ConfigFile(BaseModel):
     templates: Folder | None = None
     runs: Folder | None = None
     ignore: list[str] | None = None
+    select: list[str] | None = None
     models: dict[ModelId, ModelId] | None = None  # alias -> model id, and `default`
     prices: dict[ModelId, PriceEntry] | None = None  # model id -> prices
     dispatch: DispatchSettings | None = None

@@ -136,6 +136,7 @@ def test_bad_input_never_gives_a_traceback(tmp_path: Path, cli: RunCli) -> None:
         (("validate", "nope"), "no such file or directory"),
         (("validate", "--format", "xml"), "Invalid value"),
         (("validate", "agent.md", "--ignore", "XX999"), "unknown rule"),
+        (("validate", "agent.md", "--select", "XX"), "unknown rule to select"),
     ],
 )
 def test_usage_errors_exit_2(tmp_path: Path, cli: RunCli, args: tuple[str, ...], message: str) -> None:
@@ -173,6 +174,28 @@ def test_ignore_by_id_or_name(tmp_path: Path, cli: RunCli) -> None:
     assert cli("validate", "--strict", "--ignore", "fm001", cwd=root).exit_code == 0
     (root / "agentctl.toml").write_text('ignore = ["FM001"]\n')
     assert cli("validate", "--strict", cwd=root).exit_code == 0
+
+
+def test_select_reports_only_the_chosen_rules(tmp_path: Path, cli: RunCli) -> None:
+    """--select by id, name or family (as ruff's), --ignore over it, and the config's `select`."""
+    root = make_team(tmp_path, {"broken.md": BROKEN, "warned.md": WARNED})
+
+    def rules(*args: str) -> list[str]:
+        data = cli("validate", "--format", "json", *args, cwd=root).json()
+        return sorted(d["rule"] for file in data["files"] for d in file["diagnostics"])
+
+    everything = rules()
+    assert {"CC002", "CQ002", "FM001"} <= set(everything)
+    assert rules("--select", "FM001") == ["FM001"]
+    assert rules("--select", "unknown-key", "--select", "cc002") == ["CC002", "FM001"]
+    assert rules("--select", "CQ") == [rule for rule in everything if rule.startswith("CQ")]
+    assert rules("--select", "CC", "--ignore", "CC002") == [
+        r for r in everything if r.startswith("CC") and r != "CC002"
+    ]
+    assert cli("validate", "--select", "FM001", cwd=root).exit_code == 0  # the errors are not selected
+    (root / "agentctl.toml").write_text('select = ["FM"]\n')
+    assert rules() == ["FM001"]
+    assert rules("--select", "CC002") == ["CC002"]  # the command line's select replaces the config's
 
 
 def test_changed_checks_only_files_changed_since_a_ref(tmp_path: Path, cli: RunCli) -> None:

@@ -208,6 +208,7 @@ ERROR_CALLS: list[tuple[str, dict[str, Any], str]] = [
     ("show_agent", {"name": "no-such-agent"}, "no agent called"),
     ("validate", {"paths": ["agents/missing.md"]}, "missing.md"),
     ("validate", {"ignore": ["ZZ999"]}, "ZZ999"),
+    ("validate", {"select": ["ZZ"]}, "unknown rule to select"),
     ("route", {"task": "   "}, "the task is empty"),
     ("memory_search", {"query": "!!! ???"}, "no words"),
     ("memory_search", {"query": "index", "agent": "nobody-at-all"}, "nobody-at-all"),

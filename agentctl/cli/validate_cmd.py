@@ -30,7 +30,17 @@ def validate_command(
             help="Report only files changed since REF (default HEAD), untracked ones included.",
         ),
     ] = None,
-    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="A rule id or name to skip; repeatable.")] = None,
+    select: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--select",
+            help="Report only this rule (id, name, or a family: TM, FM00); repeatable. Replaces the config's select.",
+        ),
+    ] = None,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option("--ignore", help="A rule (id, name, or a family) to skip; repeatable."),
+    ] = None,
     no_user: NoUserOption = False,
     agents_json: AgentsJsonOption = None,
     root: RootOption = None,
@@ -47,6 +57,7 @@ def validate_command(
 
         changed_files = git_changed(current.cwd, changed)
     ignored = [*(settings.ignore if settings else ()), *(ignore or [])]
+    selected = select or (settings.select if settings else ())
     absolute = [path if path.is_absolute() else current.cwd / path for path in paths or []]
     from agentctl.sources import SourceOptions, higher_places, lower_places
 
@@ -54,7 +65,9 @@ def validate_command(
     agents_file = agents_json if agents_json is None or agents_json.is_absolute() else current.cwd / agents_json
     options = SourceOptions(current.environ, no_user, agents_file)
     others = [*higher_places(options), *lower_places(options)] if settings is not None else []
-    report = validate(absolute, settings, current.cwd, changed=changed_files, ignore=ignored, other_places=others)
+    report = validate(
+        absolute, settings, current.cwd, changed=changed_files, ignore=ignored, other_places=others, select=selected
+    )
     if not any(file.kind == "agent" for file in report.files):
         where = ", ".join(str(path) for path in paths or []) or "the team's folders"
         current.err(f"warning: nothing to check: no agent files in {where}")

@@ -193,13 +193,18 @@ def _team_tools(server: MCPServer[Any], tools: TeamTools) -> None:
             Field(description="Files or folders inside the team's root (relative to it); default: the team."),
         ] = None,
         strict: Annotated[bool, Field(description="Warnings fail too.")] = False,
-        ignore: Annotated[list[str] | None, Field(description="Rule ids or names to skip (FM001).")] = None,
+        ignore: Annotated[
+            list[str] | None, Field(description="Rules to skip: ids, names or families (FM001, TM).")
+        ] = None,
         no_user: NoUser = False,
+        select: Annotated[
+            list[str] | None, Field(description="Report only these rules: ids, names or families (TL009, TM).")
+        ] = None,
     ) -> ToolResult:
         """`agentctl validate`: what Claude Code will do with every agent file and what is wrong with it.
         Returns the summary (files, errors, warnings, infos), whether it passed, and the diagnostics of
         every file that has some (rule, severity, line, column, message, hint)."""
-        return answered(lambda: tools.validate(paths or [], strict, ignore or [], no_user))
+        return answered(lambda: tools.validate(paths or [], strict, ignore or [], no_user, select or []))
 
     @server.tool(title="Rank the agents for a task", annotations=READS)
     def route(task: Task, limit: Limit = 5) -> ToolResult:

@@ -140,7 +140,12 @@ class TeamTools:
         return Answer(details, summary)
 
     def validate(
-        self, paths: Sequence[str] = (), strict: bool = False, ignore: Sequence[str] = (), no_user: bool = False
+        self,
+        paths: Sequence[str] = (),
+        strict: bool = False,
+        ignore: Sequence[str] = (),
+        no_user: bool = False,
+        select: Sequence[str] = (),
     ) -> Answer:
         """`agentctl validate [PATH...]`: without paths, the team's folders as on the command line."""
         from agentctl.claude_code import CLAUDE_CODE_VERSION
@@ -153,7 +158,8 @@ class TeamTools:
         options = SourceOptions(self.config.environ, no_user)
         others = [*higher_places(options), *lower_places(options)]
         ignored = [*settings.ignore, *ignore]
-        report = validate(absolute, settings, self.root, ignore=ignored, other_places=others)
+        selected = select or settings.select
+        report = validate(absolute, settings, self.root, ignore=ignored, other_places=others, select=selected)
         files = [_file_findings(file) for file in report.files if file.diagnostics or _skipped(file)]
         data = {
             "claude_code_version": CLAUDE_CODE_VERSION,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from agentctl.errors import UsageError
 from agentctl.validate.model import Diagnostic, FileCheck, FileReport, Report
-from agentctl.validate.rules import RULES, rule_named
+from agentctl.validate.rules import RULES, rule_ids
 from agentctl.walk import display_path
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ def validate(
     ignore: Iterable[str] = (),
     require_agents: bool = False,
     other_places: Sequence[SourcedAgent] = (),
+    select: Iterable[str] = (),
 ) -> Report:
     """Check the files below `paths` (the team's folders when empty).
 
@@ -78,7 +79,7 @@ def validate(
         report.diagnostics.sort(key=_file_order)
     if changed is not None:
         reports = [report for report in reports if report.real_path in changed]
-    _drop_ignored(reports, set(ignore))
+    _keep_rules(reports, set(select), set(ignore))
     return Report(files=reports)
 
 
@@ -153,9 +154,15 @@ def _plugin_report(candidate: Candidate, display: str, plugin: Plugin, namespace
     return FileReport(candidate.path, display, "agent", agent, found, resolved=candidate.resolved)
 
 
-def _drop_ignored(reports: list[FileReport], ignore: set[str]) -> None:
-    if not ignore:
+def _keep_rules(reports: list[FileReport], select: set[str], ignore: set[str]) -> None:
+    """Only the findings of the selected rules (all when none is), less the ignored ones."""
+    if not select and not ignore:
         return
-    ids = {rule_named(wanted, "unknown rule to ignore:").id for wanted in sorted(ignore)}
+    selected = {rule for wanted in sorted(select) for rule in rule_ids(wanted, "unknown rule to select:")}
+    ignored = {rule for wanted in sorted(ignore) for rule in rule_ids(wanted, "unknown rule to ignore:")}
     for report in reports:
-        report.diagnostics = [diagnostic for diagnostic in report.diagnostics if diagnostic.rule not in ids]
+        report.diagnostics = [
+            diagnostic
+            for diagnostic in report.diagnostics
+            if (not selected or diagnostic.rule in selected) and diagnostic.rule not in ignored
+        ]

@@ -239,13 +239,22 @@ RULES: dict[str, Rule] = {
 
 def rule_named(wanted: str, unknown: str = "no rule called") -> Rule:
     """The rule `wanted` names: its id in any case, or its name (`CC003`, `cc003`,
-    `fallback-changes-meaning`); a UsageError with a did-you-mean otherwise. `agentctl rules RULE`,
-    --ignore and the config's `ignore` all read rule names through this one lookup."""
+    `fallback-changes-meaning`); a UsageError with a did-you-mean otherwise. `agentctl rules RULE`
+    and rule_ids read rule names through this one lookup."""
     names = {rule.id.lower(): rule for rule in RULES.values()} | {rule.slug: rule for rule in RULES.values()}
     key = wanted.strip().lower()
     if key in names:
         return names[key]
     raise UsageError(f"{unknown} {shorten(wanted, 60)!r}", hint=_suggestion(key, names))
+
+
+def rule_ids(wanted: str, unknown: str = "no rule called") -> set[str]:
+    """The ids of the rules `wanted` names: one rule (rule_named), or a family by the start of its
+    ids (`TM`, `FM00`), as ruff's `--select E4`. `--select`, `--ignore` and the config's keys read
+    rule names through this."""
+    key = wanted.strip().upper()
+    family = {rule_id for rule_id in RULES if rule_id.startswith(key)} if len(key) >= 2 and key.isalnum() else set()
+    return family or {rule_named(wanted, unknown).id}
 
 
 def _suggestion(key: str, names: dict[str, Rule]) -> str:
