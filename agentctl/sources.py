@@ -93,7 +93,9 @@ def _managed_root() -> str | None:
         return "/Library/Application Support/ClaudeCode"
     if sys.platform.startswith("linux"):
         return "/etc/claude-code"
-    return None  # Windows' managed folder is not modelled
+    if sys.platform == "win32":
+        return "C:\\Program Files\\ClaudeCode"  # as Claude Code 2.1.332 writes it, not %ProgramFiles%
+    return None
 
 
 def user_agents_dir(environ: Mapping[str, str]) -> Path | None:

@@ -322,3 +322,27 @@ def test_validate_judges_a_plugins_agents_by_the_plugin_loader(tmp_path: Path, c
     assert [d["rule"] for d in migrations["diagnostics"]] == ["PL001", "PL001"]  # no name, no description
     assert sorted(d["rule"] for d in files["agents/deployer.md"]["diagnostics"]) == ["PL002", "PL002"]
     assert files["agents/security.md"]["diagnostics"] == []
+
+
+MANAGED_ROOTS = {
+    "darwin": "/Library/Application Support/ClaudeCode",
+    "linux": "/etc/claude-code",
+    "win32": "C:\\Program Files\\ClaudeCode",
+}
+
+
+@pytest.mark.parametrize(("platform", "root"), MANAGED_ROOTS.items())
+def test_managed_agents_are_looked_for_where_claude_code_looks(
+    monkeypatch: pytest.MonkeyPatch, platform: str, root: str
+) -> None:
+    from agentctl import sources
+
+    monkeypatch.setattr(sources.sys, "platform", platform)
+    assert sources._managed_root() == root
+    claude = find_claude()
+    if claude is None:
+        pytest.skip('no claude binary: pip install ".[claude-code]"')
+    import mmap
+
+    with open(claude, "rb") as binary, mmap.mmap(binary.fileno(), 0, access=mmap.ACCESS_READ) as text:
+        assert text.find(root.encode()) != -1, f"Claude Code {claude} does not name {root}"
