@@ -243,7 +243,7 @@ def build_profiles(agents: Iterable[AgentFile], roster: Sequence[RosterEntry] = 
     for origin, made in requests.items():
         for request in made:
             agent = names.get(normalise_name(request.target))
-            wanted = agent.name or "" if agent else ""
+            wanted = (agent.name or "") if agent else ""
             if wanted in profiles and wanted != origin and request.text.strip(" ."):
                 profiles[wanted].evidence.append(Evidence(wanted, request.text, request.kind, origin))
     return [profiles[name] for name in sorted(profiles)]

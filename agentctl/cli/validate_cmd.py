@@ -47,7 +47,7 @@ def validate_command(
 ) -> int:
     """Say what Claude Code will do with every agent file, and what is wrong with it."""
     from agentctl.cli.render import render_report
-    from agentctl.validate import validate
+    from agentctl.validate import chosen_rules, validate
 
     current = environment.current()
     settings = try_settings(root) if paths else settings_for(root)
@@ -56,8 +56,7 @@ def validate_command(
         from agentctl.vcs import changed_files as git_changed
 
         changed_files = git_changed(current.cwd, changed)
-    ignored = [*(settings.ignore if settings else ()), *(ignore or [])]
-    selected = select or (settings.select if settings else ())
+    selected, ignored = chosen_rules(settings, select or [], ignore or [])
     absolute = [path if path.is_absolute() else current.cwd / path for path in paths or []]
     from agentctl.sources import SourceOptions, higher_places, lower_places
 

@@ -150,15 +150,14 @@ class TeamTools:
         """`agentctl validate [PATH...]`: without paths, the team's folders as on the command line."""
         from agentctl.claude_code import CLAUDE_CODE_VERSION
         from agentctl.sources import SourceOptions, higher_places, lower_places
-        from agentctl.validate import validate
+        from agentctl.validate import chosen_rules, validate
         from agentctl.views import summary_line
 
         settings = self.settings()
         absolute = [self.inside(path) for path in paths]
         options = SourceOptions(self.config.environ, no_user)
         others = [*higher_places(options), *lower_places(options)]
-        ignored = [*settings.ignore, *ignore]
-        selected = select or settings.select
+        selected, ignored = chosen_rules(settings, select, ignore)
         report = validate(absolute, settings, self.root, ignore=ignored, other_places=others, select=selected)
         files = [_file_findings(file) for file in report.files if file.diagnostics or _skipped(file)]
         data = {

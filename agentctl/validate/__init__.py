@@ -83,6 +83,15 @@ def validate(
     return Report(files=reports)
 
 
+def chosen_rules(
+    settings: Settings | None, select: Sequence[str], ignore: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """(select, ignore) of a `validate` call with the team's config: the call's --select replaces the
+    config's `select`, its --ignore adds to the config's `ignore` (the CLI and the MCP tool alike)."""
+    configured_select, configured_ignore = (settings.select, settings.ignore) if settings else ((), ())
+    return list(select or configured_select), [*configured_ignore, *ignore]
+
+
 def check_agent(agent: AgentFile) -> list[Diagnostic]:
     """Every single-file finding for one agent, in file order."""
     return sorted((diagnostic for check in file_checks() for diagnostic in check(agent)), key=_file_order)
