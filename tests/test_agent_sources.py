@@ -337,9 +337,10 @@ def test_managed_agents_are_looked_for_where_claude_code_looks(
 ) -> None:
     from agentctl import sources
 
+    claude = find_claude()  # before sys.platform changes: shutil.which reads it
     monkeypatch.setattr(sources.sys, "platform", platform)
     assert sources._managed_root() == root
-    claude = find_claude()
+    monkeypatch.undo()
     if claude is None:
         pytest.skip('no claude binary: pip install ".[claude-code]"')
     import mmap
